@@ -1,0 +1,65 @@
+"""Shared fixtures. Sub-areas keep their own fixtures in their own test modules.
+
+Every test gets its own NANGO_DESKTOP_HOME (config, data, logs under tmp_path) and a clean environment
+(no NANGO_SECRET_KEY / NANGO_WEBHOOK_SIGNING_KEY from the developer's shell).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# A real Qt event loop, without a screen, unless a test run asks for Xvfb explicitly.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
+
+SHARED_NANGO = Path(__file__).resolve().parents[2] / "shared" / "nango"
+SPEC_PATH = Path(os.environ.get("NANGO_OPENAPI_SPEC", SHARED_NANGO / "openapi.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def tmp_home(tmp_path, monkeypatch) -> Path:
+    """Isolated app home: <tmp>/home/{config,data,logs,cache}."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("NANGO_DESKTOP_HOME", str(home))
+    for var in ("NANGO_SECRET_KEY", "NANGO_WEBHOOK_SIGNING_KEY", "NANGO_DESKTOP_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def memory_keyring():
+    """An in-memory keyring installed as the process keyring for one test (restored after)."""
+    import keyring
+
+    from tests.helpers import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def spec_path() -> Path:
+    if not SPEC_PATH.is_file():
+        pytest.skip(f"Nango OpenAPI spec not found at {SPEC_PATH} (expected ../shared/nango/openapi.yaml beside the repo)")
+    return SPEC_PATH
+
+
+@pytest.fixture
+def nango_server():
+    """A running FakeNango (real HTTP on 127.0.0.1, random port) seeded with 50 connections."""
+    from tests.nango_server import FakeNango
+
+    server = FakeNango(connections=50).start()
+    try:
+        yield server
+    finally:
+        server.stop()
