@@ -1,0 +1,158 @@
+"""Webhook ingestion with the inspector GUI running: accepted events/s, request latency, GUI event-loop stalls.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_webhooks_gui.py [--events 10000] [--threads 8]
+
+Starts the real pieces in one process: an AppContext for a throw-away profile (temporary NANGO_DESKTOP_HOME,
+in-memory keyring holding the signing key), the WebhooksPage shown at 1280x800, its listener on 127.0.0.1
+(random port) storing into SQLite (WAL, synchronous=FULL). Sender threads post signed bodies built like
+Nango's (sorted keys, compact JSON, both signature headers) over keep-alive connections, every body
+distinct. Meanwhile a 5 ms QTimer in the GUI thread records the time between its ticks: the largest gap is
+the longest the GUI event loop was blocked (by model inserts, repaints, signal delivery...). It is compared
+with the same measure while idle. Figures printed: accepted events/s (2xx, stored and verified), p50/p99
+request latency, largest and p99 GUI stall, rows in the table at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["NANGO_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="nango-bench-")
+
+from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from nango_desktop.services.secrets import SecretKind, SecretStore  # noqa: E402
+from nango_desktop.settings import ListenerSettings, Profile, Settings  # noqa: E402
+from nango_desktop.ui.context import AppContext  # noqa: E402
+from nango_desktop.ui.webhooks.page import WebhooksPage  # noqa: E402
+from tests.helpers import MemoryKeyring  # noqa: E402
+from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json  # noqa: E402
+
+
+class StallMeter:
+    """Gaps between ticks of a fast QTimer on the GUI thread."""
+
+    def __init__(self, interval_ms: int = 5) -> None:
+        self.ticks: list[float] = []
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
+
+    def start(self) -> None:
+        self.ticks = [time.perf_counter()]
+        self.timer.start()
+
+    def stop(self) -> list[float]:
+        self.timer.stop()
+        self.ticks.append(time.perf_counter())
+        return [b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)]
+
+
+def run_loop_until(predicate, app: QApplication, poll_ms: int = 20) -> None:
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(poll_ms)
+    poll.timeout.connect(lambda: loop.quit() if predicate() else None)
+    poll.start()
+    loop.exec()
+    poll.stop()
+
+
+def sender(url: str, start: int, count: int, latencies: list[float], statuses: list[int]) -> None:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        for i in range(start, start + count):
+            raw = nango_json(auth_webhook(connection_id=f"bench-{i}", success=i % 10 != 0))
+            headers = nango_headers(raw, SIGNING_KEY)
+            t0 = time.perf_counter()
+            conn.request("POST", parts.path, body=raw, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            latencies.append(time.perf_counter() - t0)
+            statuses.append(response.status)
+    finally:
+        conn.close()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--max-rows", type=int, default=5000, help="rows the table keeps in memory")
+    args = ap.parse_args()
+
+    app = QApplication.instance() or QApplication([])
+    secrets = SecretStore(MemoryKeyring())
+    secrets.set("bench", SecretKind.SIGNING_KEY, SIGNING_KEY)
+    settings = Settings(profiles=[Profile(name="bench", listener=ListenerSettings(port=0))])
+    ctx = AppContext(settings, secrets, settings_path=Path(os.environ["NANGO_DESKTOP_HOME"]) / "profiles.json")
+    page = WebhooksPage(ctx)
+    page.model.max_rows = args.max_rows
+    page.resize(1280, 800)
+    page.show()
+    ctx.listener.start()
+    url = ctx.listener.url
+    if url is None:
+        print(f"listener did not start: {ctx.listener.message}", file=sys.stderr)
+        return 1
+
+    meter = StallMeter()
+    meter.start()
+    run_loop_until(lambda: time.perf_counter() - meter.ticks[0] > 1.0, app)
+    idle = meter.stop()
+
+    latencies: list[float] = []
+    statuses: list[int] = []
+    per_thread = args.events // args.threads
+    threads = [
+        threading.Thread(target=sender, args=(url, t * per_thread, per_thread, latencies, statuses))
+        for t in range(args.threads)
+    ]
+    meter.start()
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    run_loop_until(lambda: not any(t.is_alive() for t in threads), app)
+    elapsed = time.perf_counter() - t0
+    total = per_thread * args.threads
+    run_loop_until(lambda: page.model.received_total >= total and not page.model.pending_count(), app)
+    shown_after = time.perf_counter() - t0
+    busy = meter.stop()
+
+    accepted = sum(1 for s in statuses if 200 <= s < 300)
+    stored = ctx.event_store.count()
+    print(f"events posted        {total} from {args.threads} threads (keep-alive, signed like Nango)")
+    print(f"accepted (2xx)       {accepted}  stored {stored}  in {elapsed:.2f} s")
+    print(f"accepted events/s    {accepted / elapsed:,.0f}")
+    print(f"request latency      p50 {percentile(latencies, 0.5) * 1000:.1f} ms   p99 {percentile(latencies, 0.99) * 1000:.1f} ms")
+    print(f"all shown in table   after {shown_after:.2f} s ({page.model.rowCount()} rows kept, cap {args.max_rows})")
+    print(
+        f"GUI stall (ingest)   largest {max(busy) * 1000:.1f} ms   p99 {percentile(busy, 0.99) * 1000:.1f} ms"
+        f"   median tick {statistics.median(busy) * 1000:.1f} ms"
+    )
+    print(f"GUI stall (idle)     largest {max(idle) * 1000:.1f} ms   p99 {percentile(idle, 0.99) * 1000:.1f} ms")
+    ctx.shutdown()
+    page.close()
+    return 0 if accepted == total == stored else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

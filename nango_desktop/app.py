@@ -1,0 +1,107 @@
+"""Composition root of the GUI: ``run(argv) -> int``.
+
+QApplication (name, organisation, icon, desktop file name) -> logging -> settings -> AppContext ->
+MainWindow -> exec -> clean shutdown (stop the listener, wait for tasks, close clients).
+``build_main_window(ctx)`` is reused by the smoke test.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from PySide6.QtCore import QCoreApplication, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+from nango_desktop import APP_ID, APP_NAME, __version__
+from nango_desktop.qtutil.errors import CrashHandler, install_crash_hooks
+from nango_desktop.services.secrets import SecretStore
+from nango_desktop.settings import load_settings
+from nango_desktop.ui import icons, theme
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.main_window import MainWindow, schedule_first_run
+
+log = logging.getLogger("nango_desktop")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:
+    logging.getLogger("qt").log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+
+
+def create_application(argv: Sequence[str] | None = None, *, scheme: str | None = None) -> QApplication:
+    """The QApplication (or the existing one) with our names, icon and theme."""
+    QCoreApplication.setApplicationName(APP_NAME)
+    QCoreApplication.setOrganizationName("Nango Desktop")
+    QCoreApplication.setOrganizationDomain("nango.dev")
+    QCoreApplication.setApplicationVersion(__version__)
+    app = QApplication.instance() or QApplication(list(argv) if argv else [sys.argv[0]])
+    assert isinstance(app, QApplication)
+    app.setDesktopFileName(APP_ID)
+    app.setWindowIcon(icons.app_icon())
+    theme.apply_theme(app, scheme)
+    return app
+
+
+def build_context(secrets: SecretStore | None = None) -> AppContext:
+    settings = load_settings()
+    ctx = AppContext(settings, secrets)
+    if settings.load_problem:
+        ctx.show_message_error("Your settings could not be read", settings.load_problem)
+    return ctx
+
+
+def build_main_window(ctx: AppContext) -> MainWindow:
+    """The main window for ``ctx`` (not shown). Used by run() and by the smoke test."""
+    return MainWindow(ctx)
+
+
+def setup_app_logging(verbose: bool = False) -> None:
+    try:
+        from nango_desktop.logsetup import setup_logging
+    except ImportError:  # pragma: no cover - logsetup is part of the app
+        logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
+    else:
+        setup_logging(logging.DEBUG if verbose else logging.INFO)
+    qInstallMessageHandler(_qt_message_handler)
+
+
+def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
+    """Start the GUI and return its exit code."""
+    setup_app_logging(verbose)
+    app = create_application(argv)
+    log.info("%s %s starting", APP_NAME, __version__)
+    ctx = build_context()
+    window = build_main_window(ctx)
+    crash: CrashHandler = install_crash_hooks(lambda: window)
+    window.show()
+    schedule_first_run(window)
+    try:
+        code = app.exec()
+    finally:
+        shutdown(ctx, window, crash)
+    log.info("%s exiting with %s", APP_NAME, code)
+    return code
+
+
+def shutdown(ctx: AppContext, window: MainWindow | None = None, crash: CrashHandler | None = None) -> None:
+    """Stop the listener, wait for background tasks (bounded), close clients and stores."""
+    if window is not None:
+        window.save_window_state()
+    if not ctx.shutdown(timeout=5.0):
+        log.warning("Some background tasks were still running at exit")
+    if crash is not None:
+        crash.uninstall()
+    qInstallMessageHandler(None)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run(sys.argv))

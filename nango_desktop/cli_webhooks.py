@@ -1,0 +1,328 @@
+"""CLI commands for webhooks: ``listen`` and ``events list|show|export`` (Qt-free).
+
+Registered by ``cli.build_parser`` through :func:`register`. Events are kept per profile in
+``paths.data_dir() / "events-<profile>.sqlite3"`` (the same store the GUI's inspector reads).
+Signing keys come from ``ctx.signing_keys()``: ``NANGO_WEBHOOK_SIGNING_KEY`` or the keyring (current and
+previous key); they are never accepted as arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from nango_desktop.services.webhook_store import EventFilter, EventStore, ForwardResult, StoredEvent, event_store_path
+from nango_desktop.settings import ListenerSettings, Profile
+
+log = logging.getLogger(__name__)
+
+VERIFICATIONS = ("verified", "invalid", "unsigned", "no_key")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    listen = subparsers.add_parser(
+        "listen",
+        help="receive Nango webhooks, verify, store and print them until Ctrl+C",
+        description="Listen for Nango webhooks on this machine (defaults from the profile's listener settings). "
+        "Nango cannot deliver to 127.0.0.1: expose the URL with a tunnel (ngrok, cloudflared).",
+    )
+    listen.add_argument("--host", help="address to bind (default: profile setting, 127.0.0.1)")
+    listen.add_argument("--port", type=_port, help="port (default: profile setting, 8765; 0 = any free port)")
+    listen.add_argument("--path", help="URL path (default: profile setting, /webhooks/nango)")
+    listen.add_argument("--forward-to", metavar="URL", help="also post every event to this local URL")
+    listen.add_argument("--reject-invalid", action="store_true", help="answer 401 to invalid signatures")
+    listen.add_argument("--reject-unsigned", action="store_true", help="answer 401 to unsigned requests")
+    listen.set_defaults(func=cmd_listen)
+
+    events = subparsers.add_parser("events", help="read the stored webhook events")
+    events_sub = events.add_subparsers(dest="events_command", metavar="{list,show,export}", required=True)
+
+    def filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--search", help="text contained in the body")
+        p.add_argument("--type", help="webhook type: auth, sync, async_action, forward, raw, unknown")
+        p.add_argument("--connection", help="connection id")
+        p.add_argument("--integration", help="integration id (providerConfigKey)")
+        p.add_argument("--verification", choices=VERIFICATIONS)
+
+    p = events_sub.add_parser("list", help="newest events first")
+    p.add_argument("--limit", type=_positive, default=50)
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    filters(p)
+    p.set_defaults(func=cmd_events_list)
+
+    p = events_sub.add_parser("show", help="one event with headers, body and signature check")
+    p.add_argument("id", type=int)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_events_show)
+
+    p = events_sub.add_parser("export", help="matching events as a JSON array")
+    p.add_argument("--output", "-o", type=Path, help="file to write (default: standard output)")
+    filters(p)
+    p.set_defaults(func=cmd_events_export)
+
+
+def _port(value: str) -> int:
+    port = int(value)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0..65535")
+    return port
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+# -- helpers -----------------------------------------------------------------------------------------------
+
+
+def _profile(args: argparse.Namespace, ctx: Any) -> Profile:
+    """The selected profile; without any profile set up, ``listen`` and ``events`` still work ("default")."""
+    from nango_desktop.cli import CliError
+
+    try:
+        return ctx.profile()
+    except CliError:
+        if getattr(args, "profile", None) or ctx.settings.profiles:
+            raise
+        return Profile(name="default")
+
+
+@contextmanager
+def _open_store(args: argparse.Namespace, ctx: Any) -> Iterator[EventStore]:
+    profile = _profile(args, ctx)
+    store = EventStore(event_store_path(profile.name), profile=profile.name)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _filter(args: argparse.Namespace) -> EventFilter:
+    return EventFilter(
+        search=args.search,
+        type=args.type,
+        connection_id=args.connection,
+        integration=args.integration,
+        verification=args.verification,
+    )
+
+
+def _iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _row(event: StoredEvent) -> list[str]:
+    s = event.summary
+    success = "" if s is None or s.success is None else ("ok" if s.success else "failed")
+    return [
+        str(event.id),
+        _iso(event.received_at),
+        str(event.verification.status),
+        "malformed" if event.malformed else (s.type or str(s.kind)) if s else "",
+        (s.operation or "") if s else "",
+        success,
+        (s.integration or "") if s else "",
+        (s.connection_id or "") if s else "",
+        str(event.duplicates) if event.duplicates else "",
+    ]
+
+
+def _print_table(out: IO[str], header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    for line in (header, *rows):
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(), file=out)
+
+
+def event_line(event: StoredEvent, duplicate: bool = False) -> str:
+    """One line per received event for ``listen``: time, verification, type, operation, connection."""
+    s = event.summary
+    parts = [
+        time.strftime("%H:%M:%S", time.localtime(event.received_at)),
+        str(event.verification.status).ljust(8),
+        ("malformed" if event.malformed else (s.type or str(s.kind)) if s else "?").ljust(12),
+        ((s.operation or "-") if s else "-").ljust(11),
+        (s.connection_id or "-") if s else "-",
+    ]
+    if s and s.success is False:
+        parts.append(f"FAILED{': ' + s.error if s.error else ''}")
+    if event.malformed:
+        parts.append(event.malformed)
+    parts.append(f"#{event.id}" + (f" (duplicate, seen {event.duplicates + 1}x)" if duplicate else ""))
+    return "  ".join(parts)
+
+
+# -- listen ------------------------------------------------------------------------------------------------
+
+
+def cmd_listen(args: argparse.Namespace, ctx: Any) -> int:
+    from nango_desktop.cli import CliError
+    from nango_desktop.services.secrets import SecretStoreUnavailable
+    from nango_desktop.services.webhook_server import ListenerError, WebhookServer
+
+    profile = _profile(args, ctx)
+    settings: ListenerSettings = profile.listener
+    try:
+        try:
+            keys = list(ctx.signing_keys())
+        except CliError:  # no profile set up: keys stored under the fallback profile name, if any
+            keys = list(ctx.secrets.signing_keys(profile.name))
+    except SecretStoreUnavailable as exc:
+        ctx.warn(f"{exc.title}; events will not be verified ({exc.detail})")
+        keys = []
+    if not keys:
+        ctx.warn("no webhook signing key (set NANGO_WEBHOOK_SIGNING_KEY or store one): events are marked no_key")
+    out_lock = threading.Lock()
+
+    def emit(text: str) -> None:
+        with out_lock:
+            print(text, file=ctx.stdout, flush=True)
+
+    def on_forward(result: ForwardResult) -> None:
+        if result.error:
+            emit(f"  -> #{result.event_id} forward to {result.url} failed: {result.error}")
+        else:
+            emit(f"  -> #{result.event_id} forwarded: {result.status} in {(result.latency or 0) * 1000:.0f} ms")
+
+    store = EventStore(
+        event_store_path(profile.name),
+        profile=profile.name,
+        retention_count=settings.retention_count,
+        retention_days=settings.retention_days,
+    )
+    server = WebhookServer(
+        store,
+        profile=profile.name,
+        host=args.host or settings.host,
+        port=settings.port if args.port is None else args.port,
+        path=args.path or settings.path,
+        keys=lambda: keys,
+        reject_invalid=args.reject_invalid or settings.reject_invalid,
+        reject_unsigned=args.reject_unsigned or settings.reject_unsigned,
+        max_body_bytes=settings.max_body_bytes,
+        on_event=lambda event, duplicate: emit(event_line(event, duplicate)),
+        forward_to=args.forward_to or settings.forward_to,
+        on_forward=on_forward,
+    )
+    stop = getattr(args, "stop_event", None) or threading.Event()
+    # Signals only set `stop`, also while stopping: a second Ctrl+C does not cut the clean shutdown short.
+    with _stop_on_signals(stop):
+        try:
+            try:
+                server.start()
+            except ListenerError as exc:
+                raise CliError(exc.title, exc.detail) from exc
+            if server.warning:
+                ctx.warn(server.warning)
+            emit(f"Listening on {server.url} (profile {profile.name}, {len(keys)} signing key(s)); Ctrl+C to stop")
+            if server.forwarder is not None:
+                emit(f"Forwarding to {server.forwarder.url}")
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.stop()
+            store.close()
+    stats = server.stats
+    emit(f"Stopped. {stats.accepted} stored, {stats.duplicates} duplicates, {stats.rejected} rejected.")
+    return 0
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (main thread only; elsewhere the caller owns ``stop``)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = ["SIGINT", "SIGTERM"] + (["SIGBREAK"] if sys.platform == "win32" else [])
+    previous = {}
+    for name in names:
+        signum = getattr(signal, name)
+        previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+# -- events ------------------------------------------------------------------------------------------------
+
+
+def cmd_events_list(args: argparse.Namespace, ctx: Any) -> int:
+    with _open_store(args, ctx) as store:
+        events = store.list(args.limit, 0, _filter(args))
+        if args.format == "json":
+            json.dump([e.to_dict() for e in events], ctx.stdout, indent=2, ensure_ascii=False)
+            print(file=ctx.stdout)
+        else:
+            header = ["ID", "RECEIVED", "VERIFICATION", "TYPE", "OPERATION", "SUCCESS", "INTEGRATION", "CONNECTION", "DUPS"]
+            _print_table(ctx.stdout, header, [_row(e) for e in events])
+    return 0
+
+
+def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
+    from nango_desktop.cli import CliError
+
+    with _open_store(args, ctx) as store:
+        event = store.get(args.id)
+        if event is None:
+            raise CliError(f"No event #{args.id}", f"The store {store.path} has {store.count()} events.")
+        forwards = store.forwards(event.id)
+    data = event.to_dict()
+    data["forwards"] = [f.__dict__ for f in forwards]
+    if args.format == "json":
+        json.dump(data, ctx.stdout, indent=2, ensure_ascii=False)
+        print(file=ctx.stdout)
+        return 0
+    v = event.verification
+    out = ctx.stdout
+    print(f"Event #{event.id}  {_iso(event.received_at)}  from {event.peer}  {event.method} {event.path}", file=out)
+    if event.summary:
+        print(f"Summary:       {event.summary.describe()}", file=out)
+    print(f"Verification:  {v.status}  ({v.describe()})", file=out)
+    for label, expected, received in (
+        ("X-Nango-Hmac-Sha256", v.expected_hmac, v.received_hmac),
+        ("X-Nango-Signature", v.expected_legacy, v.received_legacy),
+    ):
+        mark = "" if expected is None or received is None else ("  (match)" if expected == received else "  (MISMATCH)")
+        print(f"  {label}: expected {expected or '-'}, received {received or '-'}{mark}", file=out)
+    if event.duplicates:
+        print(f"Duplicates:    {event.duplicates} (last {_iso(event.last_seen_at or event.received_at)})", file=out)
+    if event.replay_of is not None:
+        print(f"Replay of:     #{event.replay_of}", file=out)
+    if event.malformed:
+        print(f"Malformed:     {event.malformed}", file=out)
+    print("Headers:", file=out)
+    for name, value in event.headers.items():
+        print(f"  {name}: {value}", file=out)
+    print("Body:", file=out)
+    body = data.get("body_json")
+    print(json.dumps(body, indent=2, ensure_ascii=False) if body is not None else event.body_text, file=out)
+    for f in forwards:
+        outcome = f.error or f"{f.status} in {(f.latency or 0) * 1000:.0f} ms"
+        print(f"{'Replayed' if f.replay else 'Forwarded'} to {f.url}: {outcome}", file=out)
+    return 0
+
+
+def cmd_events_export(args: argparse.Namespace, ctx: Any) -> int:
+    with _open_store(args, ctx) as store:
+        if args.output is None:
+            count = store.export_json(ctx.stdout, _filter(args))
+        else:
+            tmp = args.output.with_name(args.output.name + ".part")
+            with open(tmp, "w", encoding="utf-8") as out:
+                count = store.export_json(out, _filter(args))
+            tmp.replace(args.output)
+            print(f"Exported {count} events to {args.output}", file=ctx.stderr)
+    return 0

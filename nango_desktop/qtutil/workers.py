@@ -1,0 +1,213 @@
+"""Background tasks for the GUI: run a function on the global thread pool, get results on the GUI thread.
+
+``Task`` follows STYLE.md §3: the function computes and returns, it never touches widgets or models.
+Results arrive through signals of a ``_Signals`` QObject created in the GUI thread, connected to its own
+bound slots, so callbacks given as ``on_done`` / ``on_error`` / ``on_progress`` always run in the GUI
+thread (never lambdas connected across threads). A strong reference is kept until ``done`` is delivered.
+
+Usage::
+
+    task = Task(client.list_integrations, on_done=self._show, on_error=ctx.show_error).start()
+    task.cancel()                  # sets task.cancel_event; fn may poll it (pass cancel=... kw, below)
+
+If ``fn`` accepts a ``progress`` keyword it receives a thread-safe ``progress(done, total, message)``
+callable; if it accepts a ``cancel`` keyword it receives the task's ``threading.Event``. A task
+cancelled before it starts does not call ``fn`` and fails with ``CancelledError``; when ``fn`` returns
+after its cancel event was set, the task fails with ``CancelledError`` too (partial results are the
+caller's business through progress).
+
+Shutdown and hygiene: ``cancel_all()``, ``wait_for_all(timeout)``, ``running_tasks()``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
+
+from nango_desktop.services.errors import CancelledError
+
+log = logging.getLogger(__name__)
+
+_RUNNING: set[Task] = set()
+_LOCK = threading.Lock()
+
+
+class _Signals(QObject):
+    """Lives in the thread that created the Task (the GUI thread); emitted from the pool thread."""
+
+    succeeded = Signal(object, object)  # (tag, result)
+    failed = Signal(object, object)  # (tag, exception)
+    progress = Signal(object, object, str)  # (done, total | None, message)
+    done = Signal()
+
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        self._task: Task | None = task
+        self.on_done: Callable[[Any], None] | None = None
+        self.on_error: Callable[[BaseException], None] | None = None
+        self.on_progress: Callable[[int, int | None, str], None] | None = None
+        self.succeeded.connect(self._dispatch_succeeded)
+        self.failed.connect(self._dispatch_failed)
+        self.progress.connect(self._dispatch_progress)
+        self.done.connect(self._release)
+
+    @Slot(object, object)
+    def _dispatch_succeeded(self, _tag: object, result: object) -> None:
+        if self.on_done is not None:
+            self.on_done(result)
+
+    @Slot(object, object)
+    def _dispatch_failed(self, _tag: object, exc: object) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)  # type: ignore[arg-type]
+        elif not isinstance(exc, CancelledError):
+            log.warning("Background task failed without an error handler: %r", exc)
+
+    @Slot(object, object, str)
+    def _dispatch_progress(self, done: object, total: object, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(done, total, message)  # type: ignore[arg-type]
+
+    @Slot()
+    def _release(self) -> None:  # queued: runs in the GUI thread after every result slot
+        with _LOCK:
+            _RUNNING.discard(self._task)  # type: ignore[arg-type]
+        self._task = None
+        self.on_done = self.on_error = self.on_progress = None
+
+
+def _accepts(fn: Callable, name: str) -> bool:
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+    param = params.get(name)  # only an explicitly named parameter (never **kwargs: it may forward them)
+    return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY)
+
+
+class Task(QRunnable):
+    """Run ``fn(*args)`` on the global pool. Create and start it in the GUI thread.
+
+    Signals (on ``task.signals``): ``succeeded(tag, result)``, ``failed(tag, exc)``,
+    ``progress(done, total, message)``, ``done()``. Connect them to bound ``@Slot`` methods of
+    GUI-thread QObjects, or pass ``on_done`` / ``on_error`` / ``on_progress`` callables.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        tag: object = None,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int | None, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self._fn, self._args, self.tag = fn, args, tag
+        self.name = name or getattr(fn, "__qualname__", repr(fn))
+        self.cancel_event = cancel if cancel is not None else threading.Event()
+        self.signals = _Signals(self)
+        self.signals.on_done, self.signals.on_error, self.signals.on_progress = on_done, on_error, on_progress
+        self._finished = threading.Event()
+        self._started = False
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else ("running" if self._started else "new")
+        return f"<Task {self.name} {state}>"
+
+    # -- pool thread --------------------------------------------------------------------------------
+    def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
+        """Thread-safe: emit ``progress``; delivered to GUI-thread receivers through the event loop."""
+        self.signals.progress.emit(done, total, message)
+
+    def run(self) -> None:
+        try:
+            if self.cancel_event.is_set():
+                raise CancelledError(None, f"{self.name} was cancelled before it started")
+            kwargs: dict[str, Any] = {}
+            if _accepts(self._fn, "progress"):
+                kwargs["progress"] = self.report_progress
+            if _accepts(self._fn, "cancel"):
+                kwargs["cancel"] = self.cancel_event
+            result = self._fn(*self._args, **kwargs)
+            if self.cancel_event.is_set():
+                raise CancelledError(None, f"{self.name} was cancelled")
+        except BaseException as exc:  # noqa: BLE001 - a worker must never take the process down
+            if not isinstance(exc, CancelledError):
+                log.debug("Task %s failed", self.name, exc_info=True)
+            self.signals.failed.emit(self.tag, exc)
+        else:
+            self.signals.succeeded.emit(self.tag, result)
+        finally:
+            self._finished.set()
+            self.signals.done.emit()
+
+    # -- GUI thread ---------------------------------------------------------------------------------
+    def start(self, pool: QThreadPool | None = None) -> Task:
+        with _LOCK:
+            _RUNNING.add(self)
+        self._started = True
+        (pool or QThreadPool.globalInstance()).start(self)
+        return self
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel_event.is_set()
+
+    @property
+    def finished(self) -> bool:
+        """True once ``fn`` has returned or raised (results may still be queued for the GUI thread)."""
+        return self._finished.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ``fn`` finished (for shutdown and tests); True if it did."""
+        return self._finished.wait(timeout)
+
+
+def run_task(fn: Callable[..., Any], *args: Any, **kw: Any) -> Task:
+    """Shorthand: ``Task(fn, *args, **kw).start()``."""
+    return Task(fn, *args, **kw).start()
+
+
+def running_tasks() -> list[Task]:
+    """Tasks started and not yet finished (their ``fn`` still runs or waits in the pool queue)."""
+    with _LOCK:
+        return [t for t in _RUNNING if not t.finished]
+
+
+def pending_tasks() -> list[Task]:
+    """Tasks whose ``done`` signal has not been delivered yet (a superset of ``running_tasks``)."""
+    with _LOCK:
+        return list(_RUNNING)
+
+
+def cancel_all() -> None:
+    for task in pending_tasks():
+        task.cancel()
+
+
+def wait_for_all(timeout: float = 5.0, *, cancel: bool = False) -> bool:
+    """Wait until every started task finished, then deliver their queued results; True if all finished.
+
+    Call from the GUI thread (shutdown, tests). With ``cancel=True`` cancel events are set first.
+    """
+    if cancel:
+        cancel_all()
+    deadline = QDeadlineTimer(max(0, int(timeout * 1000)))
+    ok = QThreadPool.globalInstance().waitForDone(deadline)
+    for task in running_tasks():  # started on another pool
+        ok = task.wait(max(0.0, deadline.remainingTime() / 1000)) and ok
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.processEvents()  # deliver queued results and release the finished tasks
+    return ok and not running_tasks()

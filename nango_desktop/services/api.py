@@ -1,0 +1,600 @@
+"""NangoClient: a synchronous client of the Nango HTTP API (httpx), for worker threads and the CLI.
+
+Thread safety: every public method of :class:`NangoClient` may be called concurrently from several threads
+(one ``httpx.Client`` with a thread-safe connection pool; the rate-limit state is behind locks). Only
+:meth:`NangoClient.close` must not race with calls in flight. ``on_call`` is invoked on the calling thread.
+
+Retries: 429 is always retried (up to ``max_retries`` times) after ``Retry-After`` / ``X-RateLimit-Reset``;
+5xx, timeouts and network errors are retried with exponential backoff for idempotent methods only
+(GET, PUT, PATCH, DELETE), never for POST. Waits go through the injectable ``sleep``.
+
+Secrets: the API key and session tokens are only ever put in the ``Authorization`` header of a request.
+Logs get the method, path and status; error messages get Nango's code and message, redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from nango_desktop import __version__
+from nango_desktop.domain.models import (
+    CONNECT_SESSION_ADAPTER,
+    CONNECT_SESSION_INFO_ADAPTER,
+    CONNECTION_FULL_ADAPTER,
+    CONNECTIONS_ADAPTER,
+    INTEGRATIONS_ADAPTER,
+    SIGNING_KEY_ADAPTER,
+    SYNCS_ADAPTER,
+    Connection,
+    ConnectionFull,
+    ConnectSession,
+    ConnectSessionInfo,
+    Integration,
+    RateLimitInfo,
+    SyncStatus,
+)
+from nango_desktop.services.errors import (
+    ApiTimeoutError,
+    CancelledError,
+    InvalidKeyError,
+    MalformedResponseError,
+    NangoError,
+    NetworkError,
+    RateLimitedError,
+    error_for_status,
+    redact,
+)
+from nango_desktop.services.ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 2000
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+BACKOFF_BASE = 0.5
+BACKOFF_MAX = 8.0
+# A 429 asking to wait longer than this is reported to the user instead of waited out.
+MAX_RETRY_AFTER = 65.0
+SYNC_MODES = ("incremental", "full_refresh", "full_refresh_and_clear_cache")
+
+
+@dataclass
+class CallInfo:
+    """Reported after every HTTP attempt (for the status bar). ``path`` has no query string."""
+
+    method: str
+    path: str
+    status: int | None
+    elapsed: float
+    rate_limit: RateLimitInfo | None
+    error: str | None
+
+
+class _VirtualClock:
+    """Monotonic time plus everything an injected (fake) sleep claimed to sleep.
+
+    Lets tests inject ``sleep`` alone while rate-limit deadlines still pass.
+    """
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._inner = sleep
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.monotonic() + self._offset
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += seconds
+        self._inner(seconds)
+
+
+def _secret(value: str | SecretStr) -> SecretStr:
+    return value if isinstance(value, SecretStr) else SecretStr(value)
+
+
+def _drop_none(**fields: Any) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _csv(values: Sequence[str] | str | None) -> str | None:
+    if values is None:
+        return None
+    return values if isinstance(values, str) else ",".join(values)
+
+
+class NangoClient:
+    """Typed access to the Nango endpoints the app uses. See the module docstring for threading."""
+
+    def __init__(
+        self,
+        base_url: str,
+        secret_key: str | SecretStr,
+        *,
+        timeout: float = 20.0,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        rate_limiter: RateLimiter | None = None,
+        on_call: Callable[[CallInfo], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = _secret(secret_key)
+        self._timeout = timeout
+        self._max_retries = max(0, max_retries)
+        self._on_call = on_call
+        if sleep is time.sleep:
+            self._sleep, clock = time.sleep, time.monotonic
+            self._real_sleep = True
+        else:
+            virtual = _VirtualClock(sleep)
+            self._sleep, clock = virtual.sleep, virtual.now
+            self._real_sleep = False
+        self._limiter = rate_limiter or RateLimiter(
+            clock=clock, sleep=None if self._real_sleep else self._sleep
+        )
+        self._lock = threading.Lock()
+        self._rate_limit: RateLimitInfo | None = None
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": f"nango-desktop/{__version__}"},
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"NangoClient(base_url={self.base_url!r})"
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> NangoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def rate_limit(self) -> RateLimitInfo | None:
+        """The last ``X-RateLimit-*`` values seen by this client."""
+        return self._rate_limit
+
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        return self._limiter
+
+    # --- connections -------------------------------------------------------------------------------
+    def list_connections(
+        self,
+        *,
+        search: str | None = None,
+        integration_ids: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        connection_id: str | None = None,
+        limit: int | None = 1000,
+        page: int = 0,
+        cancel: threading.Event | None = None,
+    ) -> list[Connection]:
+        """One page of GET /connections (fixed order: newest first). ``limit=None`` lets the server pick."""
+        if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        if page < 0:
+            raise ValueError("page must be >= 0")
+        params: list[tuple[str, str]] = []
+        if connection_id:
+            params.append(("connectionId", connection_id))
+        if search:
+            params.append(("search", search))
+        if integration_ids:
+            params.append(("integrationId", ",".join(integration_ids)))
+        for key, value in (tags or {}).items():
+            params.append((f"tags[{key}]", value))
+        if limit is not None:
+            params.append(("limit", str(limit)))
+        if page:
+            params.append(("page", str(page)))
+        body = self._call("GET", "/connections", params=params, adapter=CONNECTIONS_ADAPTER, cancel=cancel)
+        return body.connections
+
+    def iter_connection_pages(
+        self,
+        *,
+        search: str | None = None,
+        integration_ids: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        connection_id: str | None = None,
+        page_size: int = 1000,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[list[Connection]]:
+        """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
+        paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages."""
+        seen: set[int] = set()
+        page = 0
+        while True:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(detail=f"Cancelled after {page} page(s) of connections")
+            rows = self.list_connections(
+                search=search,
+                integration_ids=integration_ids,
+                tags=tags,
+                connection_id=connection_id,
+                limit=page_size,
+                page=page,
+                cancel=cancel,
+            )
+            fresh = [c for c in rows if c.id not in seen]
+            seen.update(c.id for c in fresh)
+            if fresh:
+                yield fresh
+            if len(rows) < page_size or not fresh:
+                return
+            page += 1
+
+    def list_all_connections(self, **kwargs: Any) -> list[Connection]:
+        """Every connection matching the filters of :meth:`iter_connection_pages`."""
+        result: list[Connection] = []
+        for rows in self.iter_connection_pages(**kwargs):
+            result.extend(rows)
+        return result
+
+    def get_connection(
+        self,
+        connection_id: str,
+        integration_id: str,
+        *,
+        force_refresh: bool = False,
+        refresh_token: bool = False,
+        cancel: threading.Event | None = None,
+    ) -> ConnectionFull:
+        params = [("provider_config_key", integration_id)]
+        if force_refresh:
+            params.append(("force_refresh", "true"))
+        if refresh_token:
+            params.append(("refresh_token", "true"))
+        return self._call(
+            "GET",
+            self._connection_path(connection_id),
+            params=params,
+            adapter=CONNECTION_FULL_ADAPTER,
+            cancel=cancel,
+        )
+
+    def patch_connection(
+        self,
+        connection_id: str,
+        integration_id: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        webhook_url_override: str | None = None,
+    ) -> None:
+        """Tags REPLACE the whole set (read, modify, write). ``webhook_url_override=""`` clears it."""
+        body = _drop_none(
+            tags=dict(tags) if tags is not None else None, webhook_url_override=webhook_url_override
+        )
+        if not body:
+            raise ValueError("patch_connection needs tags and/or webhook_url_override")
+        self._call(
+            "PATCH",
+            self._connection_path(connection_id),
+            params=[("provider_config_key", integration_id)],
+            json=body,
+        )
+
+    def delete_connection(self, connection_id: str, integration_id: str) -> None:
+        """Unknown connections raise NotFoundError (Nango answers 400 unknown_connection)."""
+        self._call(
+            "DELETE", self._connection_path(connection_id), params=[("provider_config_key", integration_id)]
+        )
+
+    def set_metadata(self, connection_id: str | Sequence[str], integration_id: str, metadata: dict) -> None:
+        """Replace the metadata of one or several connections (POST /connections/metadata)."""
+        self._call(
+            "POST", "/connections/metadata", json=self._metadata_body(connection_id, integration_id, metadata)
+        )
+
+    def update_metadata(
+        self, connection_id: str | Sequence[str], integration_id: str, metadata: dict
+    ) -> None:
+        """Merge into the metadata of one or several connections (PATCH /connections/metadata)."""
+        self._call(
+            "PATCH",
+            "/connections/metadata",
+            json=self._metadata_body(connection_id, integration_id, metadata),
+        )
+
+    # --- connect sessions --------------------------------------------------------------------------
+    def create_connect_session(
+        self,
+        *,
+        tags: Mapping[str, str] | None = None,
+        end_user: Mapping[str, Any] | None = None,
+        organization: Mapping[str, Any] | None = None,
+        allowed_integrations: Sequence[str] | None = None,
+        integrations_config_defaults: Mapping[str, Any] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        webhook_url_override: str | None = None,
+    ) -> ConnectSession:
+        """A connect link for a new connection (Nango needs ``tags`` or ``end_user``). Valid 30 minutes."""
+        body = _drop_none(
+            tags=tags,
+            end_user=end_user,
+            organization=organization,
+            allowed_integrations=list(allowed_integrations) if allowed_integrations is not None else None,
+            integrations_config_defaults=integrations_config_defaults,
+            overrides=overrides,
+            webhook_url_override=webhook_url_override,
+        )
+        return self._call("POST", "/connect/sessions", json=body, adapter=CONNECT_SESSION_ADAPTER).data
+
+    def create_reconnect_session(
+        self,
+        connection_id: str,
+        integration_id: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        end_user: Mapping[str, Any] | None = None,
+        organization: Mapping[str, Any] | None = None,
+        integrations_config_defaults: Mapping[str, Any] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        webhook_url_override: str | None = None,
+    ) -> ConnectSession:
+        """A connect link to re-authorize an existing connection.
+
+        Pass the connection's current ``tags``: a reconnect session without tags resets them to ``{}``
+        when the customer completes it (observed on Nango 0.71).
+        """
+        body = _drop_none(
+            connection_id=connection_id,
+            integration_id=integration_id,
+            tags=tags,
+            end_user=end_user,
+            organization=organization,
+            integrations_config_defaults=integrations_config_defaults,
+            overrides=overrides,
+            webhook_url_override=webhook_url_override,
+        )
+        return self._call(
+            "POST", "/connect/sessions/reconnect", json=body, adapter=CONNECT_SESSION_ADAPTER
+        ).data
+
+    def get_connect_session(self, session_token: str | SecretStr) -> ConnectSessionInfo:
+        """Inspect a connect link (authenticated with its session token, not the API key)."""
+        return self._call(
+            "GET", "/connect/session", token=_secret(session_token), adapter=CONNECT_SESSION_INFO_ADAPTER
+        ).data
+
+    def delete_connect_session(self, session_token: str | SecretStr) -> None:
+        """Revoke a connect link."""
+        self._call("DELETE", "/connect/session", token=_secret(session_token))
+
+    # --- integrations, syncs, environment ------------------------------------------------------------
+    def list_integrations(self) -> list[Integration]:
+        return self._call("GET", "/integrations", adapter=INTEGRATIONS_ADAPTER).data
+
+    def sync_status(
+        self, integration_id: str, connection_id: str | None, syncs: Sequence[str] | str = "*"
+    ) -> list[SyncStatus]:
+        params = [("provider_config_key", integration_id), ("syncs", _csv(syncs) or "*")]
+        if connection_id:
+            params.append(("connection_id", connection_id))
+        return self._call("GET", "/sync/status", params=params, adapter=SYNCS_ADAPTER).syncs
+
+    def trigger_sync(
+        self,
+        integration_id: str,
+        connection_id: str | None,
+        syncs: Sequence[str],
+        *,
+        sync_mode: str | None = None,
+    ) -> None:
+        """``sync_mode``: None, "incremental", "full_refresh" or "full_refresh_and_clear_cache".
+
+        Sent as ``sync_mode``: every server version accepts it (newer ones also take ``opts``, which older,
+        strictly validating ones reject); the spec's body schema allows the extra property.
+        """
+        if sync_mode is not None and sync_mode not in SYNC_MODES:
+            raise ValueError(f"unknown sync_mode {sync_mode!r}; expected one of {SYNC_MODES}")
+        body = _drop_none(
+            provider_config_key=integration_id,
+            connection_id=connection_id,
+            syncs=list(syncs),
+            sync_mode=sync_mode,
+        )
+        self._call("POST", "/sync/trigger", json=body)
+
+    def rotate_webhook_signing_key(self) -> SecretStr:
+        """A new webhook signing key (the old one keeps signing for up to 5 minutes). 409 if >1 key."""
+        return self._call(
+            "POST", "/environment/webhook-signing-key/rotate", adapter=SIGNING_KEY_ADAPTER
+        ).data.webhook_signing_key
+
+    # --- plumbing ----------------------------------------------------------------------------------
+    @staticmethod
+    def _connection_path(connection_id: str) -> str:
+        return "/connections/" + quote(connection_id, safe="")
+
+    @staticmethod
+    def _metadata_body(connection_id: str | Sequence[str], integration_id: str, metadata: dict) -> dict:
+        ids = connection_id if isinstance(connection_id, str) else list(connection_id)
+        return {"connection_id": ids, "provider_config_key": integration_id, "metadata": metadata}
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None = None,
+        json: Any = None,
+        token: SecretStr | None = None,
+        adapter: TypeAdapter | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Any:
+        response = self._send(method, path, params=params, json=json, token=token, cancel=cancel)
+        if adapter is None:
+            return None
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise MalformedResponseError(
+                detail=f"{method} {path} -> HTTP {response.status_code}: {_describe(exc)}",
+                status=response.status_code,
+            ) from None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: list[tuple[str, str]] | None,
+        json: Any,
+        token: SecretStr | None,
+        cancel: threading.Event | None,
+    ) -> httpx.Response:
+        credential = token or self._key
+        secrets = (self._key.get_secret_value(),) + ((token.get_secret_value(),) if token else ())
+        headers = {"Authorization": f"Bearer {credential.get_secret_value()}"}
+        idempotent = method in IDEMPOTENT_METHODS
+        attempt = 0
+        while True:
+            self._limiter.acquire(cancel)
+            started = time.monotonic()
+            try:
+                response = self._http.request(method, path, params=params, json=json, headers=headers)
+            except httpx.TimeoutException:
+                error: NangoError = ApiTimeoutError(
+                    detail=f"{method} {path}: no answer within {self._timeout:g} s (attempt {attempt + 1})"
+                )
+                self._report(method, path, None, started, None, error)
+            except httpx.TransportError as exc:
+                error = NetworkError(
+                    detail=redact(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", secrets)
+                )
+                self._report(method, path, None, started, None, error)
+            except httpx.InvalidURL as exc:
+                raise NetworkError(detail=f"Invalid server address {self.base_url!r}: {exc}") from None
+            else:
+                info = self._limiter.update_from_headers(response.headers)
+                if info is not None:
+                    with self._lock:
+                        self._rate_limit = info
+                if response.status_code < 400:
+                    self._report(method, path, response.status_code, started, info, None)
+                    return response
+                error = self._http_error(method, path, response, token is not None, secrets)
+                self._report(method, path, response.status_code, started, info, error)
+                if isinstance(error, RateLimitedError):
+                    if attempt < self._max_retries and (
+                        error.retry_after is None or error.retry_after <= MAX_RETRY_AFTER
+                    ):
+                        # Everyone sharing the limiter waits; this caller sleeps it out itself. Without
+                        # Retry-After the limiter waits for the X-RateLimit-Reset it has just seen.
+                        hint = parse_retry_after(response.headers.get("retry-after"))
+                        self._pause(self._limiter.note_429(hint), cancel)
+                        attempt += 1
+                        continue
+                    raise error
+                if response.status_code < 500:
+                    raise error
+            # 5xx, timeout or network error
+            if not idempotent or attempt >= self._max_retries:
+                raise error
+            self._pause(min(BACKOFF_BASE * 2**attempt, BACKOFF_MAX), cancel)
+            attempt += 1
+
+    def _http_error(
+        self, method: str, path: str, response: httpx.Response, session: bool, secrets: tuple[str, ...]
+    ) -> NangoError:
+        code = message = payload = None
+        errors: list | None = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict):
+                code = err.get("code") if isinstance(err.get("code"), str) else None
+                message = err.get("message") if isinstance(err.get("message"), str) else None
+                errors = err.get("errors") if isinstance(err.get("errors"), list) else None
+                payload = err.get("payload")
+            elif isinstance(err, str):
+                message = err
+                code = body.get("type") if isinstance(body.get("type"), str) else None
+            elif isinstance(body.get("message"), str):
+                message = body["message"]
+        elif response.content:
+            message = f"non-JSON body ({response.headers.get('content-type', 'no content type')})"
+        retry_after = None
+        if response.status_code == 429:
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is None:
+                info = parse_rate_limit(response.headers)
+                if info is not None and info.reset is not None:
+                    retry_after = max(info.reset - time.time(), 0.0)
+        error = error_for_status(
+            response.status_code,
+            method=method,
+            path=path,
+            code=code,
+            message=message,
+            errors=errors,
+            payload=payload,
+            retry_after=retry_after,
+            secrets=secrets,
+        )
+        if session and isinstance(error, InvalidKeyError):
+            error.title = "The connect session was not found; the link has expired or was revoked"
+        return error
+
+    def _pause(self, seconds: float, cancel: threading.Event | None) -> None:
+        if cancel is not None and self._real_sleep:
+            cancel.wait(seconds)
+        else:
+            self._sleep(seconds)
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(detail="Cancelled while waiting to retry")
+
+    def _report(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        info: RateLimitInfo | None,
+        error: NangoError | None,
+    ) -> None:
+        elapsed = time.monotonic() - started
+        log.info(
+            "%s %s -> %s (%.0f ms)",
+            method,
+            path,
+            status if status is not None else type(error).__name__,
+            elapsed * 1000,
+        )
+        if self._on_call is None:
+            return
+        try:
+            self._on_call(CallInfo(method, path, status, elapsed, info, error.title if error else None))
+        except Exception:
+            log.exception("on_call callback failed")
+
+
+def _describe(exc: ValidationError) -> str:
+    """A ValidationError summary without the offending values (they may be secrets)."""
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+        for e in exc.errors(include_input=False)[:5]
+    ]
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")

@@ -1,0 +1,551 @@
+"""The local webhook listener: a Qt-free HTTP server on its own threads.
+
+Contract (docs/ARCHITECTURE.md): ``WebhookServer(store, profile=..., host=..., port=..., path=..., keys=...)``,
+``start()`` (raises :class:`ListenerError`), ``stop()``, ``url``, ``state``, ``running``.
+
+What one request goes through, in order:
+
+1. Limits: at most ``max_connections`` connections at once (others get 503 + ``Retry-After``), a socket
+   timeout per read and a deadline per request (slow or stalled clients, slowloris), request line and
+   header size limits (414 / 431).
+2. Routing: ``GET /healthz`` -> 200; only ``POST`` on the configured path (404 elsewhere, 405 for
+   other methods).
+3. Browser protection (403): any ``Origin`` or ``Sec-Fetch-*`` header, or a content type a web page
+   can send without a CORS preflight (``text/plain``, ``multipart/form-data``,
+   ``application/x-www-form-urlencoded``), so a page open in the user's browser cannot inject events.
+4. Body: ``Content-Length`` required (411), at most ``max_body_bytes`` (413, checked before reading;
+   we never read more than announced); a client that disconnects mid-body gets nothing stored.
+5. Signature check on the raw bytes (:mod:`signing`); policy ``reject_invalid`` / ``reject_unsigned``
+   -> 401, otherwise accepted and flagged.
+6. Stored and committed (:class:`EventStore`, fsync'd) BEFORE the response: 200 for JSON, 400 for a
+   malformed body (stored too, with the error position), 500 if the store failed (Nango retries).
+   A retry of an already stored request is answered 200 and counted on the original.
+7. After the response: ``on_event(event, is_duplicate)`` and, when configured, forwarding.
+
+Binding anything but a loopback address is allowed (Nango cannot reach loopback; a reverse proxy may
+need it) but logged as a warning and exposed as :attr:`WebhookServer.warning`.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import ipaddress
+import json
+import logging
+import socket
+import socketserver
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.services.signing import Verification, VerificationStatus, verify
+from nango_desktop.services.webhook_store import EventStore, ForwardResult, StoredEvent
+from nango_desktop.settings import DEFAULT_LISTENER_PORT
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PATH = "/webhooks/nango"
+HEALTH_PATH = "/healthz"
+BROWSER_CONTENT_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded")
+MAX_REQUEST_LINE = 8 * 1024
+MAX_HEADER_BYTES = 32 * 1024  # all header lines together; the count is capped at 100 by http.client
+
+__all__ = ["DEFAULT_LISTENER_PORT", "ListenerError", "ListenerState", "ListenerStats", "WebhookServer"]
+
+
+class ListenerError(Exception):
+    """The listener could not start (port in use, bad address...). ``title`` is for users."""
+
+    def __init__(self, title: str, detail: str = "") -> None:
+        super().__init__(title, detail)
+        self.title = title
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.detail}" if self.detail else self.title
+
+
+class ListenerState(StrEnum):
+    STOPPED = "stopped"
+    LISTENING = "listening"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ListenerStats:
+    accepted: int = 0  # stored (new events, malformed included)
+    duplicates: int = 0  # retries counted on their original
+    malformed: int = 0  # stored but answered 400
+    rejected: int = 0  # 401 by policy, 403 browser, 404/405/411/413...
+    busy: int = 0  # 503, over the connection limit
+    errors: int = 0  # store failures (500) and unexpected exceptions
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads bounded by a per-read timeout AND a per-request deadline (slowloris)."""
+
+    def __init__(self, sock: socket.socket, idle_timeout: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._idle = idle_timeout
+        self.deadline = float("inf")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("request deadline exceeded")
+        self._sock.settimeout(min(self._idle, remaining))
+        return self._sock.recv_into(buffer)
+
+
+class _Reply(Exception):
+    """Raised inside the handler to answer with an error status."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers or {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "NangoDesktop"
+    sys_version = ""
+    error_content_type = "text/plain; charset=utf-8"
+    error_message_format = "%(code)d %(message)s\n"
+    disable_nagle_algorithm = True  # small responses: no 40 ms delayed-ACK stalls on keep-alive
+    server: _HTTPServer
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        owner = self.server.owner
+        self.timeout = owner.idle_timeout
+        super().setup()
+        self._reader = _DeadlineReader(self.connection, owner.idle_timeout)
+        self.rfile = io.BufferedReader(self._reader, 64 * 1024)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.server.owner.request_timeout
+        self._expect_continue = False
+        try:
+            super().handle_one_request()
+        except (TimeoutError, ConnectionError, OSError) as exc:
+            log.debug("webhook connection from %s dropped: %s", self.client_address[0], exc)
+            self.close_connection = True
+
+    def handle_expect_100(self) -> bool:
+        # Answer "100 Continue" only once the request passed our checks (see _read_body), so a refused
+        # or oversized request is answered before the client uploads its body.
+        self._expect_continue = True
+        return True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("listener %s: " + format, self.client_address[0], *args)
+
+    def parse_request(self) -> bool:
+        if not super().parse_request():  # 400/414/431/505 for what http.server itself refuses
+            return False
+        if len(self.raw_requestline) > MAX_REQUEST_LINE:
+            self.send_error(414)
+            return False
+        if sum(len(k) + len(v) + 4 for k, v in self.headers.items()) > MAX_HEADER_BYTES:
+            self.send_error(431, "Request header fields too large")
+            return False
+        return True
+
+    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        self.wfile.flush()
+
+    # -- routing ----------------------------------------------------------------------------------------
+    def _dispatch(self) -> None:
+        owner = self.server.owner
+        try:
+            self._route(owner)
+        except _Reply as reply:
+            owner._count("busy" if reply.status == 503 else "rejected")
+            self.close_connection = True  # the body (if any) was not read
+            log.info("listener answered %d to %s %s: %s", reply.status, self.command, self.path[:200], reply.message)
+            self._send(reply.status, {"error": {"code": reply.status, "message": reply.message}}, reply.headers)
+
+    do_POST = do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
+
+    def _route(self, owner: WebhookServer) -> None:
+        path = urlsplit(self.path).path
+        if path == HEALTH_PATH and self.command in ("GET", "HEAD"):
+            self._send(200, {"status": "ok", "listening": owner.url})
+            return
+        if path != owner.path:
+            raise _Reply(404, "Not found")
+        if self.command != "POST":
+            raise _Reply(405, "Only POST is accepted here", {"Allow": "POST"})
+        self._check_browser()
+        body = self._read_body(owner.max_body_bytes)
+        if body is None:
+            return
+        owner._handle_webhook(self, body)
+
+    def _check_browser(self) -> None:
+        if self.headers.get("Origin") is not None or any(k.lower().startswith("sec-fetch-") for k in self.headers):
+            raise _Reply(403, "Requests from web browsers are refused")
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type in BROWSER_CONTENT_TYPES:
+            raise _Reply(403, f"Content type {content_type} is refused (browser form); Nango sends application/json")
+
+    def _read_body(self, limit: int) -> bytes | None:
+        if self.headers.get("Transfer-Encoding") is not None:
+            raise _Reply(411, "Chunked bodies are not accepted; send Content-Length")
+        lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if not lengths:
+            raise _Reply(411, "Content-Length required")
+        if len(lengths) > 1 or not next(iter(lengths)).isdigit():
+            raise _Reply(400, "Invalid Content-Length")
+        length = int(next(iter(lengths)))
+        if length > limit:
+            raise _Reply(413, f"Body larger than {limit} bytes")
+        if getattr(self, "_expect_continue", False):
+            self._expect_continue = False
+            self.send_response_only(100)
+            self.end_headers()
+        chunks, remaining = [], length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 64 * 1024))  # bounded by timeouts (_DeadlineReader)
+            if not chunk:
+                log.info("listener: client %s disconnected mid-body", self.client_address[0])
+                self.close_connection = True
+                return None
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def headers_dict(self) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        for name, value in self.headers.items():
+            merged[name] = f"{merged[name]}, {value}" if name in merged else value
+        return merged
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], owner: WebhookServer, family: socket.AddressFamily) -> None:
+        self.address_family = family
+        self.owner = owner
+        self.slots = threading.BoundedSemaphore(owner.max_connections)
+        self.active: set[socket.socket] = set()
+        self.active_lock = threading.Condition()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        if hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # Windows: no port sharing with another program
+            self.allow_reuse_address = False
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        # Skip HTTPServer.server_bind: it does a reverse DNS lookup (getfqdn) we do not need.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.owner._count("busy")
+            try:
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\n\r\n"
+                )
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self.active_lock:
+            self.active.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self.active_lock:
+                self.active.discard(request)
+                self.active_lock.notify_all()
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        self.owner._count("errors")
+        log.exception("listener: unexpected error with %s", client_address[0] if client_address else "?")
+
+    def drain(self, grace: float) -> None:
+        """Stop reading from open connections, let requests in progress answer, then cut the rest."""
+        with self.active_lock:
+            for sock in list(self.active):
+                _shutdown(sock, socket.SHUT_RD)
+            self.active_lock.wait_for(lambda: not self.active, timeout=grace)
+            for sock in list(self.active):
+                _shutdown(sock, socket.SHUT_RDWR)
+            self.active_lock.wait_for(lambda: not self.active, timeout=1.0)
+
+
+def _shutdown(sock: socket.socket, how: int) -> None:
+    try:
+        sock.shutdown(how)
+    except OSError:
+        pass
+
+
+class WebhookServer:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        profile: str,
+        host: str = "127.0.0.1",
+        port: int = DEFAULT_LISTENER_PORT,
+        path: str = DEFAULT_PATH,
+        keys: Callable[[], Sequence[str]] = lambda: (),
+        reject_invalid: bool = False,
+        reject_unsigned: bool = False,
+        max_body_bytes: int = 1_048_576,
+        on_event: Callable[[StoredEvent, bool], None] | None = None,
+        forward_to: str | None = None,
+        on_forward: Callable[[ForwardResult], None] | None = None,
+        on_state: Callable[[str, str], None] | None = None,
+        max_connections: int = 64,
+        idle_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.profile = profile
+        self.host = host
+        self.port = port
+        self.path = path if path.startswith("/") else "/" + path
+        self.keys = keys
+        self.reject_invalid = reject_invalid
+        self.reject_unsigned = reject_unsigned
+        self.max_body_bytes = max_body_bytes
+        self.on_event = on_event
+        self.forward_to = forward_to
+        self.on_forward = on_forward
+        self.on_state = on_state
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.request_timeout = request_timeout
+        self.state = ListenerState.STOPPED
+        self.error: ListenerError | None = None
+        self.warning: str | None = None
+        self.forwarder: Any = None  # services.forwarder.Forwarder while running with forward_to
+        self._stats = ListenerStats()
+        self._stats_lock = threading.Lock()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._lifecycle = threading.Lock()
+
+    # -- public -----------------------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.state is ListenerState.LISTENING
+
+    @property
+    def bound_port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd else self.port
+
+    @property
+    def url(self) -> str:
+        """The URL to post to from this machine (a wildcard bind is shown as loopback)."""
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.bound_port}{self.path}"
+
+    @property
+    def stats(self) -> ListenerStats:
+        with self._stats_lock:
+            return self._stats
+
+    def start(self) -> None:
+        with self._lifecycle:
+            if self._httpd is not None:
+                return
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            try:
+                httpd = _HTTPServer((self.host.strip("[]"), self.port), self, family)
+            except (OSError, OverflowError) as exc:
+                self.error = self._start_error(exc)
+                self._set_state(ListenerState.ERROR, str(self.error))
+                raise self.error from exc
+            self._httpd = httpd
+            self.error = None
+            self.warning = None
+            if not is_loopback(self.host):
+                self.warning = (
+                    f"Listening on {self.host}, reachable from other machines: anyone who can reach this port "
+                    "can post events. Prefer 127.0.0.1 behind a tunnel."
+                )
+                log.warning("Webhook listener: %s", self.warning)
+            if self.forward_to:
+                from nango_desktop.services.forwarder import Forwarder
+
+                self.forwarder = Forwarder(self.forward_to, self.store, keys=self.keys, on_result=self.on_forward)
+                self.forwarder.start()
+            self._thread = threading.Thread(target=self._serve, args=(httpd,), name="webhook-listener", daemon=True)
+            self._thread.start()
+            log.info("Webhook listener for profile %s on %s", self.profile, self.url)
+            self._set_state(ListenerState.LISTENING, self.url)
+
+    def stop(self, grace: float = 2.0) -> None:
+        """Stop accepting, let requests in progress finish (up to ``grace`` s), close. Idempotent."""
+        with self._lifecycle:
+            httpd, thread, self._httpd, self._thread = self._httpd, self._thread, None, None
+            if httpd is None:
+                return
+            httpd.shutdown()
+            httpd.server_close()
+            httpd.drain(grace)
+            if thread is not None:
+                thread.join(timeout=5)
+            if self.forwarder is not None:
+                self.forwarder.stop()
+                self.forwarder = None
+            log.info("Webhook listener for profile %s stopped", self.profile)
+            self._set_state(ListenerState.STOPPED, "")
+
+    def __enter__(self) -> WebhookServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _serve(self, httpd: _HTTPServer) -> None:
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        except Exception as exc:  # pragma: no cover - the accept loop itself failed
+            log.exception("Webhook listener stopped unexpectedly")
+            self.error = ListenerError("The webhook listener stopped unexpectedly", str(exc))
+            self._set_state(ListenerState.ERROR, str(self.error))
+
+    def _set_state(self, state: ListenerState, message: str) -> None:
+        self.state = state
+        if self.on_state is not None:
+            try:
+                self.on_state(str(state), message)
+            except Exception:
+                log.exception("on_state callback failed")
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._stats_lock:
+            self._stats = replace(self._stats, **{name: getattr(self._stats, name) + n})
+
+    def _start_error(self, exc: BaseException) -> ListenerError:
+        where = f"{self.host}:{self.port}"
+        code = getattr(exc, "errno", None)
+        if code in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or (
+            code == errno.EACCES and self.port >= 1024
+        ):
+            alternative = self.port + 1 if 0 < self.port < 65535 else DEFAULT_LISTENER_PORT
+            return ListenerError(
+                f"Port {self.port} is already in use",
+                f"Another program (maybe another Nango Desktop listener or profile) is listening on {where}. "
+                f"Stop it, or choose another port in the profile's listener settings (e.g. {alternative}, then "
+                f"the URL is http://{self.host}:{alternative}{self.path}) and update the URL your tunnel forwards to.",
+            )
+        if code == errno.EACCES:
+            return ListenerError(
+                f"Not allowed to listen on port {self.port}",
+                f"Ports below 1024 need administrator rights. Choose a port such as {DEFAULT_LISTENER_PORT}.",
+            )
+        if code in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror | OverflowError):
+            return ListenerError(
+                f"Cannot listen on {where}",
+                f"{exc}. Use 127.0.0.1 (this machine only) or an address of one of this machine's interfaces.",
+            )
+        return ListenerError(f"Cannot listen on {where}", str(exc))
+
+    def _keys(self) -> Sequence[str]:
+        try:
+            return list(self.keys())
+        except Exception:
+            log.warning("Webhook listener: cannot read the signing keys; events are not verified", exc_info=True)
+            return []
+
+    def _handle_webhook(self, handler: _Handler, body: bytes) -> None:
+        headers = handler.headers_dict()
+        verification: Verification = verify(body, headers, self._keys())
+        status = verification.status
+        if (status is VerificationStatus.INVALID and self.reject_invalid) or (
+            status is VerificationStatus.UNSIGNED and self.reject_unsigned
+        ):
+            raise _Reply(401, f"Signature check failed: {verification.describe()}")
+        parsed, malformed = parse_body(body)
+        summary = None if malformed else summarize(parsed)
+        try:
+            event, duplicate = self.store.add(
+                body=body,
+                headers=headers,
+                verification=verification,
+                received_at=time.time(),
+                peer=handler.client_address[0],
+                method=handler.command,
+                path=handler.path,
+                malformed=malformed,
+                summary=summary,
+            )
+        except Exception:
+            self._count("errors")
+            log.exception("Webhook listener: storing an event failed; answering 500 so Nango retries")
+            handler.close_connection = True
+            handler._send(500, {"error": {"code": 500, "message": "Could not store the event"}})
+            return
+        self._count("duplicates" if duplicate else "accepted")
+        if malformed and not duplicate:
+            self._count("malformed")
+        reply: dict[str, Any] = {"ok": malformed is None, "id": event.id, "duplicate": duplicate}
+        if malformed:
+            reply["error"] = {"code": 400, "message": malformed}
+        try:
+            handler._send(400 if malformed else 200, reply)
+        finally:
+            self._after_commit(event, duplicate)
+
+    def _after_commit(self, event: StoredEvent, duplicate: bool) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(event, duplicate)
+            except Exception:
+                log.exception("on_event callback failed")
+        if self.forwarder is not None:
+            self.forwarder.submit(event)

@@ -1,0 +1,600 @@
+"""Durable store of received webhooks (SQLite, WAL, ``synchronous=FULL``).
+
+One database file per profile: ``paths.data_dir() / f"events-{profile}.sqlite3"`` (see
+:func:`event_store_path`); every row also carries its profile name.
+
+- :meth:`EventStore.add` commits before it returns, so the listener answers 2xx only for events that are
+  on disk. A request whose body and signature headers were already stored (a Nango retry) is not stored
+  again: the original's ``duplicates`` counter goes up and ``add`` returns ``(original, True)``.
+- Safe from several threads: each thread gets its own connection; writes are serialized by a lock.
+- Search in bodies uses an FTS5 trigram index (substring semantics, like ``LIKE``) when SQLite has it,
+  else ``LIKE``. Filter columns are indexed so paging stays fast at 100k+ rows.
+- Retention: by count and by age; pinned events are never removed.
+- Headers that could carry credentials (``Authorization``, ``Cookie``, ...) are stored redacted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from nango_desktop.domain.webhooks import WebhookSummary, parse_body, summarize
+from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, Verification, VerificationStatus
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+REPLAY_HEADER = "X-Nango-Desktop-Replay"
+REDACTED = "[redacted]"
+_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+_MAX_FORWARD_BODY = 64 * 1024
+_RETENTION_EVERY = 500  # adds between two automatic retention passes
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    profile TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    last_seen_at REAL,
+    peer TEXT NOT NULL DEFAULT '',
+    method TEXT NOT NULL DEFAULT 'POST',
+    path TEXT NOT NULL DEFAULT '',
+    headers TEXT NOT NULL DEFAULT '{}',
+    body BLOB NOT NULL,
+    dedupe_key TEXT NOT NULL,
+    verification TEXT NOT NULL,
+    verification_status TEXT NOT NULL,
+    malformed TEXT,
+    summary TEXT,
+    type TEXT,
+    operation TEXT,
+    success INTEGER,
+    integration TEXT,
+    connection_id TEXT,
+    end_user_id TEXT,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    pinned INTEGER NOT NULL DEFAULT 0,
+    replay_of INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe ON events(dedupe_key);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_type ON events(type, id);
+CREATE INDEX IF NOT EXISTS events_operation ON events(operation, id);
+CREATE INDEX IF NOT EXISTS events_integration ON events(integration, id);
+CREATE INDEX IF NOT EXISTS events_connection ON events(connection_id, id);
+CREATE INDEX IF NOT EXISTS events_end_user ON events(end_user_id, id);
+CREATE INDEX IF NOT EXISTS events_verification ON events(verification_status, id);
+CREATE INDEX IF NOT EXISTS events_pinned ON events(pinned, id);
+CREATE TABLE IF NOT EXISTS forwards (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id INTEGER NOT NULL,
+    at REAL NOT NULL,
+    url TEXT NOT NULL,
+    replay INTEGER NOT NULL DEFAULT 0,
+    status INTEGER,
+    latency REAL,
+    response_body TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS forwards_event ON forwards(event_id, id);
+"""
+
+
+def event_store_path(profile: str) -> Path:
+    """Where a profile's events live: ``data_dir()/events-<profile>.sqlite3``."""
+    from nango_desktop import paths
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", profile).strip(".") or "default"
+    return paths.data_dir() / f"events-{safe}.sqlite3"
+
+
+@dataclass
+class StoredEvent:
+    id: int
+    received_at: float
+    peer: str
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verification: Verification
+    malformed: str | None
+    summary: WebhookSummary | None
+    duplicates: int
+    pinned: bool
+    profile: str
+    replay_of: int | None
+    last_seen_at: float | None = None
+
+    @property
+    def body_text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The parsed body, or None when malformed."""
+        return None if self.malformed else parse_body(self.body)[0]
+
+    def header(self, name: str) -> str | None:
+        wanted = name.lower()
+        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (export, ``events show --format json``). The body is included as text when it is
+        valid UTF-8, with ``body_json`` when it parses."""
+        try:
+            body_text: str | None = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            body_text = None
+        data: dict[str, Any] = {
+            "id": self.id,
+            "profile": self.profile,
+            "received_at": self.received_at,
+            "received_at_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.received_at)),
+            "last_seen_at": self.last_seen_at,
+            "peer": self.peer,
+            "method": self.method,
+            "path": self.path,
+            "headers": self.headers,
+            "verification": self.verification.to_dict(),
+            "malformed": self.malformed,
+            "summary": self.summary.to_dict() if self.summary else None,
+            "duplicates": self.duplicates,
+            "pinned": self.pinned,
+            "replay_of": self.replay_of,
+            "body": body_text,
+        }
+        if body_text is None:
+            data["body_hex"] = self.body.hex()
+        elif not self.malformed:
+            data["body_json"] = self.json()
+        return data
+
+
+@dataclass
+class ForwardResult:
+    event_id: int
+    url: str
+    at: float
+    replay: bool = False
+    status: int | None = None
+    latency: float | None = None  # seconds
+    response_body: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+@dataclass
+class EventFilter:
+    """All set fields must match (AND). ``search`` is a substring of the body."""
+
+    type: str | None = None
+    operation: str | None = None
+    success: bool | None = None
+    integration: str | None = None
+    connection_id: str | None = None
+    end_user_id: str | None = None
+    verification: str | None = None  # a VerificationStatus value
+    malformed: bool | None = None
+    pinned: bool | None = None
+    replay: bool | None = None
+    since: float | None = None
+    until: float | None = None
+    search: str | None = None
+    ids: list[int] | None = field(default=None)
+
+
+def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in _SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+def dedupe_key(body: bytes, headers: Mapping[str, str]) -> str:
+    """Same body + same signature headers (+ same replay marker) = the same delivery."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    digest = hashlib.sha256(body)
+    for name in (HMAC_HEADER, LEGACY_HEADER, REPLAY_HEADER):
+        digest.update(b"\0" + (lower.get(name.lower()) or "").encode("utf-8", "replace"))
+    return digest.hexdigest()
+
+
+class EventStore:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        profile: str = "default",
+        retention_count: int | None = None,
+        retention_days: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.profile = profile
+        self.retention_count = retention_count
+        self.retention_days = retention_days
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._conn_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._closed = False
+        self._adds_since_retention = 0
+        conn = self._conn()
+        with self._write_lock:
+            conn.executescript(_SCHEMA)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.fts = self._init_fts(conn)
+        if retention_count is not None or retention_days is not None:
+            self.apply_retention(retention_count, retention_days)
+
+    # -- connections ---------------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if self._closed:
+            raise sqlite3.ProgrammingError("EventStore is closed")
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._local.conn = conn
+        with self._conn_lock:
+            self._connections.append(conn)
+        return conn
+
+    def close(self) -> None:
+        self._closed = True
+        with self._conn_lock:
+            connections, self._connections = self._connections, []
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error:  # pragma: no cover - closing a connection in use by another thread
+                log.debug("closing an event store connection failed", exc_info=True)
+        self._local = threading.local()
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _init_fts(self, conn: sqlite3.Connection) -> bool:
+        try:
+            conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS events_fts USING fts5(body, tokenize='trigram')")
+        except sqlite3.OperationalError:
+            log.info("SQLite has no FTS5 trigram tokenizer; body search uses LIKE")
+            return False
+        return True
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn(), self._write_lock)
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def add(
+        self,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        verification: Verification,
+        received_at: float | None = None,
+        peer: str = "",
+        method: str = "POST",
+        path: str = "",
+        malformed: str | None = None,
+        summary: WebhookSummary | None = None,
+        replay_of: int | None = None,
+        profile: str | None = None,
+    ) -> tuple[StoredEvent, bool]:
+        """Store one request; committed (fsync'd) on return. Returns ``(event, is_duplicate)``."""
+        received_at = time.time() if received_at is None else received_at
+        key = dedupe_key(body, headers)
+        if summary is None and malformed is None:
+            parsed, malformed = parse_body(body)
+            summary = None if malformed else summarize(parsed)
+        if replay_of is None:
+            replay_of = _int_or_none(next((v for k, v in headers.items() if k.lower() == REPLAY_HEADER.lower()), None))
+        stored_headers = _redact_headers(headers)
+        with self._transaction() as conn:
+            row = conn.execute("SELECT id FROM events WHERE dedupe_key = ?", (key,)).fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
+                    (received_at, row[0]),
+                )
+                event_id, duplicate = row[0], True
+            else:
+                s = summary
+                cur = conn.execute(
+                    "INSERT INTO events (profile, received_at, peer, method, path, headers, body, dedupe_key,"
+                    " verification, verification_status, malformed, summary, type, operation, success,"
+                    " integration, connection_id, end_user_id, replay_of)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        profile or self.profile,
+                        received_at,
+                        peer,
+                        method,
+                        path,
+                        json.dumps(stored_headers, ensure_ascii=False),
+                        body,
+                        key,
+                        json.dumps(verification.to_dict()),
+                        str(verification.status),
+                        malformed,
+                        json.dumps(s.to_dict()) if s else None,
+                        (s.type or str(s.kind)) if s else None,
+                        s.operation if s else None,
+                        None if s is None or s.success is None else int(s.success),
+                        s.integration if s else None,
+                        s.connection_id if s else None,
+                        s.end_user_id if s else None,
+                        replay_of,
+                    ),
+                )
+                event_id, duplicate = cur.lastrowid, False
+                if self.fts:
+                    conn.execute(
+                        "INSERT INTO events_fts(rowid, body) VALUES (?, ?)",
+                        (event_id, body.decode("utf-8", "replace")),
+                    )
+        event = self.get(event_id)
+        assert event is not None
+        self._maybe_apply_retention()
+        return event, duplicate
+
+    def pin(self, event_id: int, pinned: bool = True) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE events SET pinned = ? WHERE id = ?", (int(pinned), event_id))
+
+    def delete(self, ids: Iterable[int]) -> int:
+        ids = list(ids)
+        with self._transaction() as conn:
+            return self._delete_where(conn, f"id IN ({_marks(ids)})", ids)
+
+    def clear(self, *, keep_pinned: bool = True) -> int:
+        with self._transaction() as conn:
+            return self._delete_where(conn, "pinned = 0" if keep_pinned else "1", [])
+
+    def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> int:
+        if self.fts:
+            conn.execute(f"DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events WHERE {where})", params)  # noqa: S608
+        conn.execute(f"DELETE FROM forwards WHERE event_id IN (SELECT id FROM events WHERE {where})", params)  # noqa: S608
+        return conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount  # noqa: S608
+
+    def apply_retention(self, count: int | None = None, days: float | None = None) -> int:
+        """Remove unpinned events beyond the newest ``count`` unpinned ones or older than ``days``."""
+        removed = 0
+        with self._transaction() as conn:
+            if days is not None and days > 0:
+                removed += self._delete_where(conn, "pinned = 0 AND received_at < ?", [time.time() - days * 86400])
+            if count is not None and count >= 0:
+                row = conn.execute(
+                    "SELECT id FROM events WHERE pinned = 0 ORDER BY id DESC LIMIT 1 OFFSET ?", (count,)
+                ).fetchone()
+                if row is not None:
+                    removed += self._delete_where(conn, "pinned = 0 AND id <= ?", [row[0]])
+        if removed:
+            log.info("Retention removed %d webhook events", removed)
+        return removed
+
+    def _maybe_apply_retention(self) -> None:
+        if self.retention_count is None and self.retention_days is None:
+            return
+        self._adds_since_retention += 1
+        if self._adds_since_retention >= _RETENTION_EVERY:
+            self._adds_since_retention = 0
+            self.apply_retention(self.retention_count, self.retention_days)
+
+    def record_forward(self, result: ForwardResult) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO forwards (event_id, at, url, replay, status, latency, response_body, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    result.event_id,
+                    result.at,
+                    result.url,
+                    int(result.replay),
+                    result.status,
+                    result.latency,
+                    (result.response_body or "")[:_MAX_FORWARD_BODY] if result.response_body is not None else None,
+                    result.error,
+                ),
+            )
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def get(self, event_id: int) -> StoredEvent | None:
+        row = self._conn().execute(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)).fetchone()  # noqa: S608
+        return _row_to_event(row) if row else None
+
+    def list(
+        self, limit: int = 100, offset: int = 0, filters: EventFilter | None = None, *, oldest_first: bool = False
+    ) -> list[StoredEvent]:
+        """Newest first (by id) unless ``oldest_first``."""
+        where, params = self._where(filters)
+        order = "ASC" if oldest_first else "DESC"
+        sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY id {order} LIMIT ? OFFSET ?"  # noqa: S608
+        rows = self._conn().execute(sql, [*params, limit, offset]).fetchall()
+        return [_row_to_event(r) for r in rows]
+
+    def list_after(self, after_id: int, limit: int = 1000, filters: EventFilter | None = None) -> list[StoredEvent]:
+        """Events with id > after_id, oldest first (for tailing the store)."""
+        where, params = self._where(filters)
+        sql = f"SELECT {_COLUMNS} FROM events WHERE id > ? AND {where} ORDER BY id ASC LIMIT ?"  # noqa: S608
+        return [_row_to_event(r) for r in self._conn().execute(sql, [after_id, *params, limit]).fetchall()]
+
+    def search(self, text: str, limit: int = 100, offset: int = 0) -> list[StoredEvent]:
+        return self.list(limit, offset, EventFilter(search=text))
+
+    def count(self, filters: EventFilter | None = None) -> int:
+        where, params = self._where(filters)
+        return self._conn().execute(f"SELECT COUNT(*) FROM events WHERE {where}", params).fetchone()[0]  # noqa: S608
+
+    def iter_events(self, filters: EventFilter | None = None, batch: int = 500) -> Iterator[StoredEvent]:
+        """All matching events, oldest first, read in batches (export)."""
+        last = 0
+        while True:
+            page = self.list_after(last, batch, filters)
+            yield from page
+            if len(page) < batch:
+                return
+            last = page[-1].id
+
+    def forwards(self, event_id: int) -> list[ForwardResult]:
+        rows = self._conn().execute(
+            "SELECT event_id, url, at, replay, status, latency, response_body, error FROM forwards"
+            " WHERE event_id = ? ORDER BY id",
+            (event_id,),
+        )
+        return [ForwardResult(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
+
+    def distinct(self, column: str) -> list[str]:
+        """Known values of a filter column (for filter combo boxes)."""
+        if column not in {"type", "operation", "integration", "connection_id", "end_user_id", "verification_status"}:
+            raise ValueError(f"not a filter column: {column}")
+        sql = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY {column}"  # noqa: S608
+        return [r[0] for r in self._conn().execute(sql)]
+
+    def export_json(self, out: IO[str], filters: EventFilter | None = None, ids: Iterable[int] | None = None) -> int:
+        """Write matching events as a JSON array (streamed). Returns how many were written."""
+        if ids is not None:
+            filters = EventFilter(**{**(filters.__dict__ if filters else {}), "ids": list(ids)})
+        written = 0
+        out.write("[")
+        for event in self.iter_events(filters):
+            out.write(",\n" if written else "\n")
+            out.write(json.dumps(event.to_dict(), ensure_ascii=False))
+            written += 1
+        out.write("\n]\n" if written else "]\n")
+        return written
+
+    def integrity_check(self) -> str:
+        return self._conn().execute("PRAGMA integrity_check").fetchone()[0]
+
+    def _where(self, f: EventFilter | None) -> tuple[str, list[Any]]:
+        if f is None:
+            return "1", []
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (
+            ("type", f.type),
+            ("operation", f.operation),
+            ("integration", f.integration),
+            ("connection_id", f.connection_id),
+            ("end_user_id", f.end_user_id),
+            ("verification_status", f.verification),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(str(value))
+        for column, flag in (("success", f.success), ("pinned", f.pinned)):
+            if flag is not None:
+                clauses.append(f"{column} = ?")
+                params.append(int(flag))
+        if f.malformed is not None:
+            clauses.append("malformed IS NOT NULL" if f.malformed else "malformed IS NULL")
+        if f.replay is not None:
+            clauses.append("replay_of IS NOT NULL" if f.replay else "replay_of IS NULL")
+        if f.since is not None:
+            clauses.append("received_at >= ?")
+            params.append(f.since)
+        if f.until is not None:
+            clauses.append("received_at < ?")
+            params.append(f.until)
+        if f.ids is not None:
+            clauses.append(f"id IN ({_marks(f.ids)})")
+            params.extend(f.ids)
+        if f.search:
+            if self.fts and len(f.search) >= 3:
+                clauses.append("id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)")
+                params.append('"' + f.search.replace('"', '""') + '"')
+            else:
+                clauses.append("CAST(body AS TEXT) LIKE ? ESCAPE '\\'")
+                escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                params.append(f"%{escaped}%")
+        return (" AND ".join(clauses) or "1"), params
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` under the store's write lock (rollback on error)."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock) -> None:
+        self.conn, self.lock = conn, lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.conn
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        try:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
+
+
+_COLUMNS = (
+    "id, received_at, peer, method, path, headers, body, verification, malformed, summary, duplicates,"
+    " pinned, profile, replay_of, last_seen_at"
+)
+
+
+def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:
+    (eid, received_at, peer, method, path, headers, body, verification, malformed, summary, dups, pinned, profile,
+     replay_of, last_seen_at) = row  # fmt: skip
+    return StoredEvent(
+        id=eid,
+        received_at=received_at,
+        peer=peer,
+        method=method,
+        path=path,
+        headers=json.loads(headers),
+        body=bytes(body),
+        verification=Verification.from_dict(json.loads(verification)),
+        malformed=malformed,
+        summary=WebhookSummary.from_dict(json.loads(summary)) if summary else None,
+        duplicates=dups,
+        pinned=bool(pinned),
+        profile=profile,
+        replay_of=replay_of,
+        last_seen_at=last_seen_at,
+    )
+
+
+def _marks(values: list[Any]) -> str:
+    return ", ".join("?" * len(values)) or "NULL"
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+__all__ = [
+    "EventFilter",
+    "EventStore",
+    "ForwardResult",
+    "REPLAY_HEADER",
+    "StoredEvent",
+    "VerificationStatus",
+    "dedupe_key",
+    "event_store_path",
+]

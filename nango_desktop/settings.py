@@ -1,0 +1,221 @@
+"""Non-secret settings: profiles and their listener options, saved as JSON in config_dir().
+
+Secrets (API keys, signing keys) never live here; see ``services/secrets.py``. The file is written
+atomically (temp file in the same directory, fsync, ``os.replace``) so a crash mid-save leaves either
+the old or the new file. An unreadable file is moved aside to ``profiles.invalid.json`` and reported
+through ``Settings.load_problem`` (and the log) instead of being overwritten silently.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from nango_desktop import paths
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEFAULT_API_URL = "https://api.nango.dev"
+CLOUD_API_HOST = "api.nango.dev"
+DEFAULT_LISTENER_PORT = 8765
+SETTINGS_FILE = "profiles.json"
+PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}$")
+
+
+def normalize_api_url(value: str) -> str:
+    """Return ``value`` without trailing slashes; raise ValueError unless it is an http(s) URL with a host."""
+    url = (value or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"API URL must look like https://api.nango.dev or http://host:port, not {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError("API URL must not contain a query string or fragment")
+    return url
+
+
+class ListenerSettings(BaseModel):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(DEFAULT_LISTENER_PORT, ge=0, le=65535)
+    path: str = "/webhooks/nango"
+    reject_invalid: bool = False  # False: accept and flag events whose signature does not verify
+    reject_unsigned: bool = False
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    forward_to: str | None = None
+    public_url: str | None = None
+    notify_auth_failures: bool = False
+    retention_count: int = Field(50_000, ge=0)
+    retention_days: int = Field(30, ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _path_starts_with_slash(cls, value: str) -> str:
+        value = value.strip() or "/"
+        return value if value.startswith("/") else "/" + value
+
+
+class Profile(BaseModel):
+    name: str
+    api_url: str = DEFAULT_API_URL
+    environment: str = "dev"
+    production: bool = False
+    listener: ListenerSettings = Field(default_factory=ListenerSettings)
+    connect_ui_url: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        value = value.strip()
+        if not PROFILE_NAME_RE.match(value):
+            raise ValueError(
+                "profile name must be 1-64 characters: letters, digits, spaces and . _ @ + -, "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _valid_api_url(cls, value: str) -> str:
+        return normalize_api_url(value)
+
+    @field_validator("connect_ui_url")
+    @classmethod
+    def _valid_connect_ui_url(cls, value: str | None) -> str | None:
+        return normalize_api_url(value) if value and value.strip() else None
+
+    @property
+    def is_self_hosted(self) -> bool:
+        return (urlsplit(self.api_url).hostname or "").lower() != CLOUD_API_HOST
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(validate_assignment=True)
+
+    schema_version: int = SCHEMA_VERSION
+    profiles: list[Profile] = Field(default_factory=list)
+    current_profile: str | None = None
+    # Set by load_settings when the file could not be used (the GUI shows it once); never saved.
+    _load_problem: str | None = PrivateAttr(default=None)
+
+    @property
+    def load_problem(self) -> str | None:
+        return self._load_problem
+
+    def get(self, name: str | None) -> Profile | None:
+        return next((p for p in self.profiles if p.name == name), None) if name else None
+
+    def current(self) -> Profile | None:
+        return self.get(self.current_profile) or (self.profiles[0] if self.profiles else None)
+
+    def names(self) -> list[str]:
+        return [p.name for p in self.profiles]
+
+    def upsert(self, profile: Profile) -> None:
+        """Add ``profile`` or replace the one with the same name (keeping its position)."""
+        for i, existing in enumerate(self.profiles):
+            if existing.name == profile.name:
+                self.profiles[i] = profile
+                return
+        self.profiles.append(profile)
+        if self.current_profile is None:
+            self.current_profile = profile.name
+
+    def remove(self, name: str) -> bool:
+        before = len(self.profiles)
+        self.profiles = [p for p in self.profiles if p.name != name]
+        if self.current_profile == name:
+            self.current_profile = self.profiles[0].name if self.profiles else None
+        return len(self.profiles) != before
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / SETTINGS_FILE
+
+
+def _migrate(data: dict) -> dict:
+    """Bring an older file up to SCHEMA_VERSION (no older versions exist yet)."""
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise ValueError(f"bad schema_version {version!r}")
+    if version > SCHEMA_VERSION:
+        log.warning(
+            "Settings file has schema_version %s, newer than %s; unknown fields ignored",
+            version,
+            SCHEMA_VERSION,
+        )
+    data["schema_version"] = SCHEMA_VERSION
+    return data
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Load the settings; a missing file gives defaults, an invalid one is kept aside and reported."""
+    path = Path(path) if path is not None else settings_path()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Settings()
+    try:
+        data = json.loads(raw)
+        if not isinstance(data, dict):
+            raise ValueError("top level is not a JSON object")
+        settings = Settings.model_validate(_migrate(data))
+    except (ValueError, ValidationError) as exc:  # JSONDecodeError is a ValueError
+        aside = path.with_name(path.stem + ".invalid.json")
+        os.replace(path, aside)
+        problem = f"The settings file {path} could not be read and was moved to {aside.name}: {_short(exc)}"
+        log.warning("%s", problem)
+        settings = Settings()
+        settings._load_problem = problem
+    return settings
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        return f"{exc.error_count()} error(s), first at {where or 'top level'}: {first.get('msg')}"
+    return str(exc)
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write atomically: a crash leaves either the old file or the new one, never a mix."""
+    path = Path(path) if path is not None else settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = settings.model_dump_json(indent=2).encode() + b"\n"
+    write_atomic(path, data)
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,696 @@
+"""ConnectionsPage: every connection of the environment, searchable, filterable, sortable, exportable.
+
+Layout: a filter bar (search, server-search toggle, integration menu, status, tag filter, refresh, export),
+a busy bar (loading progress with Cancel), then a splitter with the table and the ``ConnectionDetail``.
+
+Typing in the search field filters the loaded rows at once (local, covers tags). With "Server search"
+checked the text is also sent to Nango (debounced 300 ms) and the list reloads with ``search=`` — Nango
+only matches connection ids and legacy end-user names/emails there, so it is off by default.
+
+The full list (no server search) is published with ``ctx.publish_connections`` for the End users and
+Overview pages. ``ctx.connectionChanged`` refreshes one row (GET /connections?connectionId=, no credentials);
+``ctx.profileChanged`` reloads everything. Refresh (F5) keeps selection and scroll position.
+
+objectNames: connectionsPage, connectionsSearch, connectionsServerSearch, connectionsFilterIntegration,
+connectionsFilterStatus, connectionsFilterTag, connectionsClearFilters, connectionsRefresh, connectionsExport,
+connectionsExportCsv, connectionsExportJson, connectionsCounter, connectionsBusy, connectionsSplitter,
+connectionsTable, connectionsContextMenu, connectionDetail, and the actions connectionsCopyId,
+connectionsOpenDetail, connectionsReconnect, connectionsNewLink, connectionsFilterCustomer, connectionsDelete.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nango_desktop.domain.models import Connection
+from nango_desktop.services.errors import CancelledError
+from nango_desktop.services.export import export_connections, format_for
+from nango_desktop.ui import icons
+from nango_desktop.ui.connections.detail import ConnectionDetail, delete_connection, link_prefill
+from nango_desktop.ui.connections.model import (
+    CONNECTION_ID,
+    CREATED,
+    CUSTOMER,
+    EMAIL,
+    INTEGRATION,
+    ORGANIZATION,
+    STATUS,
+    ConnectionsFilterProxy,
+    ConnectionsModel,
+    Key,
+    KeyRole,
+    key_of,
+)
+from nango_desktop.ui.widgets import BusyBar, SearchLineEdit
+
+log = logging.getLogger(__name__)
+
+# Status filter choices: label -> accepted statuses (None = all)
+STATUS_CHOICES: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("All statuses", None),
+    ("With errors", frozenset({"auth_error", "sync_error"})),
+    ("Auth errors", frozenset({"auth_error"})),
+    ("Sync errors", frozenset({"sync_error"})),
+    ("OK", frozenset({"ok"})),
+)
+# navigate(filter={"status": ...}) aliases
+STATUS_ALIASES = {
+    "all": None,
+    "errors": frozenset({"auth_error", "sync_error"}),
+    "error": frozenset({"auth_error", "sync_error"}),
+    "broken": frozenset({"auth_error"}),
+    "auth_error": frozenset({"auth_error"}),
+    "sync_error": frozenset({"sync_error"}),
+    "ok": frozenset({"ok"}),
+}
+COLUMN_WIDTHS = {CUSTOMER: 180, EMAIL: 220, ORGANIZATION: 150, INTEGRATION: 110, CONNECTION_ID: 220, CREATED: 130}
+
+
+def parse_tag_filter(text: str) -> tuple[dict[str, str], list[str]]:
+    """``"plan=pro, region=eu, vip"`` -> ({"plan": "pro", "region": "eu", "vip": ""}, problems)."""
+    tags: dict[str, str] = {}
+    problems: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        key, _sep, value = part.partition("=")
+        if not key.strip():
+            problems.append(f"“{part}” has no tag key")
+            continue
+        tags[key.strip()] = value.strip()
+    return tags, problems
+
+
+def format_tag_filter(tags: Mapping[str, str]) -> str:
+    return ", ".join(f"{k}={v}" if v else k for k, v in tags.items())
+
+
+class ConnectionsPage(QWidget):
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("connectionsPage")
+        self.ctx = ctx
+        self._integrations: dict[str, str] = {}  # unique_key -> label
+        self._pending_select: Key | tuple[str, None] | None = None
+        self._saved_view: tuple[list[Key], Key | None, Key | None, int] | None = None
+
+        self.model = ConnectionsModel(ctx.client, self)
+        self.proxy = ConnectionsFilterProxy(self)
+        self.proxy.setSourceModel(self.model)
+
+        # -- filter bar -------------------------------------------------------------------------------
+        self.search = SearchLineEdit(self, placeholder="Filter: customer, email, organization, id, tag=value…")
+        self.search.setObjectName("connectionsSearch")
+        self.search.textChanged.connect(self.proxy.set_text)
+        self.search.searchChanged.connect(self._on_server_search)
+        self.server_search = QToolButton(self)
+        self.server_search.setObjectName("connectionsServerSearch")
+        self.server_search.setText("Server search")
+        self.server_search.setCheckable(True)
+        self.server_search.setToolTip(
+            "Also ask Nango to search (reloads the list with ?search=). Nango only matches connection ids and "
+            "legacy end-user names/emails; the local filter also covers tags."
+        )
+        self.server_search.toggled.connect(self._on_server_search_toggled)
+
+        self.integration_button = QToolButton(self)
+        self.integration_button.setObjectName("connectionsFilterIntegration")
+        self.integration_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.integration_button.setIcon(icons.icon("filter"))
+        self.integration_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.integration_menu = QMenu(self.integration_button)
+        self.integration_menu.setObjectName("connectionsIntegrationMenu")
+        self.integration_button.setMenu(self.integration_menu)
+        self._rebuild_integration_menu()
+
+        self.status_combo = QComboBox(self)
+        self.status_combo.setObjectName("connectionsFilterStatus")
+        for label, statuses in STATUS_CHOICES:
+            self.status_combo.addItem(label, statuses)
+        self.status_combo.currentIndexChanged.connect(self._on_status_changed)
+
+        self.tag_edit = QLineEdit(self)
+        self.tag_edit.setObjectName("connectionsFilterTag")
+        self.tag_edit.setPlaceholderText("tag=value, …")
+        self.tag_edit.setClearButtonEnabled(True)
+        self.tag_edit.setToolTip("Only connections with these tags (key=value; a key alone: has the tag)")
+        self.tag_edit.textChanged.connect(self._on_tag_filter_changed)
+
+        self.clear_filters_button = self._tool("connectionsClearFilters", "close", "Clear all filters")
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        self.refresh_button = self._tool("connectionsRefresh", "refresh", "Reload every connection (F5)")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.export_button = self._tool("connectionsExport", "export", "Export the current view")
+        self.export_button.setText("Export")
+        self.export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        for fmt, name in (("csv", "connectionsExportCsv"), ("json", "connectionsExportJson")):
+            action = export_menu.addAction(f"Export view as {fmt.upper()}…")
+            action.setObjectName(name)
+            action.setData(fmt)
+            action.triggered.connect(self._on_export_action)
+        self.export_button.setMenu(export_menu)
+
+        self.counter = QLabel(self)
+        self.counter.setObjectName("connectionsCounter")
+        self.busy = BusyBar(self)
+        self.busy.setObjectName("connectionsBusy")
+
+        # -- table and detail -------------------------------------------------------------------------
+        self.table = QTableView(self)
+        self.table.setObjectName("connectionsTable")
+        self.table.setModel(self.proxy)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSortIndicator(CREATED, Qt.SortOrder.DescendingOrder)  # the API's order: newest first
+        for column, width in COLUMN_WIDTHS.items():
+            header.resizeSection(column, width)
+        self.table.setSortingEnabled(True)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        self.table.doubleClicked.connect(self._on_double_click)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+
+        self.detail = ConnectionDetail(ctx, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("connectionsSplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([760, 500])
+
+        self._build_actions()
+
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 3)
+        bar.addWidget(self.server_search)
+        bar.addWidget(self.integration_button)
+        bar.addWidget(self.status_combo)
+        bar.addWidget(self.tag_edit, 1)
+        bar.addWidget(self.clear_filters_button)
+        bar.addWidget(self.refresh_button)
+        bar.addWidget(self.export_button)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.counter)
+        status_row.addWidget(self.busy, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addLayout(status_row)
+        layout.addWidget(self.splitter, 1)
+
+        # -- wiring -----------------------------------------------------------------------------------
+        self._counter_timer = QTimer(self)
+        self._counter_timer.setSingleShot(True)
+        self._counter_timer.setInterval(50)
+        self._counter_timer.timeout.connect(self._update_counter)
+        for signal in (
+            self.proxy.rowsInserted,
+            self.proxy.rowsRemoved,
+            self.proxy.modelReset,
+            self.proxy.layoutChanged,
+            self.proxy.dataChanged,
+        ):
+            signal.connect(self._schedule_counter)
+        self.model.loadStarted.connect(self._on_load_started)
+        self.model.loadProgress.connect(self._on_load_progress)
+        self.model.loadFinished.connect(self._on_load_finished)
+        self.model.loadFailed.connect(self._on_load_failed)
+        self.model.modelAboutToBeReset.connect(self._save_view)
+        self.model.modelReset.connect(self._restore_view)
+        ctx.connectionChanged.connect(self.refresh_connection)
+        ctx.profileChanged.connect(self._on_profile_changed)
+        self._update_counter()
+        if ctx.profile is not None:
+            QTimer.singleShot(0, self.reload)
+
+    def _tool(self, name: str, icon_name: str, tip: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName(name)
+        button.setIcon(icons.icon(icon_name))
+        button.setToolTip(tip)
+        button.setAccessibleName(tip)
+        return button
+
+    def _build_actions(self) -> None:
+        def action(name: str, text: str, icon_name: str | None, slot, shortcut=None) -> QAction:
+            act = QAction(text, self)
+            act.setObjectName(name)
+            if icon_name:
+                act.setIcon(icons.icon(icon_name))
+            if shortcut is not None:
+                act.setShortcut(shortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(slot)
+            return act
+
+        self.action_copy_id = action(
+            "connectionsCopyId", "Copy connection id", "copy", self.copy_ids, QKeySequence.StandardKey.Copy
+        )
+        self.table.addAction(self.action_copy_id)
+        self.action_open = action("connectionsOpenDetail", "Open details", "info", self._open_detail)
+        self.action_reconnect = action("connectionsReconnect", "Create reconnect link…", "link", self.reconnect_selected)
+        self.action_new_link = action("connectionsNewLink", "New connect link for this customer…", "add", self._new_link)
+        self.action_filter_customer = action(
+            "connectionsFilterCustomer", "Show this customer's connections", "filter", self._filter_customer
+        )
+        self.action_delete = action("connectionsDelete", "Delete…", "delete", self._delete_current)
+
+    # -- page API (main window) --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload every connection; the current rows, selection and scroll position stay."""
+        self.reload(keep_rows=self.model.rowCount() > 0)
+        self._load_integrations()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def on_navigate(self, **kw: Any) -> None:
+        flt = kw.get("filter")
+        if isinstance(flt, Mapping):
+            self.apply_filter(**flt)
+        elif isinstance(flt, str):
+            self.apply_filter(status=flt)
+        rest = {k: v for k, v in kw.items() if k in ("status", "integration", "integrations", "tags", "tag", "search")}
+        if rest:
+            self.apply_filter(**rest)
+        if kw.get("connection_id"):
+            self.select_connection(kw["connection_id"], kw.get("integration_id"))
+
+    def apply_filter(self, **kw: Any) -> None:
+        """Set filters, e.g. ``status="auth_error"``, ``integrations=["github"]``, ``tags={"k": "v"}``,
+        ``search="acme"``. Unnamed filters are left as they are; ``clear=True`` clears them first."""
+        if kw.get("clear"):
+            self.clear_filters()
+        if "status" in kw:
+            self.set_status_filter(kw["status"])
+        for name in ("integration", "integrations"):
+            if name in kw:
+                value = kw[name]
+                self.set_integration_filter([value] if isinstance(value, str) else value)
+        for name in ("tag", "tags"):
+            if name in kw:
+                value = kw[name]
+                self.tag_edit.setText(value if isinstance(value, str) else format_tag_filter(value or {}))
+        if "search" in kw:
+            self.search.setText(kw["search"] or "")
+
+    def clear_filters(self) -> None:
+        self.search.setText("")
+        self.status_combo.setCurrentIndex(0)
+        self.tag_edit.setText("")
+        self.set_integration_filter(None)
+
+    def set_status_filter(self, status: str | Iterable[str] | None) -> None:
+        if status is None or isinstance(status, str):
+            wanted = STATUS_ALIASES.get((status or "all").lower(), frozenset({status}))
+        else:
+            wanted = frozenset(status)
+        index = next((i for i, (_l, s) in enumerate(STATUS_CHOICES) if s == wanted), None)
+        if index is None:  # a combination the combo does not offer
+            self.status_combo.blockSignals(True)
+            self.status_combo.setCurrentIndex(-1)
+            self.status_combo.blockSignals(False)
+            self.proxy.set_statuses(wanted)
+        else:
+            self.status_combo.setCurrentIndex(index)
+            self._on_status_changed(index)
+
+    def set_integration_filter(self, integrations: Iterable[str] | None) -> None:
+        wanted = set(integrations) if integrations else set()
+        for key in wanted - self._integrations.keys():
+            self._integrations[key] = key
+        self._rebuild_integration_menu(checked=wanted)
+        self._apply_integration_menu()
+
+    def select_connection(self, connection_id: str, integration_id: str | None = None) -> bool:
+        """Select and show a connection; if it is not loaded yet, select it when it arrives."""
+        row = self.model.row_of(connection_id, integration_id)
+        if row is None:
+            self._pending_select = (connection_id, integration_id)
+            return False
+        self._pending_select = None
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():  # hidden by a filter: show it anyway
+            self.clear_filters()
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        return True
+
+    # -- loading ----------------------------------------------------------------------------------------
+    def reload(self, *, keep_rows: bool = False) -> None:
+        if self.ctx.profile is None:
+            self.model.clear()
+            return
+        search = self.search.text().strip() if self.server_search.isChecked() else None
+        self.model.load(search=search or None, keep_rows=keep_rows)
+        if not self._integrations:
+            self._load_integrations()
+
+    def _load_integrations(self) -> None:
+        self.ctx.run(lambda: self.ctx.client().list_integrations(), on_done=self._on_integrations, on_error=self._ignore)
+
+    def _ignore(self, exc: BaseException) -> None:
+        log.info("Integrations not listed (the filter offers the loaded ones): %s", exc)
+
+    def _on_integrations(self, integrations: list) -> None:
+        for integration in integrations:
+            self._integrations[integration.unique_key] = integration.label
+        self._rebuild_integration_menu()
+
+    @Slot(object)
+    def _on_load_started(self, task: Any) -> None:
+        self.busy.track(task, "Loading connections…")
+        self._schedule_counter()
+
+    @Slot(int)
+    def _on_load_progress(self, _loaded: int) -> None:
+        if self._pending_select is not None:
+            self.select_connection(*self._pending_select)
+
+    @Slot(bool)
+    def _on_load_finished(self, complete: bool) -> None:
+        self.busy.finish()
+        if self._pending_select is not None:
+            self.select_connection(*self._pending_select)
+        known = {c.provider_config_key for c in self.model.connections()}
+        if known - self._integrations.keys():
+            for key in known - self._integrations.keys():
+                self._integrations[key] = key
+            self._rebuild_integration_menu()
+        if complete and self.model.search is None:
+            self.ctx.publish_connections(self.model.connections())
+        self._update_counter()
+
+    @Slot(object)
+    def _on_load_failed(self, exc: object) -> None:
+        if not isinstance(exc, CancelledError):
+            self.ctx.show_error(exc, self)
+
+    @Slot(object)
+    def _on_profile_changed(self, _profile: object) -> None:
+        self._integrations.clear()
+        self._rebuild_integration_menu()
+        self.detail.show_connection(None)
+        self.model.clear()
+        self.reload()
+
+    @Slot(str)
+    def _on_server_search(self, _text: str) -> None:
+        if self.server_search.isChecked():
+            self.reload()
+
+    @Slot(bool)
+    def _on_server_search_toggled(self, on: bool) -> None:
+        if on or self.model.search is not None:
+            self.reload()
+
+    # -- one row ----------------------------------------------------------------------------------------
+    @Slot(str, str)
+    def refresh_connection(self, connection_id: str, integration_id: str) -> None:
+        """Re-read one connection (list endpoint: no credentials) and update, add or remove its row."""
+        if self.ctx.profile is None:
+            return
+
+        def fetch() -> list[Connection]:
+            return self.ctx.client().list_connections(
+                connection_id=connection_id, integration_ids=[integration_id], limit=None
+            )
+
+        def done(rows: list[Connection]) -> None:
+            match = next((c for c in rows if key_of(c) == (connection_id, integration_id)), None)
+            if match is None:
+                self.model.remove_connection(connection_id, integration_id)
+            else:
+                self.model.update_connection(match)
+            shown = self.detail.connection
+            if shown is not None and key_of(shown) == (connection_id, integration_id):
+                self.detail.show_connection(match)
+            if self.model.is_complete and self.model.search is None:
+                self.ctx.publish_connections(self.model.connections())
+
+        self.ctx.run(fetch, on_done=done)
+
+    # -- selection, view state --------------------------------------------------------------------------
+    def selected_connections(self) -> list[Connection]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.proxy.connection(r) for r in rows]
+
+    def current_connection(self) -> Connection | None:
+        index = self.table.currentIndex()
+        return self.proxy.connection(index.row()) if index.isValid() else None
+
+    @Slot(QModelIndex, QModelIndex)
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self.detail.show_connection(self.proxy.connection(current.row()) if current.isValid() else None)
+
+    def _key_at(self, proxy_row: int) -> Key | None:
+        index = self.proxy.index(proxy_row, 0)
+        return index.data(KeyRole) if index.isValid() else None
+
+    @Slot()
+    def _save_view(self) -> None:
+        selected = [i.data(KeyRole) for i in self.table.selectionModel().selectedRows()]
+        current = self.table.currentIndex().data(KeyRole) if self.table.currentIndex().isValid() else None
+        top = self._key_at(self.table.rowAt(0)) if self.table.rowAt(0) >= 0 else None
+        self._saved_view = (selected, current, top, self.table.verticalScrollBar().value())
+
+    @Slot()
+    def _restore_view(self) -> None:
+        saved, self._saved_view = self._saved_view, None
+        if not saved or self.model.rowCount() == 0:
+            return
+        selected, current, top, scroll = saved
+        selection = self.table.selectionModel()
+        flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        for key in selected:
+            index = self._proxy_index(key)
+            if index.isValid():
+                selection.select(index, flags)
+        if current is not None:
+            index = self._proxy_index(current)
+            if index.isValid():
+                selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        top_index = self._proxy_index(top) if top is not None else QModelIndex()
+        if top_index.isValid():
+            self.table.scrollTo(top_index, QAbstractItemView.ScrollHint.PositionAtTop)
+        else:
+            self.table.verticalScrollBar().setValue(scroll)
+
+    def _proxy_index(self, key: Key) -> QModelIndex:
+        row = self.model.row_of(*key)
+        return self.proxy.mapFromSource(self.model.index(row, 0)) if row is not None else QModelIndex()
+
+    # -- filters ----------------------------------------------------------------------------------------
+    def _rebuild_integration_menu(self, checked: set[str] | None = None) -> None:
+        if checked is None:
+            checked = {a.data() for a in self.integration_menu.actions() if a.isCheckable() and a.isChecked()}
+        self.integration_menu.clear()
+        everything = self.integration_menu.addAction("All integrations")
+        everything.setObjectName("connectionsIntegrationAll")
+        everything.triggered.connect(lambda: self.set_integration_filter(None))
+        self.integration_menu.addSeparator()
+        for key, label in sorted(self._integrations.items(), key=lambda kv: kv[1].casefold()):
+            action = self.integration_menu.addAction(label if label == key else f"{label} ({key})")
+            action.setObjectName(f"connectionsIntegration_{key}")
+            action.setCheckable(True)
+            action.setChecked(key in checked)
+            action.setData(key)
+            action.toggled.connect(self._apply_integration_menu)
+        self._update_integration_label(checked)
+
+    def checked_integrations(self) -> set[str]:
+        return {a.data() for a in self.integration_menu.actions() if a.isCheckable() and a.isChecked()}
+
+    @Slot()
+    def _apply_integration_menu(self) -> None:
+        checked = self.checked_integrations()
+        self.proxy.set_integrations(checked or None)
+        self._update_integration_label(checked)
+
+    def _update_integration_label(self, checked: set[str]) -> None:
+        if not checked:
+            text = "All integrations"
+        elif len(checked) == 1:
+            text = self._integrations.get(next(iter(checked)), next(iter(checked)))
+        else:
+            text = f"{len(checked)} integrations"
+        self.integration_button.setText(text)
+
+    @Slot(int)
+    def _on_status_changed(self, index: int) -> None:
+        if index >= 0:
+            self.proxy.set_statuses(STATUS_CHOICES[index][1])
+
+    @Slot(str)
+    def _on_tag_filter_changed(self, text: str) -> None:
+        tags, problems = parse_tag_filter(text)
+        self.tag_edit.setToolTip("\n".join(problems) or "Only connections with these tags (key=value)")
+        self.proxy.set_tag_filters(tags)
+
+    # -- counter ----------------------------------------------------------------------------------------
+    @Slot()
+    def _schedule_counter(self, *_args: object) -> None:
+        if not self._counter_timer.isActive():
+            self._counter_timer.start()
+
+    @Slot()
+    def _update_counter(self) -> None:
+        shown, errored = self.proxy.counts()
+        total = self.model.rowCount()
+        text = f"{shown:,} connections ({errored:,} with errors)"
+        if self.proxy.is_filtering():
+            text = f"{shown:,} of {total:,} connections ({errored:,} with errors)"
+        if self.model.is_loading:
+            text += " — loading…"
+        elif total and not self.model.is_complete:
+            text += " — incomplete (load stopped)"
+        self.counter.setText(text)
+
+    # -- actions ----------------------------------------------------------------------------------------
+    @Slot()
+    def copy_ids(self) -> None:
+        ids = [c.connection_id for c in self.selected_connections()]
+        if ids:
+            QGuiApplication.clipboard().setText("\n".join(ids))
+
+    @Slot()
+    def reconnect_selected(self) -> None:
+        connections = self.selected_connections()
+        if connections:
+            self.ctx.request_reconnect_links(connections)
+
+    @Slot()
+    def _open_detail(self) -> None:
+        conn = self.current_connection()
+        if conn is not None:
+            self.detail.show_connection(conn)
+            sizes = self.splitter.sizes()
+            if len(sizes) == 2 and sizes[1] == 0:
+                self.splitter.setSizes([sizes[0] * 3 // 5, sizes[0] * 2 // 5])
+
+    @Slot(QModelIndex)
+    def _on_double_click(self, _index: QModelIndex) -> None:
+        self._open_detail()
+
+    @Slot()
+    def _new_link(self) -> None:
+        conn = self.current_connection()
+        if conn is not None:
+            self.ctx.request_new_link(link_prefill(conn))
+
+    @Slot()
+    def _filter_customer(self) -> None:
+        conn = self.current_connection()
+        if conn is None:
+            return
+        info = conn.customer
+        if info.end_user_id:
+            self.apply_filter(tags={"end_user_id": info.end_user_id})
+        elif info.email:
+            self.apply_filter(tags={"end_user_email": info.email})
+
+    @Slot()
+    def _delete_current(self) -> None:
+        conn = self.current_connection()
+        if conn is not None:
+            delete_connection(self.ctx, self, conn, self.busy)
+
+    @Slot(QPoint)
+    def _context_menu(self, pos: QPoint) -> None:
+        index = self.table.indexAt(pos)
+        if not index.isValid():
+            return
+        if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+        else:
+            self.table.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+        menu = self.context_menu()
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+        menu.deleteLater()
+
+    def context_menu(self) -> QMenu:
+        """The row context menu for the current selection (built fresh; tests inspect it)."""
+        count = len(self.table.selectionModel().selectedRows())
+        menu = QMenu(self)
+        menu.setObjectName("connectionsContextMenu")
+        self.action_copy_id.setText("Copy connection id" if count <= 1 else f"Copy {count} connection ids")
+        self.action_reconnect.setText("Create reconnect link…" if count <= 1 else f"Create {count} reconnect links…")
+        conn = self.current_connection()
+        has_customer = conn is not None and bool(conn.customer.end_user_id or conn.customer.email)
+        self.action_filter_customer.setEnabled(has_customer)
+        for act in (self.action_copy_id, self.action_open, None, self.action_reconnect, self.action_new_link,
+                    self.action_filter_customer, None, self.action_delete):
+            if act is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(act)
+        return menu
+
+    # -- export -----------------------------------------------------------------------------------------
+    @Slot()
+    def _on_export_action(self) -> None:
+        action = self.sender()
+        self.export_view(action.data() if isinstance(action, QAction) else "csv")
+
+    @classmethod
+    def ask_export_path(cls, parent: QWidget, fmt: str) -> str | None:
+        """Save dialog; tests monkeypatch this."""
+        filters = "CSV files (*.csv)" if fmt == "csv" else "JSON files (*.json)"
+        path, _selected = QFileDialog.getSaveFileName(parent, "Export connections", f"connections.{fmt}", filters)
+        return path or None
+
+    def export_view(self, fmt: str = "csv", path: str | None = None) -> Any:
+        """Write the rows of the current view (filters and sort applied) to a file, off the GUI thread."""
+        path = path or self.ask_export_path(self, fmt)
+        if not path:
+            return None
+        if Path(path).suffix.lower() not in (".csv", ".json"):
+            path = f"{path}.{fmt}"
+        connections = self.proxy.visible_connections()
+        task = self.ctx.run(
+            export_connections,
+            path,
+            connections,
+            format_for(path),
+            on_done=lambda n: self.ctx.notify("Export finished", f"{n:,} connections written to {path}"),
+        )
+        self.busy.track(task, f"Exporting {len(connections):,} connections…")
+        return task

@@ -1,0 +1,445 @@
+"""AppContext: what every page gets (docs/ARCHITECTURE.md, "GUI composition").
+
+Lives in the GUI thread. Owns the settings, the secret store, one ``NangoClient`` per profile (shared by
+all tasks of that profile so the rate-limit budget and connection pool are shared), the lazily created
+per-profile stores and the webhook listener controller, and the plumbing for errors, notifications and
+navigation (signals the main window connects to).
+
+Threading: ``client()`` may be called from any thread. API keys are read from the keyring on a worker
+thread when a profile becomes current and cached in memory for the run; if a key is not cached yet,
+``client()`` reads it in the calling thread, so call it inside the function given to ``ctx.run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtWidgets import QWidget
+
+from nango_desktop import paths
+from nango_desktop.qtutil.bridge import EventBridge
+from nango_desktop.qtutil.errors import describe_error, register_secret
+from nango_desktop.qtutil.workers import Task
+from nango_desktop.services.errors import CancelledError, InvalidKeyError
+from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.settings import Profile, Settings, save_settings
+
+if TYPE_CHECKING:
+    from nango_desktop.services.api import NangoClient
+
+log = logging.getLogger(__name__)
+
+PAGES = ("overview", "connections", "endusers", "links", "webhooks")
+
+
+def profile_data_dir(profile_name: str) -> Path:
+    """``data_dir()/profiles/<slug>``: per-profile files (webhook events)."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", profile_name).strip("._") or "profile"
+    path = paths.data_dir() / "profiles" / slug
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _remember_secret(value: str | None) -> None:
+    register_secret(value)
+    try:
+        from nango_desktop.logsetup import add_known_secret
+    except ImportError:  # pragma: no cover - logsetup is part of the app
+        return
+    add_known_secret(value)
+
+
+class AppContext(QObject):
+    profileChanged = Signal(object)  # Profile | None, after switching profile
+    apiCall = Signal(object)  # CallInfo, on the GUI thread
+    connectionChanged = Signal(str, str)  # (connection_id, integration_id)
+    connectionsLoaded = Signal(object)  # list[Connection] the Connections page loaded (shared cache)
+    errorRaised = Signal(str, str)  # (title, detail) -> the main window's error banner
+    notified = Signal(str, str)  # (title, message) -> tray / status bar
+    navigateRequested = Signal(str, dict)  # (page, kw)
+    keyLoaded = Signal(str, bool)  # (profile name, a key is available)
+    settingsChanged = Signal(object)  # Settings, after a profile was added / edited / removed
+
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: SecretStore | None = None,
+        *,
+        settings_path: Path | None = None,
+        client_factory: Callable[..., NangoClient] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.secrets = secrets or SecretStore()
+        self.settings_path = settings_path
+        self._client_factory = client_factory
+        self.profile: Profile | None = settings.current()
+        self.connections: list = []
+        self.window: QWidget | None = None
+        self._pending_errors: list[tuple[str, str]] = []
+        self._keys: dict[str, str] = {}
+        self._key_lock = threading.Lock()
+        self._clients: dict[str, NangoClient] = {}
+        self._retired_clients: list[NangoClient] = []
+        self._event_store: Any = None
+        self._link_store: Any = None
+        self._listener: Any = None
+        self._save_lock = threading.Lock()
+        self._save_seq = 0
+        self._call_bridge = EventBridge(self)
+        self._call_bridge.received.connect(self._on_call)
+        self.connectionsLoaded.connect(self._store_connections)
+        if self.profile is not None:
+            self.settings.current_profile = self.profile.name
+            self.prefetch_key()
+        # Naming the keyring backend may ask D-Bus who serves it: do it once, off the GUI thread.
+        self.run(lambda: self.secrets.backend_name, on_error=self._ignore_error)
+
+    # -- profiles -----------------------------------------------------------------------------------
+    def set_profile(self, name: str | None) -> None:
+        """Make ``name`` current: stop the old listener, drop per-profile state, save, emit profileChanged."""
+        profile = self.settings.get(name)
+        if profile is None and name is not None:
+            raise KeyError(f"no profile named {name!r}")
+        if profile == self.profile and (profile is None or profile.name == self.settings.current_profile):
+            return
+        self._drop_profile_state()
+        self.profile = profile
+        self.settings.current_profile = profile.name if profile else None
+        self.save_settings()
+        self.prefetch_key()
+        self.profileChanged.emit(profile)
+
+    def upsert_profile(
+        self, profile: Profile, *, old_name: str | None = None, make_current: bool = True
+    ) -> None:
+        """Add or replace ``profile`` (renamed from ``old_name``), save, and optionally switch to it."""
+        if old_name and old_name != profile.name:
+            self.settings.remove(old_name)
+            with self._key_lock:
+                self._keys.pop(old_name, None)
+            self._retire_client(old_name)
+        self.settings.upsert(profile)
+        self._retire_client(profile.name)  # URL or key may have changed
+        if self.profile is not None and self.profile.name in (profile.name, old_name):
+            self._drop_profile_state()
+            self.profile = profile
+            self.settings.current_profile = profile.name
+            self.save_settings()
+            self.settingsChanged.emit(self.settings)
+            self.profileChanged.emit(profile)
+        elif make_current or self.profile is None:
+            self.settingsChanged.emit(self.settings)
+            self.set_profile(profile.name)
+        else:
+            self.save_settings()
+            self.settingsChanged.emit(self.settings)
+
+    def remove_profile(self, name: str) -> None:
+        """Forget the profile (settings) and its keys (keyring, on a worker); switch to another one."""
+        was_current = self.profile is not None and self.profile.name == name
+        self.settings.remove(name)
+        with self._key_lock:
+            self._keys.pop(name, None)
+        self._retire_client(name)
+        self.run(self.secrets.delete_profile, name)
+        self.settingsChanged.emit(self.settings)
+        if was_current:
+            self._drop_profile_state()
+            self.profile = self.settings.current()
+            self.settings.current_profile = self.profile.name if self.profile else None
+            self.prefetch_key()
+            self.profileChanged.emit(self.profile)
+        self.save_settings()
+
+    def save_settings(self) -> Task:
+        """Save a snapshot of the settings on a worker (atomic write; only the newest snapshot is written)."""
+        self._save_seq += 1
+        seq, snapshot = self._save_seq, self.settings.model_copy(deep=True)
+        return self.run(self._write_settings, seq, snapshot)
+
+    def _write_settings(self, seq: int, snapshot: Settings) -> None:
+        with self._save_lock:
+            if seq == self._save_seq:
+                save_settings(snapshot, self.settings_path)
+
+    def _drop_profile_state(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.shutdown()
+            except Exception:  # noqa: BLE001 - a broken listener must not block switching
+                log.exception("Stopping the webhook listener failed")
+            self._listener.deleteLater()
+            self._listener = None
+        for store in (self._event_store,):
+            if store is not None and hasattr(store, "close"):
+                try:
+                    store.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("Closing the event store failed")
+        self._event_store = None
+        self.connections = []
+
+    # -- API access ---------------------------------------------------------------------------------
+    def prefetch_key(self) -> Task | None:
+        """Read the current profile's API key on a worker and cache it (keyring calls may block)."""
+        if self.profile is None:
+            return None
+        return self.run(
+            self._fetch_key, self.profile.name, on_done=self._key_fetched, on_error=self._key_fetch_failed
+        )
+
+    def _fetch_key(self, name: str) -> tuple[str, bool]:
+        key = self.secrets.get(name, SecretKind.API_KEY)
+        if key:
+            self.cache_key(name, key)
+        return name, bool(key)
+
+    def _key_fetched(self, result: tuple[str, bool]) -> None:
+        self.keyLoaded.emit(*result)
+
+    def _key_fetch_failed(self, exc: BaseException) -> None:
+        self.show_error(exc)
+        if self.profile is not None:
+            self.keyLoaded.emit(self.profile.name, False)
+
+    def cache_key(self, profile_name: str, key: str) -> None:
+        """Remember the API key for this run (memory only) and make sure it is redacted everywhere."""
+        _remember_secret(key)
+        with self._key_lock:
+            changed = self._keys.get(profile_name) not in (None, key)
+            self._keys[profile_name] = key
+        if changed:
+            self._retire_client(profile_name)
+
+    def cached_key(self, profile_name: str) -> str | None:
+        with self._key_lock:
+            return self._keys.get(profile_name)
+
+    def api_key(self, profile_name: str) -> str:
+        """The cached key, else read from the secret store (blocking). Raises InvalidKeyError when none."""
+        key = self.cached_key(profile_name)
+        if key is None:
+            if QThread.currentThread() is self.thread():
+                log.debug("API key of %s read on the GUI thread (not prefetched yet)", profile_name)
+            key = self.secrets.get(profile_name, SecretKind.API_KEY)
+            if key:
+                self.cache_key(profile_name, key)
+        if not key:
+            raise InvalidKeyError(
+                "No API key is stored for this profile",
+                f"Profile “{profile_name}” has no API key in {self.secrets.backend_name}. "
+                "Use File → Edit profile to enter it.",
+            )
+        return key
+
+    def client(self) -> NangoClient:
+        """The shared NangoClient of the current profile (``close()`` on it is a no-op; the context closes it)."""
+        profile = self.profile
+        if profile is None:
+            raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
+        with self._key_lock:
+            existing = self._clients.get(profile.name)
+        if existing is not None and existing.base_url == profile.api_url.rstrip("/"):
+            return existing
+        key = self.api_key(profile.name)
+        client = self.make_client(profile.api_url, key)
+        with self._key_lock:
+            existing = self._clients.setdefault(profile.name, client)
+        if existing is not client:
+            _close(client)
+        return existing
+
+    def make_client(self, api_url: str, key: str, **kw: Any) -> NangoClient:
+        """A new shared-style client reporting its calls to ``apiCall`` (the profile dialog uses it too)."""
+        factory = self._client_factory or _shared_client_class()
+        return factory(api_url, key, on_call=self._call_bridge.post, **kw)
+
+    def _retire_client(self, profile_name: str) -> None:
+        with self._key_lock:
+            client = self._clients.pop(profile_name, None)
+        if client is not None:
+            self._retired_clients.append(client)  # tasks may still use it; closed at shutdown
+
+    @Slot(object)
+    def _on_call(self, info: object) -> None:
+        self.apiCall.emit(info)
+
+    # -- tasks --------------------------------------------------------------------------------------
+    def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        on_progress: Callable[[int, int | None, str], None] | None = None,
+        cancel: threading.Event | None = None,
+        tag: object = None,
+    ) -> Task:
+        """Run ``fn(*args)`` on the pool; callbacks run on the GUI thread. Errors go to ``show_error`` by default."""
+        return Task(
+            fn,
+            *args,
+            tag=tag,
+            on_done=on_done,
+            on_error=on_error or self._default_error,
+            on_progress=on_progress,
+            cancel=cancel,
+        ).start()
+
+    def _ignore_error(self, exc: BaseException) -> None:
+        log.debug("Ignored background error: %r", exc)
+
+    def _default_error(self, exc: BaseException) -> None:
+        if not isinstance(exc, CancelledError):
+            self.show_error(exc)
+
+    # -- errors, notifications, navigation ------------------------------------------------------------
+    def show_error(self, exc: BaseException, parent: QWidget | None = None) -> None:
+        """Show ``exc`` in the main window's error banner (buffered until the window is attached)."""
+        title, detail = describe_error(exc)
+        log.warning("%s: %s", title, detail)
+        self.show_message_error(title, detail)
+
+    def show_message_error(self, title: str, detail: str = "") -> None:
+        if self.window is None:
+            self._pending_errors.append((title, detail))
+        self.errorRaised.emit(title, detail)
+
+    def attach_window(self, window: QWidget) -> list[tuple[str, str]]:
+        """Called by the main window once it can show errors; returns (and forgets) the ones raised before."""
+        self.window = window
+        pending, self._pending_errors = self._pending_errors, []
+        return pending
+
+    def pending_errors(self) -> list[tuple[str, str]]:
+        return list(self._pending_errors)
+
+    def notify(self, title: str, message: str) -> None:
+        """A desktop notification when a tray is available, else a status-bar message (the window decides)."""
+        log.info("Notification: %s — %s", title, message)
+        self.notified.emit(title, message)
+
+    def navigate(self, page: str, **kw: Any) -> None:
+        if page not in PAGES:
+            raise ValueError(f"unknown page {page!r}; expected one of {PAGES}")
+        self.navigateRequested.emit(page, kw)
+
+    def request_new_link(self, prefill: dict | None = None) -> None:
+        actions = self._links_actions()
+        if actions is not None:
+            actions.new_link(self, self.window, prefill)
+
+    def request_reconnect_links(self, connections: Sequence[Any]) -> None:
+        actions = self._links_actions()
+        if actions is not None:
+            actions.reconnect_links(self, self.window, list(connections))
+
+    def _links_actions(self) -> Any:
+        try:
+            from nango_desktop.ui.links import actions
+        except ImportError as exc:
+            self.show_message_error("Connect links are not available in this build", str(exc))
+            return None
+        return actions
+
+    # -- shared connections cache ---------------------------------------------------------------------
+    def publish_connections(self, connections: Sequence[Any]) -> None:
+        """The Connections page calls this (or emits ``connectionsLoaded``) after loading everything."""
+        self.connectionsLoaded.emit(list(connections))
+
+    @Slot(object)
+    def _store_connections(self, connections: object) -> None:
+        self.connections = list(connections)  # type: ignore[call-overload]
+
+    # -- lazily created per-profile services -------------------------------------------------------------
+    @property
+    def event_store(self) -> Any:
+        if self._event_store is None and self.profile is not None:
+            try:
+                from nango_desktop.services.webhook_store import EventStore
+            except ImportError:
+                log.warning("Webhook event store unavailable in this build")
+                return None
+            listener = self.profile.listener
+            self._event_store = EventStore(
+                profile_data_dir(self.profile.name) / "events.sqlite3",
+                profile=self.profile.name,
+                retention_count=listener.retention_count or None,
+                retention_days=listener.retention_days or None,
+            )
+        return self._event_store
+
+    @property
+    def link_store(self) -> Any:
+        if self._link_store is None:
+            try:
+                from nango_desktop.services.links import LinkStore
+            except ImportError:
+                log.warning("Link store unavailable in this build")
+                return None
+            self._link_store = LinkStore()
+        return self._link_store
+
+    @property
+    def listener(self) -> Any:
+        if self._listener is None and self.profile is not None:
+            try:
+                from nango_desktop.ui.webhooks.controller import ListenerController
+            except ImportError:
+                log.warning("Webhook listener unavailable in this build")
+                return None
+            self._listener = ListenerController.for_context(self, parent=self)
+        return self._listener
+
+    # -- shutdown -----------------------------------------------------------------------------------
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Stop the listener, cancel and wait for tasks, close clients and stores. True if all tasks ended."""
+        from nango_desktop.qtutil.workers import wait_for_all
+
+        self._drop_profile_state()
+        ok = wait_for_all(timeout, cancel=True)
+        with self._key_lock:
+            clients = [*self._clients.values(), *self._retired_clients]
+            self._clients.clear()
+            self._retired_clients.clear()
+        for client in clients:
+            _close(client)
+        if self._link_store is not None and hasattr(self._link_store, "close"):
+            self._link_store.close()
+            self._link_store = None
+        return ok
+
+
+def _close(client: Any) -> None:
+    try:
+        getattr(client, "really_close", client.close)()
+    except Exception:  # noqa: BLE001 - closing must not fail shutdown
+        log.debug("Closing a client failed", exc_info=True)
+
+
+_SHARED_CLASS: type | None = None
+
+
+def _shared_client_class() -> type:
+    """NangoClient whose close()/__exit__ do nothing, so ``with ctx.client() as c:`` cannot break others."""
+    global _SHARED_CLASS
+    if _SHARED_CLASS is None:
+        from nango_desktop.services.api import NangoClient
+
+        class SharedNangoClient(NangoClient):
+            def close(self) -> None:
+                """Shared by the app; closed by AppContext.shutdown()."""
+
+            def really_close(self) -> None:
+                NangoClient.close(self)
+
+        _SHARED_CLASS = SharedNangoClient
+    return _SHARED_CLASS

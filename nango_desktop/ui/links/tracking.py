@@ -1,0 +1,319 @@
+"""LinkTracker: the live state of issued links for the GUI (one per AppContext).
+
+- keeps the session tokens of live links (:class:`SessionTokens`, memory and, with a secure keyring,
+  the keyring) and drops them when a link stops being alive;
+- marks links expired when their 30 minutes are over (a 1 s QTimer over an in-memory list);
+- completion tracking: auth webhooks from the local listener (``ctx.listener.eventReceived``) that match
+  a pending link complete or fail it, notify the admin and emit ``ctx.connectionChanged``;
+- without a running listener it polls Nango instead (QTimer-driven, off-thread calls, a few links per
+  tick, skipped while the rate-limit budget is low);
+- revoke and inspect, off-thread.
+
+``tracker_for(ctx)`` returns the context's tracker (a child QObject of the context), creating it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+
+from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.services.errors import InvalidKeyError
+from nango_desktop.services.links import (
+    IssuedLink,
+    LinkIssuer,
+    LinkRecord,
+    LinkStatus,
+    LinkStore,
+    match_event,
+    outcome_of,
+    poll_link,
+    with_token,
+)
+from nango_desktop.services.session_tokens import SessionTokens
+
+log = logging.getLogger(__name__)
+
+TRACKER_NAME = "linkTracker"
+
+
+def _keyring_backend(ctx: Any) -> Any | None:
+    """The process keyring when the app's SecretStore considers it secure, else None (memory only)."""
+    secrets = getattr(ctx, "secrets", None)
+    try:
+        if secrets is None or not secrets.is_secure:
+            return None
+        import keyring
+
+        return keyring.get_keyring()
+    except Exception:  # noqa: BLE001 - no keyring: memory only
+        return None
+
+
+class LinkTracker(QObject):
+    """See the module docstring. ``linkChanged(LinkRecord)`` fires on every new link and status change."""
+
+    linkChanged = Signal(object)
+
+    SWEEP_MS = 1000
+    POLL_MS = 20_000
+    POLL_BATCH = 5
+    LOW_BUDGET = 0.2  # skip a poll tick when less than this share of the rate limit remains
+
+    def __init__(
+        self,
+        ctx: Any,
+        *,
+        store: LinkStore | None = None,
+        tokens: SessionTokens | None = None,
+        clock: Callable[[], float] = time.time,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName(TRACKER_NAME)
+        self.ctx = ctx
+        self.clock = clock
+        self._own_store = store
+        self.tokens = tokens if tokens is not None else SessionTokens(_keyring_backend(ctx))
+        self._pending: dict[int, LinkRecord] = {}
+        self._polling = False
+        self._poll_cursor = 0
+        self._listener: Any = None
+        self._sweep = QTimer(self)
+        self._sweep.setInterval(self.SWEEP_MS)
+        self._sweep.timeout.connect(self.sweep)
+        self._poll = QTimer(self)
+        self._poll.setInterval(self.POLL_MS)
+        self._poll.timeout.connect(self.poll)
+        if hasattr(ctx, "profileChanged"):
+            ctx.profileChanged.connect(self._on_profile_changed)
+        self._on_profile_changed(getattr(ctx, "profile", None))
+
+    # -- plumbing -------------------------------------------------------------------------------------
+    @property
+    def store(self) -> LinkStore:
+        store = getattr(self.ctx, "link_store", None) or self._own_store
+        if store is None:
+            self._own_store = store = LinkStore()
+        return store
+
+    @property
+    def profile_name(self) -> str | None:
+        profile = getattr(self.ctx, "profile", None)
+        return profile.name if profile is not None else None
+
+    def issuer(self) -> LinkIssuer:
+        """For the current profile (the client is fetched on the worker: keyring reads may block)."""
+        if self.ctx.profile is None:
+            raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
+        return LinkIssuer(self.ctx.client, self.store, self.tokens, self.ctx.profile)
+
+    @Slot(object)
+    def _on_profile_changed(self, _profile: object = None) -> None:
+        self.attach_listener()
+        name = self.profile_name
+        self._pending = {r.id: r for r in self.store.pending(name)} if name else {}
+        self.sweep()
+        self._update_timers()
+
+    def attach_listener(self) -> None:
+        """Follow ``ctx.listener`` (rebuilt when the profile changes)."""
+        listener = getattr(self.ctx, "listener", None)
+        if listener is self._listener:
+            return
+        if self._listener is not None:
+            try:
+                self._listener.eventReceived.disconnect(self.on_event)
+            except (RuntimeError, TypeError):
+                pass
+        self._listener = listener
+        if listener is not None:
+            listener.eventReceived.connect(self.on_event)
+
+    def listener_running(self) -> bool:
+        self.attach_listener()
+        return bool(self._listener is not None and getattr(self._listener, "running", False))
+
+    def _update_timers(self) -> None:
+        for timer in (self._sweep, self._poll):
+            if self._pending and not timer.isActive():
+                timer.start()
+            elif not self._pending and timer.isActive():
+                timer.stop()
+
+    # -- links ----------------------------------------------------------------------------------------
+    def pending(self) -> list[LinkRecord]:
+        return list(self._pending.values())
+
+    def add(self, issued: IssuedLink | LinkRecord) -> LinkRecord:
+        """Track a link just issued (the worker already stored it and its token)."""
+        record = issued.record if isinstance(issued, IssuedLink) else issued
+        if record.status is LinkStatus.PENDING and record.profile == self.profile_name:
+            self._pending[record.id] = record
+            self._update_timers()
+        self.linkChanged.emit(record)
+        return record
+
+    def url_of(self, record: LinkRecord) -> str | None:
+        """The full link (with its token) while the link is alive and its token is known, else None."""
+        token = self.tokens.get(record.id)
+        if token is None or not record.is_alive(self.clock()):
+            return None
+        return with_token(record.link, token.get_secret_value())
+
+    def set_status(
+        self,
+        record_id: int,
+        status: LinkStatus,
+        detail: str | None = None,
+        *,
+        connection_id: str | None = None,
+        integration_id: str | None = None,
+    ) -> LinkRecord | None:
+        """Change a pending link's status (no-op when it is no longer pending); notifies on completion."""
+        updated = self.store.set_status(record_id, status, detail, connection_id=connection_id)
+        if updated is None:
+            return None
+        self._pending.pop(record_id, None)
+        self._drop_token(updated)
+        self._update_timers()
+        self.linkChanged.emit(updated)
+        if status in (LinkStatus.COMPLETED, LinkStatus.FAILED):
+            who = updated.customer or "the customer"
+            verb = "completed" if status is LinkStatus.COMPLETED else "failed"
+            self.ctx.notify(f"Connect link {verb}", f"{who}: {detail or status.value}")
+            conn_id = connection_id or updated.connection_id
+            integ = integration_id or (updated.integration_ids[0] if updated.integration_ids else "")
+            if conn_id and hasattr(self.ctx, "connectionChanged"):
+                self.ctx.connectionChanged.emit(conn_id, integ)
+        return updated
+
+    def _drop_token(self, record: LinkRecord) -> None:
+        if self.tokens.uses_keyring:  # keyring calls may block
+            self.ctx.run(partial(self.tokens.drop, record.id, profile=record.profile))
+        else:
+            self.tokens.drop(record.id, profile=record.profile)
+
+    @Slot()
+    def sweep(self) -> None:
+        """Expire pending links whose time is over."""
+        now = self.clock()
+        for record in [r for r in self._pending.values() if r.expires_at <= now]:
+            self.set_status(record.id, LinkStatus.EXPIRED, "The link expired unused")
+
+    # -- completion: webhooks ----------------------------------------------------------------------------
+    @Slot(object, bool)
+    def on_event(self, event: Any, duplicate: bool = False) -> None:
+        if duplicate or not self._pending:
+            return
+        summary = getattr(event, "summary", None)
+        if summary is None:
+            body, problem = parse_body(getattr(event, "body", b"") or b"")
+            if problem:
+                return
+            summary = summarize(body)
+        if str(getattr(event, "profile", "") or self.profile_name) != self.profile_name:
+            return
+        matches = match_event(summary, self._pending.values())
+        if matches:
+            status, detail = outcome_of(summary)
+            self.set_status(
+                matches[0].id,
+                status,
+                detail,
+                connection_id=summary.connection_id,
+                integration_id=summary.integration,
+            )
+
+    # -- completion: polling ---------------------------------------------------------------------------
+    @Slot()
+    def poll(self) -> None:
+        """Without a running listener, check a few pending links against Nango (off-thread)."""
+        if self._polling or not self._pending or self.listener_running():
+            return
+        client = self.ctx.client
+        info = self._rate_limit_info()
+        if (
+            info
+            and info.limit
+            and info.remaining is not None
+            and info.remaining < info.limit * self.LOW_BUDGET
+        ):
+            return
+        records = sorted(self._pending.values(), key=lambda r: r.id)
+        start = self._poll_cursor % len(records)
+        batch = (records[start:] + records[:start])[: self.POLL_BATCH]
+        self._poll_cursor = start + len(batch)
+        self._polling = True
+        self.ctx.run(_poll_batch, client, batch, on_done=self._on_polled, on_error=self._on_poll_error)
+
+    def _rate_limit_info(self) -> Any:
+        """The client's last X-RateLimit-* values, when its key is already in memory (no keyring read here)."""
+        profile = self.ctx.profile
+        if profile is None or not self.ctx.cached_key(profile.name):
+            return None
+        try:
+            return self.ctx.client().rate_limit
+        except Exception:  # noqa: BLE001
+            return None
+
+    def _on_polled(self, results: list[tuple[int, LinkStatus, str, str | None]]) -> None:
+        self._polling = False
+        for record_id, status, detail, connection_id in results:
+            self.set_status(record_id, status, detail, connection_id=connection_id)
+
+    def _on_poll_error(self, exc: BaseException) -> None:
+        self._polling = False
+        log.info("Polling connect links failed: %s", exc)
+
+    # -- revoke / inspect ------------------------------------------------------------------------------
+    def revoke(self, record: LinkRecord, *, on_done: Callable[[], None] | None = None) -> None:
+        """DELETE /connect/session with the link's token, then mark it revoked."""
+        token = self.tokens.get(record.id)
+        if token is None:
+            self.set_status(record.id, LinkStatus.REVOKED, "Marked revoked (the session token is gone)")
+            if on_done:
+                on_done()
+            return
+        def done(_result: object) -> None:
+            self.set_status(record.id, LinkStatus.REVOKED, "Revoked by the admin")
+            if on_done:
+                on_done()
+
+        client = self.ctx.client
+        self.ctx.run(lambda: client().delete_connect_session(token), on_done=done, on_error=self.ctx.show_error)
+
+    def inspect(
+        self, record: LinkRecord, on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]
+    ) -> None:
+        """GET /connect/session with the link's token; ``on_done(ConnectSessionInfo)``."""
+        token = self.tokens.get(record.id)
+        if token is None:
+            on_error(LookupError("The session token of this link is no longer available."))
+            return
+        client = self.ctx.client
+        self.ctx.run(lambda: client().get_connect_session(token), on_done=on_done, on_error=on_error)
+
+
+def _poll_batch(
+    client_factory: Callable[[], Any], records: list[LinkRecord]
+) -> list[tuple[int, LinkStatus, str, str | None]]:
+    """Worker: the links of ``records`` that Nango shows as completed."""
+    client = client_factory()
+    results = []
+    for record in records:
+        outcome = poll_link(client, record)
+        if outcome is not None:
+            results.append((record.id, *outcome))
+    return results
+
+
+def tracker_for(ctx: Any) -> LinkTracker:
+    """The context's LinkTracker, created on first use as a child of the context."""
+    found = ctx.findChild(LinkTracker, TRACKER_NAME)
+    return found if found is not None else LinkTracker(ctx, parent=ctx)

@@ -1,0 +1,564 @@
+"""MainWindow: the shell around the pages (profile switcher, navigation, banners, status bar, menus).
+
+Pages are built from ``PAGE_SPECS`` as ``Page(ctx, parent=None)``; a page whose module is missing or
+whose constructor fails is replaced by a ``PlaceholderPage`` (the reason is shown and logged). Pages
+may implement ``refresh()``, ``focus_search()`` and ``on_navigate(**kw)`` (for ``ctx.navigate``).
+
+Stable objectNames (automation): mainWindow, mainToolbar, profileCombo, productionBanner, errorBanner,
+navList, pageStack, statusApi, statusRateLimit, statusListener, and the actions actionNewProfile,
+actionEditProfile, actionRemoveProfile, actionQuit, actionPageOverview, actionPageConnections,
+actionPageEndusers, actionPageLinks, actionPageWebhooks, actionRefresh, actionSearch, actionNewLink,
+actionToggleListener, actionAbout, actionOpenLogFolder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QSizePolicy,
+    QStackedWidget,
+    QSystemTrayIcon,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nango_desktop import APP_NAME, __version__, paths
+from nango_desktop.ui import icons, theme
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.widgets import ErrorBanner, PlaceholderPage
+
+log = logging.getLogger(__name__)
+
+WINDOW_STATE_FILE = "window.ini"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str  # ctx.navigate() name
+    title: str
+    icon: str
+    module: str
+    cls: str
+
+
+PAGE_SPECS: tuple[PageSpec, ...] = (
+    PageSpec("overview", "Overview", "overview", "nango_desktop.ui.overview.page", "OverviewPage"),
+    PageSpec(
+        "connections", "Connections", "connections", "nango_desktop.ui.connections.page", "ConnectionsPage"
+    ),
+    PageSpec("endusers", "End users", "users", "nango_desktop.ui.endusers.page", "EndUsersPage"),
+    PageSpec("links", "Links", "link", "nango_desktop.ui.links.page", "LinksPage"),
+    PageSpec("webhooks", "Webhooks", "webhook", "nango_desktop.ui.webhooks.page", "WebhooksPage"),
+)
+
+
+def window_settings() -> QSettings:
+    """QSettings for window geometry/state only, in our config dir (never secrets, never app settings)."""
+    return QSettings(str(paths.config_dir() / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
+
+
+def build_page(spec: PageSpec, ctx: AppContext) -> QWidget:
+    """Construct a page, or a PlaceholderPage explaining why it is not available."""
+    try:
+        module = importlib.import_module(spec.module)
+        page = getattr(module, spec.cls)(ctx)
+    except Exception as exc:  # noqa: BLE001 - a broken page must not stop the app
+        log.warning("Page %s unavailable: %r", spec.key, exc, exc_info=not isinstance(exc, ImportError))
+        page = PlaceholderPage(spec.title, f"{type(exc).__name__}: {exc}")
+    if not page.objectName():
+        page.setObjectName(f"{spec.key}Page")
+    return page
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("mainWindow")
+        self.setWindowIcon(icons.app_icon())
+        self.setMinimumSize(QSize(760, 480))
+        self._listener: Any = None
+        self._listener_state = "stopped"
+        self._tray: QSystemTrayIcon | None = None
+        self.actions_by_name: dict[str, QAction] = {}
+
+        self._build_actions()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_central()
+        self._build_status_bar()
+
+        ctx.profileChanged.connect(self._on_profile_changed)
+        ctx.settingsChanged.connect(self._on_settings_changed)
+        ctx.apiCall.connect(self._on_api_call)
+        ctx.errorRaised.connect(self._on_error)
+        ctx.notified.connect(self._on_notified)
+        ctx.navigateRequested.connect(self._on_navigate)
+
+        self._fill_profiles()
+        self._on_profile_changed(ctx.profile)
+        self.show_page("connections" if ctx.profile is not None else "overview")
+        self.restore_window_state()
+        for title, detail in ctx.attach_window(self):
+            self.error_banner.show_error(title, detail)
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _action(
+        self, name: str, text: str, slot: Any, shortcut: Any = None, icon: str | None = None, tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if icon:
+            action.setIcon(icons.icon(icon))
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when menus/toolbars are hidden
+        self.actions_by_name[name] = action
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.action_new_profile = a("actionNewProfile", "&New profile…", self.new_profile, icon="add")
+        self.action_edit_profile = a("actionEditProfile", "&Edit profile…", self.edit_profile, icon="edit")
+        self.action_remove_profile = a(
+            "actionRemoveProfile", "&Remove profile…", self.remove_profile, icon="delete"
+        )
+        self.action_quit = a("actionQuit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.action_quit.setShortcut(QKeySequence("Ctrl+Q"))
+        self.page_actions: list[QAction] = []
+        for n, spec in enumerate(PAGE_SPECS, start=1):
+            action = a(
+                f"actionPage{spec.key.capitalize()}", spec.title, self._on_page_action, f"Ctrl+{n}", spec.icon
+            )
+            action.setData(spec.key)
+            self.page_actions.append(action)
+        self.action_refresh = a(
+            "actionRefresh", "&Refresh", self.refresh_current, "F5", "refresh", "Reload (F5)"
+        )
+        self.action_search = a(
+            "actionSearch", "&Search", self.focus_search, "Ctrl+F", "search", "Search (Ctrl+F)"
+        )
+        self.action_new_link = a(
+            "actionNewLink",
+            "New connect &link…",
+            self.new_link,
+            "Ctrl+L",
+            "link",
+            "New connect link (Ctrl+L)",
+        )
+        self.action_toggle_listener = a(
+            "actionToggleListener", "Start webhook &listener", self.toggle_listener, icon="play"
+        )
+        self.action_about = a("actionAbout", f"&About {APP_NAME}", self.show_about, icon="info")
+        self.action_open_logs = a(
+            "actionOpenLogFolder", "Open &log folder", self.open_log_folder, icon="folder"
+        )
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.action_new_profile, self.action_edit_profile, self.action_remove_profile])
+        file_menu.addSeparator()
+        file_menu.addAction(self.action_quit)
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions(self.page_actions)
+        view_menu.addSeparator()
+        view_menu.addActions([self.action_refresh, self.action_search])
+        tools_menu = bar.addMenu("&Tools")
+        tools_menu.addActions([self.action_new_link, self.action_toggle_listener])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.action_about, self.action_open_logs])
+
+    def _build_toolbar(self) -> None:
+        toolbar = QToolBar("Main", self)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(18, 18))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        label = QLabel(" Profile: ")
+        self.profile_combo = QComboBox(toolbar)
+        self.profile_combo.setObjectName("profileCombo")
+        self.profile_combo.setAccessibleName("Profile")
+        self.profile_combo.setMinimumContentsLength(18)
+        self.profile_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.profile_combo.activated.connect(self._on_profile_selected)
+        toolbar.addWidget(label)
+        toolbar.addWidget(self.profile_combo)
+        toolbar.addAction(self.action_edit_profile)
+        toolbar.addSeparator()
+        toolbar.addAction(self.action_refresh)
+        toolbar.addAction(self.action_new_link)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        toolbar.addAction(self.action_toggle_listener)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    def _build_central(self) -> None:
+        self.production_banner = QLabel(self)
+        self.production_banner.setObjectName("productionBanner")
+        self.production_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.production_banner.setStyleSheet(
+            f"#productionBanner {{ background: {theme.PRODUCTION_RED}; color: {theme.PRODUCTION_TEXT};"
+            " font-weight: bold; padding: 6px; letter-spacing: 1px; }"
+        )
+        self.production_banner.hide()
+        self.error_banner = ErrorBanner(self)
+
+        self.nav_list = QListWidget(self)
+        self.nav_list.setObjectName("navList")
+        self.nav_list.setAccessibleName("Navigation")
+        self.nav_list.setIconSize(QSize(20, 20))
+        self.nav_list.setFixedWidth(176)
+        self.nav_list.setSpacing(2)
+        self.nav_list.setFrameShape(QListWidget.Shape.NoFrame)
+        self.nav_list.setStyleSheet(
+            "#navList { background: palette(base); border-right: 1px solid palette(mid); padding: 6px; }"
+            "#navList::item { padding: 7px 6px; border-radius: 6px; color: palette(text); }"
+            "#navList::item:hover { background: palette(alternate-base); }"
+            "#navList::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
+        )
+        self.page_stack = QStackedWidget(self)
+        self.page_stack.setObjectName("pageStack")
+        self.pages: dict[str, QWidget] = {}
+        for spec in PAGE_SPECS:
+            page = build_page(spec, self.ctx)
+            self.pages[spec.key] = page
+            self.page_stack.addWidget(page)
+            item = QListWidgetItem(icons.icon(spec.icon), spec.title)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setToolTip(f"{spec.title} (Ctrl+{len(self.pages)})")
+            self.nav_list.addItem(item)
+        self.nav_list.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+
+        body = QHBoxLayout()
+        body.setContentsMargins(0, 0, 0, 0)
+        body.setSpacing(0)
+        body.addWidget(self.nav_list)
+        body.addWidget(self.page_stack, 1)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.production_banner)
+        banner_box = QVBoxLayout()
+        banner_box.setContentsMargins(8, 6, 8, 0)
+        banner_box.addWidget(self.error_banner)
+        layout.addLayout(banner_box)
+        layout.addLayout(body, 1)
+        self.setCentralWidget(central)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.status_api = QLabel("API: no calls yet")
+        self.status_api.setObjectName("statusApi")
+        self.status_rate = QLabel("")
+        self.status_rate.setObjectName("statusRateLimit")
+        self.status_listener = QLabel("Listener: stopped")
+        self.status_listener.setObjectName("statusListener")
+        for label in (self.status_api, self.status_rate, self.status_listener):
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setContentsMargins(8, 0, 8, 0)
+            status.addPermanentWidget(label)
+
+    # -- pages --------------------------------------------------------------------------------------------
+    def current_page_key(self) -> str:
+        item = self.nav_list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
+
+    def current_page(self) -> QWidget:
+        return self.page_stack.currentWidget()
+
+    def show_page(self, key: str) -> QWidget | None:
+        keys = list(self.pages)
+        if key not in keys:
+            log.warning("No page %r", key)
+            return None
+        self.nav_list.setCurrentRow(keys.index(key))
+        return self.pages[key]
+
+    @Slot()
+    def _on_page_action(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.show_page(action.data())
+
+    @Slot()
+    def refresh_current(self) -> None:
+        self._call_page("refresh")
+
+    @Slot()
+    def focus_search(self) -> None:
+        self._call_page("focus_search")
+
+    def _call_page(self, method: str, **kw: Any) -> None:
+        fn = getattr(self.current_page(), method, None)
+        if callable(fn):
+            try:
+                fn(**kw)
+            except Exception as exc:  # noqa: BLE001 - a page bug must not take the window down
+                log.exception("%s.%s failed", type(self.current_page()).__name__, method)
+                self.ctx.show_error(exc)
+
+    @Slot(str, dict)
+    def _on_navigate(self, key: str, kw: dict) -> None:
+        self.show_page(key)
+        if kw:
+            self._call_page("on_navigate", **kw)
+
+    # -- profiles -------------------------------------------------------------------------------------
+    def _fill_profiles(self) -> None:
+        combo = self.profile_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for profile in self.ctx.settings.profiles:
+            label = f"{profile.name} ({profile.environment})"
+            combo.addItem(
+                icons.icon("shield", "production") if profile.production else icons.icon("key"),
+                label,
+                profile.name,
+            )
+        current = self.ctx.profile.name if self.ctx.profile else None
+        combo.setCurrentIndex(max(0, combo.findData(current)) if current else -1)
+        if not self.ctx.settings.profiles:
+            combo.setPlaceholderText("No profile — File → New profile")
+        combo.blockSignals(False)
+        has = self.ctx.profile is not None
+        for action in (self.action_edit_profile, self.action_remove_profile, self.action_toggle_listener):
+            action.setEnabled(has)
+
+    @Slot(int)
+    def _on_profile_selected(self, index: int) -> None:
+        name = self.profile_combo.itemData(index)
+        if name and (self.ctx.profile is None or name != self.ctx.profile.name):
+            self.ctx.set_profile(name)
+
+    @Slot(object)
+    def _on_settings_changed(self, _settings: object) -> None:
+        self._fill_profiles()
+
+    @Slot(object)
+    def _on_profile_changed(self, profile: Any) -> None:
+        self._fill_profiles()
+        production = bool(profile is not None and profile.production)
+        if profile is None:
+            self.setWindowTitle(APP_NAME)
+        elif production:
+            self.setWindowTitle(f"PRODUCTION — {profile.name} — {APP_NAME}")
+        else:
+            self.setWindowTitle(f"{profile.name} ({profile.environment}) — {APP_NAME}")
+        self.production_banner.setText(f"PRODUCTION — {profile.name}" if production else "")
+        self.production_banner.setVisible(production)
+        self.status_api.setText("API: no calls yet")
+        self.status_rate.setText("")
+        self._connect_listener()
+
+    # -- listener -------------------------------------------------------------------------------------
+    def _connect_listener(self) -> None:
+        listener = self.ctx.listener if self.ctx.profile is not None else None
+        if listener is self._listener:
+            return
+        if self._listener is not None:
+            try:
+                self._listener.stateChanged.disconnect(self._on_listener_state)
+            except (RuntimeError, TypeError):
+                pass
+        self._listener = listener
+        if listener is None:
+            self._on_listener_state("unavailable" if self.ctx.profile is not None else "stopped", "")
+            return
+        listener.stateChanged.connect(self._on_listener_state)
+        self._on_listener_state(listener.state, getattr(listener, "message", ""))
+        profile = self.ctx.profile
+        if profile is not None and profile.listener.enabled and listener.state != "listening":
+            listener.start()  # "start with the app" (errors arrive through stateChanged)
+
+    @Slot(str, str)
+    def _on_listener_state(self, state: str, message: str) -> None:
+        self._listener_state = state
+        text = {
+            "listening": f"Listener: listening on {message}" if message else "Listener: listening",
+            "stopped": "Listener: stopped",
+            "error": "Listener: error",
+            "unavailable": "Listener: not available",
+        }.get(state, f"Listener: {state}")
+        self.status_listener.setText(text)
+        self.status_listener.setToolTip(message)
+        color = {"listening": "ok", "error": "error"}.get(state)
+        self.status_listener.setStyleSheet(f"color: {icons.STATUS_COLORS[color]};" if color else "")
+        running = state == "listening"
+        self.action_toggle_listener.setText(
+            "Stop webhook &listener" if running else "Start webhook &listener"
+        )
+        self.action_toggle_listener.setIcon(icons.icon("stop" if running else "play"))
+        if state == "error" and message:
+            self.ctx.show_message_error("The webhook listener stopped with an error", message)
+
+    @Slot()
+    def toggle_listener(self) -> None:
+        self._connect_listener()
+        if self._listener is None:
+            self.ctx.show_message_error(
+                "The webhook listener is not available", "No profile or no event store."
+            )
+            return
+        if self._listener_state == "listening":
+            self._listener.stop()
+        else:
+            self._listener.start()
+
+    # -- status, errors, notifications ------------------------------------------------------------------
+    @Slot(object)
+    def _on_api_call(self, info: Any) -> None:
+        ms = round((info.elapsed or 0) * 1000)
+        outcome = str(info.status) if info.status is not None else (info.error or "failed")
+        self.status_api.setText(f"API: {info.method} {info.path} {outcome} · {ms} ms")
+        self.status_api.setToolTip(info.error or "")
+        failed = info.status is None or info.status >= 400
+        self.status_api.setStyleSheet(f"color: {icons.STATUS_COLORS['error']};" if failed else "")
+        rl = info.rate_limit
+        if rl is not None and rl.remaining is not None:
+            limit = f"/{rl.limit}" if rl.limit is not None else ""
+            self.status_rate.setText(f"Rate limit: {rl.remaining}{limit} left")
+            low = rl.limit and rl.remaining < max(1, rl.limit // 10)
+            self.status_rate.setStyleSheet(f"color: {icons.STATUS_COLORS['warning']};" if low else "")
+
+    @Slot(str, str)
+    def _on_error(self, title: str, detail: str) -> None:
+        self.error_banner.show_error(title, detail)
+
+    @Slot(str, str)
+    def _on_notified(self, title: str, message: str) -> None:
+        self.statusBar().showMessage(f"{title}: {message}", 15_000)
+        if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
+            if self._tray is None:
+                self._tray = QSystemTrayIcon(icons.app_icon(), self)
+                self._tray.setToolTip(APP_NAME)
+                self._tray.activated.connect(self._raise_from_tray)
+                self._tray.show()
+            self._tray.showMessage(title, message, QSystemTrayIcon.MessageIcon.Information, 10_000)
+
+    @Slot()
+    def _raise_from_tray(self, *_args: object) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # -- commands -------------------------------------------------------------------------------------
+    @Slot()
+    def new_profile(self) -> bool:
+        from nango_desktop.ui.profile_dialog import ProfileDialog
+
+        result = ProfileDialog.ask(self.ctx, self)
+        if result is None:
+            return False
+        self.ctx.upsert_profile(result.profile, make_current=True)
+        return True
+
+    @Slot()
+    def edit_profile(self) -> bool:
+        from nango_desktop.ui.profile_dialog import ProfileDialog
+
+        if self.ctx.profile is None:
+            return self.new_profile()
+        result = ProfileDialog.ask(self.ctx, self, profile=self.ctx.profile)
+        if result is None:
+            return False
+        self.ctx.upsert_profile(result.profile, old_name=result.old_name)
+        return True
+
+    @Slot()
+    def remove_profile(self) -> None:
+        profile = self.ctx.profile
+        if profile is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Remove profile",
+            f"Remove the profile “{profile.name}” and delete its keys from {self.ctx.secrets.backend_name}?",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.ctx.remove_profile(profile.name)
+
+    def first_run(self) -> None:
+        """With no profile, open the profile dialog (called by app.run once the window is shown)."""
+        if not self.ctx.settings.profiles:
+            self.new_profile()
+
+    @Slot()
+    def new_link(self) -> None:
+        self.ctx.request_new_link()
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, f"About {APP_NAME}", self.about_text())
+
+    def about_text(self) -> str:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        rows = [
+            ("Version", __version__),
+            ("Qt", f"{qVersion()} (PySide6 {pyside_version})"),
+            ("Keyring", self.ctx.secrets.backend_name),
+            ("Settings", str(paths.config_dir())),
+            ("Data", str(paths.data_dir())),
+            ("Logs", str(paths.log_dir())),
+        ]
+        table = "".join(f"<tr><td><b>{escape(k)}</b>&nbsp;</td><td>{escape(v)}</td></tr>" for k, v in rows)
+        return (
+            f"<h3>{APP_NAME}</h3><p>Desktop admin tool for Nango environments: connections, end users, "
+            f"connect links and webhooks.</p><table>{table}</table>"
+        )
+
+    @Slot()
+    def open_log_folder(self) -> bool:
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
+
+    # -- geometry -------------------------------------------------------------------------------------
+    def restore_window_state(self) -> bool:
+        store = window_settings()
+        geometry = store.value("geometry")
+        state = store.value("windowState")
+        restored = isinstance(geometry, QByteArray | bytes) and self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray | bytes):
+            self.restoreState(state)
+        if not restored:
+            self.resize(1280, 800)
+        return bool(restored)
+
+    def save_window_state(self) -> None:
+        store = window_settings()
+        store.setValue("geometry", self.saveGeometry())
+        store.setValue("windowState", self.saveState())
+        store.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_window_state()
+        super().closeEvent(event)
+
+
+def schedule_first_run(window: MainWindow) -> None:
+    """Open the profile dialog once the event loop runs, when there is no profile yet."""
+    QTimer.singleShot(0, window.first_run)

@@ -1,0 +1,338 @@
+"""Listener hardening (issue 7 item 4): browser requests, limits, slow/stalled clients, disconnects, floods.
+
+Raw sockets are used where an HTTP client library would refuse to send the bad request.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import struct
+import threading
+from urllib.parse import urlsplit
+
+import pytest
+
+from nango_desktop.services.webhook_store import EventStore, event_store_path
+from tests.webhook_helpers import (
+    SIGNING_KEY,
+    auth_webhook,
+    nango_headers,
+    nango_json,
+    post_raw,
+    post_webhook,
+    running_listener,
+    wait_for,
+)
+
+RAW = nango_json(auth_webhook())
+
+
+@pytest.fixture
+def store(tmp_home):
+    s = EventStore(event_store_path("dev"), profile="dev")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def listener(store):
+    with running_listener(store, max_body_bytes=10_000) as server:
+        yield server
+
+
+def _addr(server) -> tuple[str, int]:
+    parts = urlsplit(server.url)
+    return parts.hostname, parts.port
+
+
+def _connect(server, timeout=10.0) -> socket.socket:
+    return socket.create_connection(_addr(server), timeout=timeout)
+
+
+def _status(data: bytes) -> int:
+    return int(data.split(b" ", 2)[1])
+
+
+def _exchange(server, request: bytes) -> bytes:
+    """Send raw bytes, read until the server closes or a full response head arrived."""
+    with _connect(server) as sock:
+        sock.sendall(request)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+
+def _healthy(server) -> bool:
+    base = server.url.rsplit("/", 2)[0]
+    return post_raw(base + "/healthz", b"", {}, method="GET")[0] == 200
+
+
+# -- browsers -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"},
+        {"Content-Type": "text/plain"},
+        {"Content-Type": "text/plain;charset=UTF-8"},
+        {"Content-Type": "Multipart/Form-Data; boundary=x"},
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    ],
+)
+def test_browser_requests_are_refused_and_not_stored(listener, store, extra):
+    headers = nango_headers(RAW) | extra  # even correctly signed
+    code, reply = post_raw(listener.url, RAW, headers)
+    assert code == 403 and "refused" in reply["error"]["message"]
+    assert store.count() == 0 and listener.stats.rejected == 1
+
+
+def test_json_without_origin_is_accepted(listener):
+    assert post_raw(listener.url, RAW, {"Content-Type": "application/json; charset=utf-8"})[0] == 200
+    assert post_raw(listener.url, nango_json(auth_webhook(connection_id="2")), {})[0] == 200  # no content type
+
+
+# -- sizes and framing ----------------------------------------------------------------------------------
+
+
+def test_oversized_body_rejected_from_content_length_before_reading(listener, store):
+    head = (
+        f"POST /webhooks/nango HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {50 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    response = _exchange(listener, head)  # the 50 MB body is never sent: the answer must not wait for it
+    assert _status(response) == 413 and b"Connection: close" in response
+    assert store.count() == 0
+
+
+def test_expect_100_continue_only_after_checks(listener, store):
+    head = b"POST /webhooks/nango HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: application/json\r\n"
+    response = _exchange(listener, head + b"Content-Length: 999999\r\n\r\n")
+    assert _status(response) == 413  # refused before the client uploads anything
+    with _connect(listener) as sock:
+        sock.sendall(head + f"Content-Length: {len(RAW)}\r\n".encode() + b"\r\n")
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(RAW)
+        assert _status(sock.recv(65536)) == 200
+    assert store.count() == 1
+
+
+def test_body_at_the_limit_is_accepted(listener, store):
+    body = nango_json({"type": "forward", "payload": "x" * (10_000 - 40)})
+    body = body[:-2] + b" " * (10_000 - len(body)) + body[-2:]
+    assert len(body) == 10_000
+    assert post_raw(listener.url, body, nango_headers(body))[0] == 200
+    big = body[:-2] + b" " + body[-2:]
+    assert post_raw(listener.url, big, nango_headers(big))[0] == 413
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        (b"", 411),  # no Content-Length
+        (b"Transfer-Encoding: chunked\r\n", 411),
+        (b"Content-Length: abc\r\n", 400),
+        (b"Content-Length: -5\r\n", 400),
+        (b"Content-Length: 2\r\nContent-Length: 3\r\n", 400),
+    ],
+)
+def test_bad_framing(listener, store, headers, expected):
+    response = _exchange(listener, b"POST /webhooks/nango HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n{}")
+    assert _status(response) == expected
+    assert store.count() == 0
+
+
+def test_header_limits(listener):
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+    assert _status(_exchange(listener, b"POST /webhooks/nango HTTP/1.1\r\n" + many + b"\r\n")) == 431
+    huge = b"X-Big: " + b"a" * 40_000 + b"\r\n"
+    assert _status(_exchange(listener, b"POST /webhooks/nango HTTP/1.1\r\n" + huge + b"\r\n")) == 431
+    long_line = b"POST /webhooks/nango?" + b"q" * 9000 + b" HTTP/1.1\r\n\r\n"
+    assert _status(_exchange(listener, long_line)) == 414
+    assert _healthy(listener)
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(64)),  # a TLS ClientHello
+        b"GARBAGE\r\n\r\n",
+        b"POST /webhooks/nango HTTP/9.9\r\n\r\n",
+        b"POST /webhooks/nango HTTP/1.1\r\nno colon here\r\n\xff\xfe: \x00\r\nContent-Length: 2\r\n\r\n{}",
+        b"\r\n\r\n\r\n",
+    ],
+)
+def test_garbled_requests_do_not_hurt(listener, request_bytes):
+    _exchange(listener, request_bytes)
+    assert _healthy(listener)
+    assert listener.stats.errors == 0
+
+
+# -- slow, stalled, disconnecting clients -----------------------------------------------------------------
+
+
+def test_slow_but_steady_client_is_served(store):
+    with running_listener(store, idle_timeout=5, request_timeout=20) as server, _connect(server) as sock:
+        request = (
+            b"POST /webhooks/nango HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + b"".join(f"{k}: {v}\r\n".encode() for k, v in nango_headers(RAW).items())
+            + f"Content-Length: {len(RAW)}\r\n\r\n".encode()
+            + RAW
+        )
+        for i in range(0, len(request), 50):  # many small writes
+            sock.sendall(request[i : i + 50])
+        assert _status(sock.recv(65536)) == 200
+    assert store.get(1).verification.ok
+
+
+def test_stalled_client_is_dropped_and_does_not_block_others(store):
+    with running_listener(store, idle_timeout=0.5, request_timeout=1.0) as server, _connect(server) as stalled:
+        stalled.sendall(b"POST /webhooks/nango HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")  # never finishes
+        assert post_webhook(server.url, auth_webhook())[0] == 200  # served meanwhile
+        stalled.settimeout(10)
+        assert stalled.recv(1024) == b""  # closed by the server (timeout), without an answer
+    assert store.count() == 1
+
+
+def test_slowloris_is_bounded_by_the_connection_limit_and_deadline(store):
+    """Drip-feeding headers keeps a connection only until the per-request deadline; over the connection
+    limit new clients get 503 (Nango retries 5xx), and service comes back when the slow ones are cut."""
+    with running_listener(store, max_connections=4, idle_timeout=0.5, request_timeout=1.5) as server:
+        stop = threading.Event()
+        socks = [_connect(server) for _ in range(4)]
+        for s in socks:
+            s.sendall(b"POST /webhooks/nango HTTP/1.1\r\n")
+        assert wait_for(lambda: server.stats.busy > 0 or _busy_probe(server), timeout=5)
+
+        def drip():  # each read is within the idle timeout, but the request never completes
+            while not stop.wait(0.2):
+                for s in socks:
+                    try:
+                        s.sendall(b"X-a: b\r\n")
+                    except OSError:
+                        pass
+
+        dripper = threading.Thread(target=drip)
+        dripper.start()
+        try:
+            assert _busy_probe(server)  # over the limit: 503 at once, not a hang
+            assert wait_for(lambda: _post_ok(server), timeout=15)  # deadline cut the slow ones
+        finally:
+            stop.set()
+            dripper.join()
+            for s in socks:
+                s.close()
+    assert server.stats.busy >= 1
+
+
+def _busy_probe(server) -> bool:
+    try:
+        return _status(_exchange(server, b"GET /healthz HTTP/1.1\r\n\r\n")) == 503
+    except (OSError, IndexError, ValueError):
+        return False
+
+
+def _post_ok(server) -> bool:
+    try:
+        return post_webhook(server.url, auth_webhook(connection_id="after"), timeout=5)[0] == 200
+    except (OSError, http.client.HTTPException):
+        return False
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_disconnect_mid_body_stores_nothing(listener, store, reset):
+    sock = _connect(listener)
+    sock.sendall(b"POST /webhooks/nango HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n")
+    sock.sendall(RAW[:50])
+    if reset:  # RST instead of FIN
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    assert _post_ok(listener)
+    assert wait_for(lambda: store.count() == 1)
+    assert store.get(1).summary.connection_id == "after"
+    assert listener.stats.errors == 0
+
+
+def test_keep_alive_connection_serves_many_requests(listener, store):
+    conn = http.client.HTTPConnection(*_addr(listener), timeout=10)
+    try:
+        for i in range(20):
+            raw = nango_json(auth_webhook(connection_id=f"k{i}"))
+            conn.request("POST", "/webhooks/nango", body=raw, headers=nango_headers(raw))
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+    finally:
+        conn.close()
+    assert store.count() == 20
+
+
+# -- floods ---------------------------------------------------------------------------------------------
+
+
+def _flood(server, total: int, threads: int) -> list[int]:
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        conn = None
+        mine: list[int] = []
+        for i in range(n, total, threads):
+            raw = nango_json(auth_webhook(connection_id=f"flood-{i}"))
+            for _attempt in range(3):  # like Nango: retry network errors and 5xx
+                try:
+                    if conn is None or i % 50 == 0:  # mix keep-alive and fresh connections
+                        if conn is not None:
+                            conn.close()
+                        conn = http.client.HTTPConnection(*_addr(server), timeout=30)
+                    conn.request("POST", "/webhooks/nango", body=raw, headers=nango_headers(raw))
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                except (OSError, http.client.HTTPException):
+                    conn, status = None, 0
+                if 0 < status < 500:
+                    break
+            mine.append(status)
+        if conn is not None:
+            conn.close()
+        with lock:
+            statuses.extend(mine)
+
+    workers = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return statuses
+
+
+def _check_flood(server, store, total):
+    assert _healthy(server)
+    assert store.count() == total
+    assert {e.summary.connection_id for e in store.iter_events()} == {f"flood-{i}" for i in range(total)}
+    assert all(e.verification.ok for e in store.list(100))
+    assert store.integrity_check() == "ok"
+    assert server.stats.errors == 0
+
+
+def test_flood_of_10000_requests(store):
+    with running_listener(store) as server:
+        statuses = _flood(server, 10_000, threads=6)
+        assert statuses.count(200) == 10_000
+        _check_flood(server, store, 10_000)
+
+
+@pytest.mark.slow
+def test_soak_flood_100000_requests(store):
+    with running_listener(store) as server:
+        statuses = _flood(server, 100_000, threads=16)
+        assert statuses.count(200) == 100_000
+        _check_flood(server, store, 100_000)

@@ -1,0 +1,303 @@
+"""ConnectionsPage against FakeNango through a real AppContext (loopback HTTP, offscreen Qt)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from functools import partial
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QWidget
+
+from nango_desktop.services.api import NangoClient
+from nango_desktop.services.secrets import SecretKind
+from nango_desktop.settings import Profile, Settings
+from nango_desktop.ui.connections.model import CUSTOMER, KeyRole, key_of
+from nango_desktop.ui.connections.page import ConnectionsPage, parse_tag_filter
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.widgets import DestructiveConfirmDialog
+
+LOAD_TIMEOUT = 30_000
+
+
+def make_ctx(server, secret_store, *, production: bool = False) -> AppContext:
+    """An AppContext on ``server`` whose client does not retry (errors surface at once)."""
+    profile = Profile(name="test", api_url=server.url, production=production)
+    secret_store.set(profile.name, SecretKind.API_KEY, server.secret_key)
+    ctx = AppContext(
+        Settings(profiles=[profile], current_profile=profile.name),
+        secret_store,
+        client_factory=partial(NangoClient, max_retries=0),
+    )
+    ctx.cache_key(profile.name, server.secret_key)
+    return ctx
+
+
+@pytest.fixture
+def ctx(qapp, nango_server, secret_store):
+    ctx = make_ctx(nango_server, secret_store)
+    errors: list[tuple[str, str]] = []
+    ctx.errorRaised.connect(lambda title, detail: errors.append((title, detail)))
+    ctx.errors = errors
+    window = QWidget()  # stands in for the main window: errors are emitted as errorRaised
+    ctx.attach_window(window)
+    yield ctx
+    ctx.shutdown(timeout=10.0)
+    ctx.deleteLater()
+
+
+def open_page(qtbot, ctx) -> ConnectionsPage:
+    with qtbot.waitSignal(ctx.connectionsLoaded, timeout=LOAD_TIMEOUT):
+        page = ConnectionsPage(ctx)
+        qtbot.addWidget(page)
+    page.resize(1280, 800)
+    page.show()
+    return page
+
+
+@pytest.fixture
+def page(qtbot, ctx):
+    return open_page(qtbot, ctx)
+
+
+def visible_ids(page) -> list[str]:
+    return [c.connection_id for c in page.proxy.visible_connections()]
+
+
+def select_row(page, row: int) -> None:
+    index = page.proxy.index(row, 0)
+    page.table.selectionModel().setCurrentIndex(
+        index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    )
+
+
+def test_loads_everything_publishes_and_counts(qtbot, qtmodeltester, page, ctx, nango_server):
+    assert page.objectName() == "connectionsPage"
+    for name in ("connectionsTable", "connectionsSearch", "connectionsFilterIntegration", "connectionsFilterStatus",
+                 "connectionsFilterTag", "connectionsCounter", "connectionsExport", "connectionDetail",
+                 "connectionsServerSearch", "connectionsRefresh", "connectionsBusy"):
+        assert page.findChildren(object, name), name
+    assert page.model.rowCount() == 50 and len(ctx.connections) == 50
+    errored = sum(1 for c in nango_server.connections if c["errors"])
+    qtbot.waitUntil(lambda: page.counter.text() == f"50 connections ({errored} with errors)")
+    # newest first, as the API lists them, with the sort indicator on Created
+    created = [c.created_at_datetime for c in page.proxy.visible_connections()]
+    assert created == sorted(created, reverse=True)
+    qtmodeltester.check(page.proxy)
+
+
+def test_local_filters_and_counter(qtbot, page, nango_server):
+    conns = page.model.connections()
+    page.status_combo.setCurrentIndex(page.status_combo.findText("Auth errors"))
+    assert set(visible_ids(page)) == {c.connection_id for c in conns if c.has_auth_error}
+    n = len(visible_ids(page))
+    qtbot.waitUntil(lambda: page.counter.text() == f"{n} of 50 connections ({n} with errors)")
+
+    page.apply_filter(status="all", integrations=["github"])
+    qtbot.waitUntil(lambda: page.integration_button.text() == "GitHub")  # label from GET /integrations
+    assert set(visible_ids(page)) == {c.connection_id for c in conns if c.provider_config_key == "github"}
+    assert page.checked_integrations() == {"github"}
+
+    page.set_integration_filter(None)
+    someone = next(c for c in conns if c.tags.get("end_user_id"))
+    page.tag_edit.setText(f"end_user_id={someone.tags['end_user_id']}")
+    assert someone.connection_id in visible_ids(page)
+    assert all(c.all_tags.get("end_user_id") == someone.tags["end_user_id"] for c in page.proxy.visible_connections())
+
+    page.clear_filters()
+    page.search.setText(someone.connection_id[:12])  # instant, before the debounce fires
+    assert someone.connection_id in visible_ids(page) and len(visible_ids(page)) < 50
+    page.search.setText("")
+    assert len(visible_ids(page)) == 50
+
+
+def test_integration_menu_lists_integrations(qtbot, page, nango_server):
+    qtbot.waitUntil(lambda: len(page.integration_menu.actions()) >= 2 + len(nango_server.integrations))
+    action = next(a for a in page.integration_menu.actions() if a.data() == "slack")
+    action.setChecked(True)
+    assert set(c.provider_config_key for c in page.proxy.visible_connections()) == {"slack"}
+    next(a for a in page.integration_menu.actions() if a.objectName() == "connectionsIntegrationAll").trigger()
+    assert page.proxy.rowCount() == 50 and page.integration_button.text() == "All integrations"
+
+
+def test_server_search_reloads_with_search_param(qtbot, page, nango_server):
+    target = nango_server.connections[5]["connection_id"]
+    page.search.set_debounce(0)
+    page.server_search.setChecked(True)
+    qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT):
+        page.search.setText(target)
+    assert page.model.search == target
+    assert [c.connection_id for c in page.model.connections()] == [target]
+    assert nango_server.requests_to("/connections", "GET")[-1].param("search") == target
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT):
+        page.server_search.setChecked(False)
+    assert page.model.rowCount() == 50 and page.model.search is None
+
+
+def test_sort_by_header_click(qtbot, page):
+    page.table.horizontalHeader().setSortIndicator(CUSTOMER, Qt.SortOrder.AscendingOrder)
+    names = [page.proxy.index(r, CUSTOMER).data().casefold() for r in range(page.proxy.rowCount())]
+    assert names == sorted(names)
+
+
+def test_refresh_keeps_selection_and_scroll(qtbot, page, nango_server):
+    page.resize(900, 300)
+    select_row(page, 30)
+    page.table.scrollTo(page.proxy.index(30, 0))
+    key = page.proxy.index(30, 0).data(KeyRole)
+    top_before = page.table.rowAt(0)
+    top_key = page.proxy.index(top_before, 0).data(KeyRole)
+    assert top_before > 0
+    nango_server.add_connection("slack", "fresh-one")  # newest: arrives on top after the refresh
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT):
+        page.refresh()
+    assert page.model.rowCount() == 51
+    assert [i.data(KeyRole) for i in page.table.selectionModel().selectedRows()] == [key]
+    assert page.table.currentIndex().data(KeyRole) == key
+    assert page.proxy.index(page.table.rowAt(0), 0).data(KeyRole) == top_key
+    assert page.detail.connection is not None and key_of(page.detail.connection) == key
+
+
+def test_copy_ids_and_context_menu(qtbot, page, monkeypatch):
+    select_row(page, 2)
+    page.table.selectionModel().select(
+        page.proxy.index(4, 0), QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    )
+    page.copy_ids()
+    expected = [page.proxy.connection(2).connection_id, page.proxy.connection(4).connection_id]
+    assert QGuiApplication.clipboard().text() == "\n".join(expected)
+    menu = page.context_menu()
+    names = [a.objectName() for a in menu.actions() if not a.isSeparator()]
+    assert names == ["connectionsCopyId", "connectionsOpenDetail", "connectionsReconnect", "connectionsNewLink",
+                     "connectionsFilterCustomer", "connectionsDelete"]
+    assert page.action_reconnect.text() == "Create 2 reconnect links…"
+
+    requested = []
+    monkeypatch.setattr(page.ctx, "request_reconnect_links", lambda conns: requested.append(list(conns)))
+    monkeypatch.setattr(page.ctx, "request_new_link", lambda prefill=None: requested.append(prefill))
+    page.action_reconnect.trigger()
+    assert [c.connection_id for c in requested[0]] == expected
+    conn = page.current_connection()
+    page.action_new_link.trigger()
+    prefill = requested[1]
+    assert prefill["integration_ids"] == [conn.provider_config_key]
+    if conn.customer.end_user_id:
+        assert prefill["end_user_id"] == conn.customer.end_user_id
+
+
+def test_filter_by_customer(qtbot, page):
+    conns = page.model.connections()
+    row = next(r for r in range(page.proxy.rowCount()) if page.proxy.connection(r).customer.end_user_id)
+    select_row(page, row)
+    end_user = page.proxy.connection(row).customer.end_user_id
+    page.action_filter_customer.trigger()
+    assert page.tag_edit.text() == f"end_user_id={end_user}"
+    assert set(visible_ids(page)) == {c.connection_id for c in conns if c.customer.end_user_id == end_user}
+
+
+def test_delete_from_context_menu(qtbot, page, ctx, nango_server, monkeypatch):
+    asked = []
+    monkeypatch.setattr(DestructiveConfirmDialog, "ask", classmethod(lambda cls, parent, **kw: asked.append(kw) or True))
+    select_row(page, 0)
+    conn = page.current_connection()
+    with qtbot.waitSignal(ctx.connectionChanged, timeout=LOAD_TIMEOUT):
+        page.action_delete.trigger()
+    assert asked[0]["connection_id"] == conn.connection_id and asked[0]["production"] is False
+    assert nango_server.find(conn.connection_id, conn.provider_config_key) is None
+    qtbot.waitUntil(lambda: page.model.row_of(*key_of(conn)) is None, timeout=LOAD_TIMEOUT)
+    assert page.model.rowCount() == 49
+    qtbot.waitUntil(lambda: len(ctx.connections) == 49, timeout=LOAD_TIMEOUT)
+
+
+def test_delete_cancelled_by_the_user(qtbot, page, nango_server, monkeypatch):
+    monkeypatch.setattr(DestructiveConfirmDialog, "ask", classmethod(lambda cls, parent, **kw: False))
+    select_row(page, 0)
+    conn = page.current_connection()
+    page.action_delete.trigger()
+    assert nango_server.find(conn.connection_id, conn.provider_config_key) is not None
+
+
+def test_connection_changed_refreshes_one_row(qtbot, page, ctx, nango_server):
+    conn = page.model.connection(3)
+    stored = nango_server.find(conn.connection_id, conn.provider_config_key)
+    stored["tags"] = {"end_user_id": "changed", "end_user_display_name": "Someone Else"}
+    stored["end_user"] = None
+    nango_server.invalidate()
+    with qtbot.waitSignal(page.model.dataChanged, timeout=LOAD_TIMEOUT):
+        ctx.connectionChanged.emit(conn.connection_id, conn.provider_config_key)
+    row = page.model.row_of(*key_of(conn))
+    assert page.model.index(row, CUSTOMER).data() == "Someone Else"
+    assert page.model.rowCount() == 50
+
+
+def test_export_view_csv_and_json(qtbot, page, tmp_path, monkeypatch):
+    page.apply_filter(status="auth_error")
+    expected = visible_ids(page)
+    out = tmp_path / "exports"
+    out.mkdir()
+    with qtbot.waitSignal(page.ctx.notified, timeout=LOAD_TIMEOUT):
+        page.export_view("csv", str(out / "view.csv"))
+    with (out / "view.csv").open(newline="", encoding="utf-8") as fh:
+        assert [r["connection_id"] for r in csv.DictReader(fh)] == expected
+    monkeypatch.setattr(ConnectionsPage, "ask_export_path", classmethod(lambda cls, parent, fmt: str(out / "v")))
+    with qtbot.waitSignal(page.ctx.notified, timeout=LOAD_TIMEOUT) as blocker:
+        next(a for a in page.export_button.menu().actions() if a.objectName() == "connectionsExportJson").trigger()
+    assert "view.csv" not in blocker.args[1] and f"{len(expected)} connections" in blocker.args[1]
+    data = json.loads((out / "v.json").read_text(encoding="utf-8"))
+    assert [d["connection_id"] for d in data] == expected
+
+
+def test_navigate_filter_and_pending_selection(qtbot, ctx, nango_server):
+    nango_server.set_delay(0.02)
+    target = nango_server.connections[0]  # oldest: arrives in the last page
+    page = ConnectionsPage(ctx)
+    qtbot.addWidget(page)
+    page.model._page_size = 10
+    qtbot.waitUntil(lambda: page.model.is_loading, timeout=LOAD_TIMEOUT)
+    page.on_navigate(filter={"status": "errors"}, connection_id=target["connection_id"],
+                     integration_id=target["provider_config_key"])
+    qtbot.waitUntil(lambda: page.detail.connection is not None, timeout=LOAD_TIMEOUT)
+    assert page.detail.connection.connection_id == target["connection_id"]
+    qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
+    if not target["errors"]:  # hidden by the status filter: selecting it cleared the filters
+        assert page.status_combo.currentIndex() == 0
+    assert page.current_connection().connection_id == target["connection_id"]
+
+
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [
+        (401, "The API key was rejected"),
+        (403, "The API key lacks"),
+        (429, "rate limit"),
+        (500, "The Nango server had an error"),
+        (503, "The Nango server had an error"),
+    ],
+)
+def test_load_errors_are_shown(qtbot, ctx, nango_server, status, title):
+    nango_server.fail_next(status, path_prefix="/connections")
+    with qtbot.waitSignal(ctx.errorRaised, timeout=LOAD_TIMEOUT) as blocker:
+        page = ConnectionsPage(ctx)
+        qtbot.addWidget(page)
+    assert title in blocker.args[0]
+    assert str(status) in blocker.args[1]
+    qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
+    assert "incomplete" in page.counter.text() or page.model.rowCount() == 0
+    # the page keeps working: a refresh loads everything
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT) as done:
+        page.refresh()
+    assert done.args == [True] and page.model.rowCount() == 50
+
+
+def test_profile_change_reloads(qtbot, page, ctx, nango_server):
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT):
+        ctx.profileChanged.emit(ctx.profile)
+    assert page.model.rowCount() == 50 and page.detail.connection is None
+
+
+def test_parse_tag_filter():
+    assert parse_tag_filter(" plan=pro , region = eu, vip ,") == ({"plan": "pro", "region": "eu", "vip": ""}, [])
+    assert parse_tag_filter("=x")[1] == ["“=x” has no tag key"]

@@ -1,0 +1,151 @@
+"""ProfileDialog: first run, key validation against FakeNango (real HTTP), keyring naming and refusal."""
+
+from __future__ import annotations
+
+import json
+
+import keyring.backends.fail
+import pytest
+from PySide6.QtWidgets import QDialog
+
+from nango_desktop.services.secrets import SERVICE, SecretKind, SecretStore
+from nango_desktop.settings import Profile, Settings
+from nango_desktop.ui import main_window as mw
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.profile_dialog import ProfileDialog, ProfileResult
+
+
+@pytest.fixture
+def dialog(qtbot, app_ctx):
+    d = ProfileDialog(app_ctx)
+    qtbot.addWidget(d)
+    d.show()
+    return d
+
+
+def _fill(d: ProfileDialog, *, name: str, url: str, key: str, signing: str = "") -> None:
+    d.name_edit.setText(name)
+    d.url_edit.setText(url)
+    d.key_edit.setText(key)
+    d.signing_edit.setText(signing)
+
+
+def test_names_the_keyring_backend(qtbot, dialog, secret_store):
+    expected = f"Keys are stored in: {secret_store.backend_name}"
+    qtbot.waitUntil(lambda: dialog.keyring_label.text() == expected, timeout=5000)
+
+
+def test_good_key_is_validated_then_stored_in_keyring(qtbot, dialog, app_ctx, nango_server, memory_keyring):
+    assert dialog.url_edit.text() == "https://api.nango.dev"
+    _fill(dialog, name="Acme dev", url=nango_server.url, key=nango_server.secret_key, signing="whsec-123456")
+    with qtbot.waitSignal(dialog.accepted, timeout=10000):
+        dialog.save_button.click()
+        assert dialog.busy.is_busy()  # progress shown while the worker checks the key
+    result = dialog.result_profile
+    assert isinstance(result, ProfileResult) and not result.in_memory
+    assert result.profile.name == "Acme dev" and result.profile.api_url == nango_server.url
+    assert nango_server.requests_to("/connections")  # a real call was made
+    assert memory_keyring.store[(SERVICE, "Acme dev:api-key")] == nango_server.secret_key
+    assert memory_keyring.store[(SERVICE, "Acme dev:webhook-signing-key")] == "whsec-123456"
+    assert app_ctx.cached_key("Acme dev") == nango_server.secret_key
+    assert dialog.key_edit.text() == "" and dialog.signing_edit.text() == ""
+
+
+def test_bad_key_shows_401_and_stores_nothing(qtbot, dialog, nango_server, memory_keyring):
+    _fill(dialog, name="Acme dev", url=nango_server.url, key="wrong-key-0000")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: not dialog.busy.is_busy(), timeout=10000)
+    qtbot.waitUntil(dialog.status_label.isVisible, timeout=5000)
+    text = dialog.status_label.text()
+    assert "The API key was rejected" in text and "401" in text
+    assert "wrong-key-0000" not in text
+    assert dialog.result() != QDialog.DialogCode.Accepted and dialog.isVisible()
+    assert memory_keyring.store == {}
+    assert dialog.save_button.isEnabled()
+
+
+def test_unreachable_server_is_reported(qtbot, dialog):
+    _fill(dialog, name="x", url="http://127.0.0.1:9", key="k-123456")
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: not dialog.busy.is_busy(), timeout=20000)
+    assert "Cannot reach the Nango server" in dialog.status_label.text()
+
+
+def test_form_validation(qtbot, dialog):
+    _fill(dialog, name="", url="https://api.nango.dev", key="k")
+    dialog.save_button.click()
+    assert "name" in dialog.status_label.text()
+    _fill(dialog, name="ok", url="ftp://nope", key="k")
+    dialog.save_button.click()
+    assert "api_url" in dialog.status_label.text()
+    _fill(dialog, name="ok", url="https://api.nango.dev", key="")
+    dialog.save_button.click()
+    assert "API key" in dialog.status_label.text()
+    assert not dialog.busy.is_busy()
+
+
+def test_production_environment_sets_flag(dialog):
+    assert not dialog.production_check.isChecked()
+    dialog.env_combo.setCurrentText("prod")
+    assert dialog.production_check.isChecked()
+
+
+def test_keyring_refusal_offers_memory_only(qtbot, nango_server):
+    secrets = SecretStore(keyring.backends.fail.Keyring())
+    ctx = AppContext(Settings(), secrets)
+    try:
+        d = ProfileDialog(ctx)
+        qtbot.addWidget(d)
+        d.show()
+        qtbot.waitUntil(lambda: "not a secure keyring" in d.keyring_label.text(), timeout=5000)
+        _fill(d, name="temp", url=nango_server.url, key=nango_server.secret_key)
+        d.save_button.click()
+        qtbot.waitUntil(d.memory_button.isVisible, timeout=10000)
+        assert "No secure keyring is available" in d.status_label.text()
+        with qtbot.waitSignal(d.accepted, timeout=5000):
+            d.memory_button.click()
+        assert d.result_profile.in_memory
+        assert secrets.in_memory("temp", SecretKind.API_KEY)
+        assert secrets.get("temp", SecretKind.API_KEY) == nango_server.secret_key
+    finally:
+        ctx.shutdown(timeout=10)
+
+
+def test_edit_keeps_stored_key_and_renames(qtbot, profile_ctx, api_profile, nango_server, memory_keyring):
+    d = ProfileDialog(profile_ctx, profile=api_profile)
+    qtbot.addWidget(d)
+    d.show()
+    assert d.name_edit.text() == "test" and d.url_edit.text() == nango_server.url
+    assert "keep the stored key" in d.key_edit.placeholderText()
+    d.name_edit.setText("renamed")
+    with qtbot.waitSignal(d.accepted, timeout=10000):
+        d.save_button.click()
+    assert d.result_profile.old_name == "test" and d.result_profile.profile.name == "renamed"
+    assert memory_keyring.store.get((SERVICE, "renamed:api-key")) == nango_server.secret_key
+    assert (SERVICE, "test:api-key") not in memory_keyring.store
+    profile_ctx.upsert_profile(d.result_profile.profile, old_name="test")
+    assert profile_ctx.profile.name == "renamed" and profile_ctx.settings.names() == ["renamed"]
+    assert profile_ctx.cached_key("renamed") == nango_server.secret_key
+
+
+def test_first_run_opens_dialog_and_saves_profile(qtbot, monkeypatch, app_ctx, nango_server, tmp_home):
+    monkeypatch.setattr(mw, "PAGE_SPECS", ())  # the shell alone
+    asked = []
+
+    def fake_ask(cls, ctx, parent=None, profile=None):
+        asked.append(profile)
+        ctx.cache_key("first", nango_server.secret_key)
+        return ProfileResult(Profile(name="first", api_url=nango_server.url), None, False)
+
+    monkeypatch.setattr(ProfileDialog, "ask", classmethod(fake_ask))
+    window = mw.MainWindow(app_ctx)
+    qtbot.addWidget(window)
+    assert window.windowTitle() == "Nango Desktop" and window.profile_combo.count() == 0
+    with qtbot.waitSignal(app_ctx.profileChanged, timeout=5000):
+        mw.schedule_first_run(window)
+    assert asked == [None]
+    assert app_ctx.profile.name == "first" and window.profile_combo.currentData() == "first"
+    settings_file = tmp_home / "config" / "profiles.json"
+    qtbot.waitUntil(settings_file.is_file, timeout=5000)
+    qtbot.waitUntil(lambda: json.loads(settings_file.read_text())["current_profile"] == "first", timeout=5000)
+    assert nango_server.secret_key not in settings_file.read_text()

@@ -1,0 +1,256 @@
+"""The main window shell: pages, profile switching, production banner, status bar, shortcuts, geometry,
+errors (banner + crash dialog), against FakeNango over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QLabel, QWidget
+
+from nango_desktop import __version__
+from nango_desktop.qtutil.errors import CrashDialog, install_crash_hooks, register_secret
+from nango_desktop.services.errors import InvalidKeyError
+from nango_desktop.settings import Profile, Settings
+from nango_desktop.ui import main_window as mw
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.widgets import PlaceholderPage
+
+
+class FakePage(QWidget):
+    """Stands in for the real pages so the shell is tested on its own."""
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.calls: list[tuple[str, dict]] = []
+
+    def refresh(self):
+        self.calls.append(("refresh", {}))
+
+    def focus_search(self):
+        self.calls.append(("focus_search", {}))
+
+    def on_navigate(self, **kw):
+        self.calls.append(("on_navigate", kw))
+
+
+class BrokenPage(QWidget):
+    def __init__(self, ctx, parent=None):
+        raise RuntimeError("page constructor failed")
+
+
+@pytest.fixture
+def fake_pages(monkeypatch):
+    specs = tuple(
+        mw.PageSpec(s.key, s.title, s.icon, __name__, "BrokenPage" if s.key == "links" else "FakePage")
+        for s in mw.PAGE_SPECS
+    )
+    monkeypatch.setattr(mw, "PAGE_SPECS", specs)
+    return specs
+
+
+@pytest.fixture
+def shell(qtbot, fake_pages, main_window):
+    main_window.activateWindow()
+    qtbot.waitUntil(main_window.isActiveWindow)
+    return main_window
+
+
+def test_object_names_and_pages(shell):
+    for name in (
+        "profileCombo", "navList", "pageStack", "statusApi", "statusRateLimit", "statusListener",
+        "errorBanner", "productionBanner", "mainToolbar",
+    ):  # fmt: skip
+        assert shell.findChild(QWidget, name) is not None, name
+    for name in ("actionRefresh", "actionSearch", "actionNewLink", "actionQuit", "actionPageWebhooks"):
+        assert name in shell.actions_by_name
+    assert shell.objectName() == "mainWindow"
+    assert shell.nav_list.count() == 5
+    assert isinstance(shell.pages["connections"], FakePage)
+    assert isinstance(shell.pages["links"], PlaceholderPage)  # constructor raised: placeholder, app runs
+    reason = shell.pages["links"].findChild(QLabel, "placeholderReason")
+    assert "page constructor failed" in reason.text()
+    assert shell.current_page_key() == "connections"
+
+
+def test_missing_page_module_gives_placeholder(qtbot, monkeypatch, profile_ctx):
+    spec = mw.PageSpec("overview", "Overview", "overview", "nango_desktop.ui.no_such_page", "X")
+    page = mw.build_page(spec, profile_ctx)
+    qtbot.addWidget(page)
+    assert isinstance(page, PlaceholderPage) and page.objectName() == "overviewPage"
+
+
+def test_shortcuts(qtbot, shell, profile_ctx, monkeypatch):
+    for n, key in enumerate(("overview", "connections", "endusers", "links", "webhooks"), start=1):
+        qtbot.keyClick(shell, Qt.Key(Qt.Key.Key_0 + n), Qt.KeyboardModifier.ControlModifier)
+        assert shell.current_page_key() == key
+        assert shell.page_stack.currentWidget() is shell.pages[key]
+    qtbot.keyClick(shell, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    page = shell.pages["connections"]
+    qtbot.keyClick(shell, Qt.Key.Key_F5)
+    qtbot.keyClick(shell, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert page.calls == [("refresh", {}), ("focus_search", {})]
+    requested = []
+    monkeypatch.setattr(profile_ctx, "request_new_link", lambda prefill=None: requested.append(prefill))
+    qtbot.keyClick(shell, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+    assert requested == [None]
+
+
+def test_navigate_passes_arguments_to_page(shell, profile_ctx):
+    profile_ctx.navigate("webhooks", connection_id="c-1")
+    assert shell.current_page_key() == "webhooks"
+    assert shell.pages["webhooks"].calls == [("on_navigate", {"connection_id": "c-1"})]
+    with pytest.raises(ValueError):
+        profile_ctx.navigate("nowhere")
+
+
+def test_status_bar_shows_last_call_and_rate_limit(qtbot, shell, profile_ctx, nango_server):
+    nango_server.rate_limit_per_minute = 200
+    assert shell.status_api.text() == "API: no calls yet"
+    profile_ctx.run(lambda: profile_ctx.client().list_connections(limit=3))
+    qtbot.waitUntil(lambda: "GET /connections 200" in shell.status_api.text(), timeout=5000)
+    assert shell.status_api.text().endswith(" ms")
+    qtbot.waitUntil(lambda: shell.status_rate.text() == "Rate limit: 199/200 left", timeout=5000)
+    # a failing call is shown too, and its error reaches the banner
+    nango_server.revoke_key()
+    profile_ctx.run(lambda: profile_ctx.client().list_connections(limit=3))
+    qtbot.waitUntil(lambda: "401" in shell.status_api.text(), timeout=5000)
+    qtbot.waitUntil(lambda: shell.error_banner.isVisible(), timeout=5000)
+    assert shell.error_banner.title_label.text() == InvalidKeyError.default_title
+    assert nango_server.secret_key not in shell.error_banner.detail_text.toPlainText()
+
+
+def _two_profiles_ctx(secret_store, url: str) -> AppContext:
+    settings = Settings(
+        profiles=[
+            Profile(name="dev", api_url=url, environment="dev"),
+            Profile(name="live", api_url=url, environment="prod", production=True),
+        ],
+        current_profile="dev",
+    )
+    return AppContext(settings, secret_store)
+
+
+def test_profile_switch_and_production_banner(qtbot, fake_pages, secret_store, nango_server, tmp_home):
+    ctx = _two_profiles_ctx(secret_store, nango_server.url)
+    try:
+        window = mw.MainWindow(ctx)
+        qtbot.addWidget(window)
+        window.show()
+        assert window.production_banner.isHidden()
+        assert "PRODUCTION" not in window.windowTitle() and "dev" in window.windowTitle()
+        changed = []
+        ctx.profileChanged.connect(changed.append)
+        combo = window.profile_combo
+        assert [combo.itemData(i) for i in range(combo.count())] == ["dev", "live"]
+        combo.setCurrentIndex(1)
+        combo.activated.emit(1)  # what a user selection emits
+        assert [p.name for p in changed] == ["live"] and ctx.profile.name == "live"
+        assert window.production_banner.isVisible()
+        assert window.production_banner.text() == "PRODUCTION — live"
+        assert window.windowTitle().startswith("PRODUCTION — live")
+        ctx.set_profile("dev")
+        assert window.production_banner.isHidden() and combo.currentData() == "dev"
+        # the current profile is saved (settings file), never a key
+        qtbot.waitUntil(lambda: (tmp_home / "config" / "profiles.json").is_file(), timeout=5000)
+    finally:
+        ctx.shutdown(timeout=10)
+
+
+def test_errors_before_window_are_buffered(qtbot, fake_pages, profile_ctx):
+    profile_ctx.show_error(InvalidKeyError(None, "GET /connections -> HTTP 401"))
+    assert profile_ctx.pending_errors()
+    window = mw.MainWindow(profile_ctx)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.error_banner.isVisible()
+    assert window.error_banner.current() == ("The API key was rejected", "GET /connections -> HTTP 401")
+    assert profile_ctx.pending_errors() == []
+
+
+def test_geometry_restored_from_config_dir(qtbot, fake_pages, profile_ctx, tmp_home):
+    first = mw.MainWindow(profile_ctx)
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(777, 555)
+    qtbot.waitUntil(lambda: first.size().width() == 777)
+    first.close()
+    ini = tmp_home / "config" / mw.WINDOW_STATE_FILE
+    assert ini.is_file()
+    text = ini.read_text()
+    assert "geometry" in text and "test-secret-key" not in text
+    second = mw.MainWindow(profile_ctx)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (777, 555)
+
+
+def test_about_names_version_keyring_and_paths(shell, profile_ctx, tmp_home):
+    text = shell.about_text()
+    assert __version__ in text
+    assert profile_ctx.secrets.backend_name in text
+    assert str(tmp_home / "config") in text and str(tmp_home / "logs") in text
+
+
+def test_listener_state_in_status_bar(qtbot, shell, profile_ctx):
+    listener = profile_ctx.listener
+    if listener is None:
+        pytest.skip("webhook listener controller not available yet")
+    listener.stateChanged.emit("listening", "http://127.0.0.1:9/webhooks/nango")
+    assert shell.status_listener.text() == "Listener: listening on http://127.0.0.1:9/webhooks/nango"
+    assert shell.action_toggle_listener.text().startswith("Stop")
+    listener.stateChanged.emit("stopped", "")
+    assert shell.status_listener.text() == "Listener: stopped"
+
+
+# -- crash dialog -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def crash_handler(qapp):
+    handler = install_crash_hooks()
+    yield handler
+    handler.uninstall()
+    for dialog in list(handler.dialogs):
+        dialog.close()
+
+
+def _raise_with_secrets(api_key: str):
+    try:
+        raise RuntimeError(
+            f"request failed: Authorization: Bearer {api_key} token=nango_connect_session_abc123"
+        )
+    except RuntimeError:
+        return sys.exc_info()
+
+
+def test_crash_dialog_report_is_redacted_and_copyable(qtbot, crash_handler):
+    api_key = "sk-live-0123456789abcdef"
+    register_secret(api_key)
+    sys.excepthook(*_raise_with_secrets(api_key))
+    qtbot.waitUntil(lambda: len(crash_handler.dialogs) == 1, timeout=5000)
+    dialog: CrashDialog = crash_handler.dialogs[0]
+    report = dialog.text.toPlainText()
+    assert (
+        "Traceback" in report and "RuntimeError" in report and __version__ in report and "PySide6" in report
+    )
+    assert api_key not in report and "nango_connect_session_abc123" not in report
+    assert api_key not in dialog.summary_label.text()
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == report
+
+
+def test_crash_in_worker_thread_opens_dialog_on_gui_thread(qtbot, crash_handler):
+    def explode():
+        raise ValueError("boom in a thread")
+
+    thread = threading.Thread(target=explode, name="worker-x")
+    thread.start()
+    thread.join(5)
+    qtbot.waitUntil(lambda: len(crash_handler.dialogs) == 1, timeout=5000)
+    report = crash_handler.reports[0]
+    assert "Thread: worker-x" in report and "boom in a thread" in report
+    assert crash_handler.dialogs[0].thread() is QGuiApplication.instance().thread()

@@ -1,0 +1,560 @@
+"""The webhook inspector (WebhooksPage, EventsModel, EventDetail, RecentEventsWidget) with a real AppContext.
+
+Events are posted over real HTTP, from other threads, to the listener started from the page; the store is
+a real SQLite file; everything waits on the Qt event loop (qtbot.waitUntil / waitSignal), never sleeps.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QGuiApplication
+
+from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.services.signing import verify
+from nango_desktop.services.webhook_store import EventFilter, EventStore
+from nango_desktop.settings import ListenerSettings, Profile, Settings
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.webhooks import model as m
+from nango_desktop.ui.webhooks.detail import curl_command, error_position
+from nango_desktop.ui.webhooks.page import RecentEventsWidget, WebhooksPage
+from tests.helpers import MemoryKeyring
+from tests.webhook_helpers import (
+    PREVIOUS_KEY,
+    SIGNING_KEY,
+    async_action_webhook,
+    auth_webhook,
+    forward_webhook,
+    nango_headers,
+    nango_json,
+    post_raw,
+    post_webhook,
+    running_listener,
+    sync_webhook,
+)
+
+
+@pytest.fixture
+def ctx(qtbot, tmp_path):
+    secrets = SecretStore(MemoryKeyring())
+    secrets.set("test", SecretKind.SIGNING_KEY, SIGNING_KEY)
+    secrets.set("test", SecretKind.PREVIOUS_SIGNING_KEY, PREVIOUS_KEY)
+    settings = Settings(profiles=[Profile(name="test", listener=ListenerSettings(port=0))])
+    context = AppContext(settings, secrets, settings_path=tmp_path / "profiles.json")
+    yield context
+    context.shutdown()
+
+
+@pytest.fixture
+def page(qtbot, ctx):
+    widget = WebhooksPage(ctx)
+    qtbot.addWidget(widget)
+    widget.resize(1280, 800)
+    widget.show()
+    return widget
+
+
+def start(qtbot, page) -> str:
+    page.toggle_button.click()
+    qtbot.waitUntil(lambda: page.state_label.property("state") == "listening")
+    return page._listener.url
+
+
+def post_from_thread(url, payloads, key=SIGNING_KEY, **kw) -> threading.Thread:
+    def run():
+        for payload in payloads:
+            post_webhook(url, payload, key, **kw)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def deliver(qtbot, page, url, payloads, key=SIGNING_KEY, **kw) -> None:
+    """Post from another thread and wait until the table shows them (flushed)."""
+    before = page.model.received_total
+    thread = post_from_thread(url, payloads, key, **kw)
+    qtbot.waitUntil(lambda: page.model.received_total >= before + len(payloads) and not page.model.pending_count())
+    thread.join()
+
+
+def post_keepalive(url, payloads, key=SIGNING_KEY) -> None:
+    """Post like a busy Nango: one keep-alive connection, signed bodies, one after the other."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        for payload in payloads:
+            raw = nango_json(payload)
+            conn.request("POST", parts.path, body=raw, headers=nango_headers(raw, key))
+            response = conn.getresponse()
+            response.read()
+            assert response.status == 200
+    finally:
+        conn.close()
+
+
+def column(page, col) -> list[str]:
+    return [page.model.index(r, col).data() for r in range(page.model.rowCount())]
+
+
+def select_event(qtbot, page, event_id):
+    row = page.model.row_of(event_id)
+    page.table.selectRow(row)
+    qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == event_id)
+
+
+# -- listener state ------------------------------------------------------------------------------------
+
+
+def test_start_stop_from_the_page_and_state_always_visible(qtbot, page):
+    assert "Stopped" in page.state_label.text()
+    assert page.toggle_button.text() == "Start listener"
+    url = start(qtbot, page)
+    assert url in page.state_label.text()
+    assert page.toggle_button.text() == "Stop listener"
+    page.copy_url_button.click()
+    assert QGuiApplication.clipboard().text() == url
+    page.toggle_button.click()
+    qtbot.waitUntil(lambda: page.state_label.property("state") == "stopped")
+    assert "Stopped" in page.state_label.text() and page.toggle_button.text() == "Start listener"
+
+
+def test_port_in_use_shows_error_with_suggestion(qtbot, page):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        page.port_spin.setValue(port)
+        page.apply_settings()
+        page.toggle_button.click()
+        qtbot.waitUntil(lambda: page.state_label.property("state") == "error")
+    text = page.state_label.text()
+    assert f"Port {port} is already in use" in text and "choose another port" in text
+    assert page.settings_panel.isVisible(), "the settings where the port is fixed are opened"
+    assert page.toggle_button.text() == "Start listener"
+
+
+def test_non_loopback_bind_shows_a_warning(qtbot, page):
+    page.settings_toggle.setChecked(True)
+    assert not page.bind_warning.isVisible()
+    page.host_edit.setCurrentText("0.0.0.0")
+    assert page.bind_warning.isVisible() and "other machines" in page.bind_warning.text()
+    page.host_edit.setCurrentText("127.0.0.1")
+    assert not page.bind_warning.isVisible()
+
+
+def test_reachability_panel_builds_and_saves_the_public_url(qtbot, page, ctx, tmp_path):
+    assert page.reach_panel.isVisible(), "shown while no public URL is configured"
+    assert "never delivers webhooks to localhost" in page.reach_panel.findChildren(type(page.state_label))[0].text()
+    assert not page.copy_nango_button.isEnabled()
+    page.public_edit.setText("https://tunnel.example.com/")
+    assert page.nango_url.text() == "https://tunnel.example.com/webhooks/nango"
+    page.public_edit.editingFinished.emit()
+    assert ctx.profile.listener.public_url == "https://tunnel.example.com/"
+    saved = tmp_path / "profiles.json"
+    qtbot.waitUntil(lambda: saved.exists() and "tunnel.example.com" in saved.read_text())
+    page.copy_nango_button.click()
+    assert QGuiApplication.clipboard().text() == "https://tunnel.example.com/webhooks/nango"
+
+
+# -- live table -----------------------------------------------------------------------------------------
+
+
+def test_events_posted_from_another_thread_appear_in_the_table(qtbot, page, qtmodeltester):
+    url = start(qtbot, page)
+    payloads = [
+        auth_webhook(connection_id="c1", integration="hubspot-crm"),
+        auth_webhook(connection_id="c2", integration="slack", operation="refresh", success=False),
+        sync_webhook(connection_id="c3", integration="hubspot-crm"),
+        async_action_webhook(connection_id="c4"),
+        forward_webhook(connection_id="c5"),
+    ]
+    thread = post_from_thread(url, payloads)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 5)
+    thread.join()
+    assert column(page, m.TYPE) == ["forward", "async_action", "sync", "auth", "auth"]  # newest first
+    assert column(page, m.CONNECTION) == ["c5", "c4", "c3", "c2", "c1"]
+    assert column(page, m.SIGNATURE) == ["verified"] * 5
+    row_c2 = page.model.row_of(page.model.event_at(3).id)
+    assert page.model.index(row_c2, m.SUCCESS).data() == "FAILED"
+    assert page.model.index(row_c2, m.OPERATION).data() == "refresh"
+    assert page.model.index(row_c2, m.END_USER).data() == "u1"
+    assert "refresh_token_external_error" in page.model.index(row_c2, m.SUCCESS).data(m.Qt.ItemDataRole.ToolTipRole)
+    assert page.count_label.text().startswith("5")
+    qtmodeltester.check(page.model)
+
+
+def test_duplicate_is_counted_not_shown_twice(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="dup")] * 3)
+    assert page.model.rowCount() == 1
+    qtbot.waitUntil(lambda: page.model.event_at(0).duplicates == 2)
+    assert page.model.index(0, m.DUPLICATES).data() == "2"
+    assert ctx.event_store.count() == 1
+
+
+def test_filters_by_type_operation_success_integration_connection(qtbot, page):
+    url = start(qtbot, page)
+    deliver(
+        qtbot,
+        page,
+        url,
+        [
+            auth_webhook(connection_id="c1", integration="hubspot-crm"),
+            auth_webhook(connection_id="c2", integration="slack", operation="refresh", success=False),
+            sync_webhook(connection_id="c3", integration="hubspot-crm"),
+            sync_webhook(connection_id="c4", integration="slack", success=False),
+        ],
+    )
+
+    def shown_after(change) -> list[str]:
+        change()
+        qtbot.waitUntil(lambda: not page.model.loading and not page._filter_timer.isActive())
+        return sorted(column(page, m.CONNECTION))
+
+    assert shown_after(lambda: page.type_combo.setCurrentText("sync")) == ["c3", "c4"]
+    assert shown_after(lambda: page.success_combo.setCurrentText("failure")) == ["c4"]
+    assert shown_after(lambda: page.type_combo.setCurrentIndex(0)) == ["c2", "c4"]
+    assert shown_after(lambda: page.operation_combo.setCurrentText("refresh")) == ["c2"]
+    page.clear_filters()
+    assert shown_after(lambda: page.integration_combo.setCurrentText("hubspot-crm")) == ["c1", "c3"]
+    assert shown_after(lambda: page.connection_edit.setText("c3")) == ["c3"]
+    page.clear_filters()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 4)
+    assert page.integration_combo.findText("slack") > 0, "integrations seen are offered in the filter"
+
+    # live events respect the filter too
+    assert shown_after(lambda: page.type_combo.setCurrentText("sync")) == ["c3", "c4"]
+    deliver(qtbot, page, url, [auth_webhook(connection_id="c5"), sync_webhook(connection_id="c6")])
+    assert sorted(column(page, m.CONNECTION)) == ["c3", "c4", "c6"]
+
+
+def test_full_text_search_in_bodies_runs_in_the_store(qtbot, page):
+    url = start(qtbot, page)
+    deliver(
+        qtbot,
+        page,
+        url,
+        [
+            auth_webhook(connection_id="c1", tags={"project": "Zebra-Project"}),
+            auth_webhook(connection_id="c2", tags={"project": "lion"}),
+            sync_webhook(connection_id="c3", model="ZebraModel"),
+        ],
+    )
+    page.search_edit.setText("zebra")
+    page.search_edit.flush()
+    qtbot.waitUntil(lambda: not page.model.loading and sorted(column(page, m.CONNECTION)) == ["c1", "c3"])
+    deliver(qtbot, page, url, [auth_webhook(connection_id="c4", tags={"z": "zebra"}), auth_webhook(connection_id="c5")])
+    assert sorted(column(page, m.CONNECTION)) == ["c1", "c3", "c4"]
+    page.search_edit.clear()
+    page.search_edit.flush()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 5)
+
+
+# -- detail ---------------------------------------------------------------------------------------------
+
+
+def test_detail_shows_the_signature_check(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="right")])
+    deliver(qtbot, page, url, [auth_webhook(connection_id="previous")], key=PREVIOUS_KEY)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="legacy")], hmac=False)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="wrong")], key="not-the-key")
+    deliver(qtbot, page, url, [auth_webhook(connection_id="unsigned")], key=None)
+    by_connection = {e.summary.connection_id: e for e in page.model.events()}
+    assert [page.model.index(page.model.row_of(by_connection[c].id), m.SIGNATURE).data() for c in by_connection] == [
+        "unsigned",
+        "invalid",
+        "verified",
+        "verified",
+        "verified",
+    ]
+
+    def signature_text(connection_id) -> str:
+        select_event(qtbot, page, by_connection[connection_id].id)
+        return page.detail.signature_view.toPlainText()
+
+    text = signature_text("right")
+    assert "Verified with X-Nango-Hmac-Sha256 and the current key" in text
+    assert text.count("match") == 2 and "MISMATCH" not in text
+    assert "the previous key (#1)" in signature_text("previous")
+    assert "Verified with X-Nango-Signature" in signature_text("legacy")
+    wrong = signature_text("wrong")
+    assert "Invalid" in wrong and wrong.count("MISMATCH") == 2
+    event = by_connection["wrong"]
+    assert event.verification.received_hmac in wrong and event.verification.expected_hmac in wrong
+    assert "Unsigned" in signature_text("unsigned") and "(not sent)" in signature_text("unsigned")
+    assert SIGNING_KEY not in page.detail.signature_view.toHtml()
+
+
+def test_detail_body_headers_raw_and_malformed_position(qtbot, page):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="ünïcode")])
+    event = page.model.event_at(0)
+    select_event(qtbot, page, event.id)
+    assert page.detail.body_view.toPlainText() == json.dumps(json.loads(event.body), indent=2, ensure_ascii=False)
+    assert page.detail.raw_view.toPlainText() == event.body.decode()
+    headers = {
+        page.detail.headers_model.item(r, 0).text(): page.detail.headers_model.item(r, 1).text()
+        for r in range(page.detail.headers_model.rowCount())
+    }
+    assert headers["X-Nango-Hmac-Sha256"] == event.verification.received_hmac
+    assert not page.detail.problem.isVisible()
+
+    raw = b'{"type":"auth","connectionId":"c1",oops}'
+    thread = threading.Thread(target=post_raw, args=(url, raw, nango_headers(raw)))
+    thread.start()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2 and not page.model.pending_count())
+    thread.join()
+    bad = page.model.event_at(0)
+    assert page.model.index(0, m.TYPE).data() == "malformed"
+    select_event(qtbot, page, bad.id)
+    assert page.detail.problem.isVisible() and "line 1, column 36" in page.detail.problem.text()
+    (selection,) = page.detail.body_view.extraSelections()
+    assert selection.cursor.selectionStart() == raw.index(b"oops") == error_position(raw)[0]
+
+
+def test_pin_from_detail_updates_row_and_store(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="keep")])
+    event = page.model.event_at(0)
+    select_event(qtbot, page, event.id)
+    page.detail.pin_button.click()
+    assert page.model.index(0, m.PINNED).data() == "★"
+    qtbot.waitUntil(lambda: ctx.event_store.get(event.id).pinned)
+    assert page.detail.pin_button.text() == "Unpin"
+    page.pinned_check.setChecked(True)
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1)
+    page.detail.pin_button.click()
+    qtbot.waitUntil(lambda: not ctx.event_store.get(event.id).pinned)
+
+
+def test_open_connection_navigates(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="c-42", integration="slack")])
+    select_event(qtbot, page, page.model.event_at(0).id)
+    with qtbot.waitSignal(ctx.navigateRequested) as nav:
+        page.detail.open_button.click()
+    assert nav.args == ["connections", {"connection_id": "c-42", "integration_id": "slack"}]
+
+
+def test_copy_as_curl_resends_the_exact_request(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="çurl", tags={"q": "it's \"quoted\""})])
+    event = page.model.event_at(0)
+    select_event(qtbot, page, event.id)
+    page.detail.curl_button.click()
+    command = QGuiApplication.clipboard().text()
+    assert command.startswith("curl ") and "X-Nango-Hmac-Sha256" in command and url in command
+    if shutil.which("curl") is None:
+        pytest.skip("curl not installed")
+    done = threading.Event()
+    threading.Thread(target=lambda: (subprocess.run(["sh", "-c", command], check=True, capture_output=True), done.set())).start()
+    qtbot.waitUntil(lambda: done.is_set() and page.model.event_at(0).duplicates == 1)
+    assert page.model.rowCount() == 1, "the same bytes and signature: recognised as a duplicate delivery"
+
+
+def test_curl_command_for_binary_body():
+    from nango_desktop.services.webhook_store import StoredEvent
+
+    raw = b"\xff\x00{'"
+    event = StoredEvent(1, 0.0, "127.0.0.1", "POST", "/w", {"Content-Type": "application/json"}, raw,
+                        verify(raw, {}, []), "bad", None, 0, False, "p", None)  # fmt: skip
+    command = curl_command(event, "http://127.0.0.1:1/w")
+    assert command.startswith("printf '\\xff\\x00\\x7b\\x27' | curl")
+    assert "--data-binary @-" in command
+
+
+# -- export ---------------------------------------------------------------------------------------------
+
+
+def test_export_selected_and_filtered_events_as_json(qtbot, page, tmp_path, monkeypatch):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id=f"c{i}") for i in range(4)] + [sync_webhook()])
+    target = tmp_path / "out.json"
+    monkeypatch.setattr(WebhooksPage, "ask_export_path", staticmethod(lambda parent, suggested: str(target)))
+
+    page.table.selectRow(0)
+    page.table.selectionModel().select(
+        page.model.index(2, 0), page.table.selectionModel().SelectionFlag.Select | page.table.selectionModel().SelectionFlag.Rows
+    )
+    with qtbot.waitSignal(page.exportFinished) as done:
+        page.export_selected_action.trigger()
+    assert done.args == [str(target), 2]
+    exported = json.loads(target.read_text())
+    assert sorted(e["id"] for e in exported) == sorted(e.id for e in page.selected_events())
+    assert exported[0]["verification"]["status"] == "verified" and "body_json" in exported[0]
+
+    page.type_combo.setCurrentText("auth")
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 4)
+    with qtbot.waitSignal(page.exportFinished) as done:
+        page.export_filtered_action.trigger()
+    assert done.args[1] == 4
+    assert {e["summary"]["type"] for e in json.loads(target.read_text())} == {"auth"}
+    assert not list(tmp_path.glob(".out.json.*")), "no temp file left behind"
+
+
+# -- forward and replay, notifications, links ----------------------------------------------------------
+
+
+def test_forward_and_replay_show_status_in_detail(qtbot, page, ctx, tmp_path):
+    with EventStore(tmp_path / "target.sqlite3", profile="target") as target_store:
+        with running_listener(target_store) as target:
+            page.settings_toggle.setChecked(True)
+            page.forward_edit.setText(target.url)
+            page.apply_settings()
+            assert ctx.profile.listener.forward_to == target.url
+            url = start(qtbot, page)
+            deliver(qtbot, page, url, [sync_webhook(connection_id="fwd")])
+            event = page.model.event_at(0)
+            select_event(qtbot, page, event.id)
+            qtbot.waitUntil(lambda: "200" in page.detail.forwards_view.toPlainText(), timeout=10_000)
+            assert target.url in page.detail.forwards_view.toPlainText()
+            assert page.detail.replay_button.isEnabled()
+            page.detail.replay_button.click()
+            qtbot.waitUntil(lambda: "replay" in page.detail.forwards_view.toPlainText(), timeout=10_000)
+            replayed = target_store.list(1, filters=EventFilter(replay=True))
+            assert replayed and replayed[0].replay_of == event.id
+
+
+def test_auth_failure_notification_is_opt_in(qtbot, page, ctx, monkeypatch):
+    from nango_desktop.ui.webhooks.controller import ListenerController
+
+    notes: list = []
+    ctx.notified.connect(lambda title, message: notes.append(title))
+    page.notify_check.setChecked(True)
+    page.apply_settings()
+    assert ctx.profile.listener.notify_auth_failures
+    monkeypatch.setattr(page._listener, "NOTIFY_DELAY_MS", 0)
+    page._listener._notify_timer.setInterval(0)
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(success=False, connection_id="broken")])
+    qtbot.waitUntil(lambda: notes == ["Nango: auth failed"])
+    assert ListenerController.NOTIFY_DELAY_MS > 0
+
+
+def test_recent_events_widget_and_navigation_to_an_event(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="mine"), auth_webhook(connection_id="other")])
+    recent = RecentEventsWidget(ctx, "mine")
+    qtbot.addWidget(recent)
+    recent.show()
+    qtbot.waitUntil(lambda: recent.list.count() == 1)
+    deliver(qtbot, page, url, [sync_webhook(connection_id="mine")])
+    assert recent.list.count() == 2 and "sync" in recent.list.item(0).text()
+    wanted = recent.list.item(1).data(m.EventIdRole)
+    with qtbot.waitSignal(ctx.navigateRequested) as nav:
+        recent.list.itemClicked.emit(recent.list.item(1))
+    assert nav.args == ["webhooks", {"event_id": wanted}]
+    page.navigate(**nav.args[1])
+    qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == wanted)
+    assert page.selected_rows() == [page.model.row_of(wanted)]
+
+    empty = RecentEventsWidget(ctx, "nobody")
+    qtbot.addWidget(empty)
+    empty.show()
+    qtbot.waitUntil(lambda: not empty.list.isVisible() and empty.empty.isVisible())
+
+
+def test_navigate_to_an_event_outside_the_table_loads_it(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="a"), sync_webhook(connection_id="b")])
+    first = page.model.event_at(1)
+    page.type_combo.setCurrentText("sync")
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1)
+    page.navigate(event_id=first.id)
+    qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == first.id)
+
+
+# -- responsiveness and the model on its own ------------------------------------------------------------
+
+
+def test_gui_keeps_ticking_while_2000_events_arrive(qtbot, page, ctx):
+    url = start(qtbot, page)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    senders = [
+        threading.Thread(target=post_keepalive, args=(url, [auth_webhook(connection_id=f"t{t}-{i}") for i in range(250)]))
+        for t in range(8)
+    ]
+    for sender in senders:
+        sender.start()
+    qtbot.waitUntil(lambda: not any(s.is_alive() for s in senders), timeout=120_000)
+    ticks_while_sending = len(ticks)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2000, timeout=20_000)
+    timer.stop()
+    assert ctx.event_store.count() == 2000
+    assert ticks_while_sending > 20, "the GUI event loop kept running while the listener ingested"
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    print(f"largest GUI stall while ingesting 2000 events: {max(gaps) * 1000:.1f} ms")
+
+
+def _add(store, i: int, **kw):
+    raw = nango_json(auth_webhook(connection_id=f"c{i}", **kw))
+    return store.add(body=raw, headers=nango_headers(raw), verification=verify(raw, nango_headers(raw), [SIGNING_KEY]))
+
+
+def test_model_caps_rows_and_pages_older_events_from_the_store(qtbot, tmp_path, qtmodeltester):
+    with EventStore(tmp_path / "e.sqlite3", profile="p") as store:
+        for i in range(30):
+            _add(store, i)
+        model = m.EventsModel(store, max_rows=10, page_size=6)
+        qtbot.waitUntil(lambda: model.rowCount() == 6 and not model.loading)
+        assert [e.summary.connection_id for e in model.events()] == [f"c{i}" for i in range(29, 23, -1)]
+        while model.canFetchMore():
+            model.fetchMore()
+            qtbot.waitUntil(lambda: not model.loading)
+        assert model.rowCount() == 30
+        ids = [e.id for e in model.events()]
+        assert ids == sorted(ids, reverse=True) and len(set(ids)) == 30
+        qtmodeltester.check(model)
+
+        for i in range(30, 33):
+            model.add_event(_add(store, i)[0], False)
+        model.flush()
+        assert model.rowCount() == 10, "live inserts trim the table to max_rows"
+        assert model.event_at(0).summary.connection_id == "c32"
+        assert model.canFetchMore(), "trimmed rows can be paged back"
+        model.fetchMore()
+        qtbot.waitUntil(lambda: not model.loading)
+        ids = [e.id for e in model.events()]
+        assert model.rowCount() == 16 and ids == sorted(ids, reverse=True) and len(set(ids)) == 16
+        qtmodeltester.check(model)
+
+
+def test_model_batches_live_events_and_merges_out_of_order_ones(qtbot, tmp_path):
+    with EventStore(tmp_path / "e.sqlite3", profile="p") as store:
+        events = [_add(store, i)[0] for i in range(6)]
+        model = m.EventsModel(store)
+        qtbot.waitUntil(lambda: not model.loading)
+        model.beginResetModel()  # start empty to watch the live path only
+        model._rows, model._ids = [], set()
+        model.endResetModel()
+        inserts: list[tuple[int, int]] = []
+        model.rowsInserted.connect(lambda parent, first, last: inserts.append((first, last)))
+        for e in (events[3], events[5], events[4]):
+            model.add_event(e, False)
+        qtbot.waitUntil(lambda: model.rowCount() == 3)
+        assert inserts == [(0, 2)], "one batched insert"
+        model.add_event(events[0], False)
+        model.add_event(events[2], False)  # older than rows shown but newer than events[0]
+        model.flush()
+        assert [e.id for e in model.events()] == [events[i].id for i in (5, 4, 3, 2, 0)]
+        model.set_filter(EventFilter(connection_id="c1"))
+        qtbot.waitUntil(lambda: not model.loading and model.rowCount() == 1)
+        model.add_event(events[4], False)
+        model.flush()
+        assert model.rowCount() == 1, "live events outside the filter stay out"
+        assert m.filter_active(model.filter) and not m.filter_active(EventFilter())

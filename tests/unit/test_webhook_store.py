@@ -1,0 +1,250 @@
+"""EventStore: durable adds, duplicates, filters, search (FTS and LIKE), retention, export, threads."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from nango_desktop.services.signing import VerificationStatus, verify
+from nango_desktop.services.webhook_store import (
+    REDACTED,
+    EventFilter,
+    EventStore,
+    ForwardResult,
+    event_store_path,
+)
+from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json, sync_webhook
+
+
+@pytest.fixture
+def store(tmp_home):
+    s = EventStore(event_store_path("dev"), profile="dev")
+    yield s
+    s.close()
+
+
+def add(store, payload, key=SIGNING_KEY, **kw):
+    raw = payload if isinstance(payload, bytes) else nango_json(payload)
+    headers = nango_headers(raw, key) | kw.pop("extra_headers", {})
+    return store.add(body=raw, headers=headers, verification=verify(raw, headers, [SIGNING_KEY]), **kw)
+
+
+def test_path_is_per_profile_in_data_dir(tmp_home):
+    assert event_store_path("dev") == tmp_home / "data" / "events-dev.sqlite3"
+    assert event_store_path("../evil name").parent == tmp_home / "data"
+
+
+def test_add_is_committed_and_visible_to_another_connection(store):
+    event, duplicate = add(store, auth_webhook(), peer="10.0.0.1", path="/webhooks/nango")
+    assert not duplicate and event.id == 1
+    other = sqlite3.connect(store.path)  # a different connection sees it: committed
+    assert other.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1
+    assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    other.close()
+    got = store.get(event.id)
+    assert got.verification.status is VerificationStatus.VERIFIED
+    assert got.summary.connection_id == "conn-1" and got.peer == "10.0.0.1" and got.profile == "dev"
+    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_duplicate_counted_on_original(store):
+    first, _ = add(store, auth_webhook())
+    again, duplicate = add(store, auth_webhook(), received_at=time.time() + 5)
+    assert duplicate and again.id == first.id and again.duplicates == 1 and again.last_seen_at
+    assert store.count() == 1
+    # Same body, different signature (another key) or a replay marker: a different delivery.
+    _, dup2 = add(store, auth_webhook(), key="other-key")
+    _, dup3 = add(store, auth_webhook(), extra_headers={"X-Nango-Desktop-Replay": "1"})
+    assert (dup2, dup3) == (False, False)
+    assert store.count() == 3
+    assert store.count(EventFilter(replay=True)) == 1 and store.list(1)[0].replay_of == 1
+
+
+def test_malformed_and_binary_bodies(store):
+    event, _ = add(store, b'{"broken":')
+    assert event.malformed.startswith("Body is not valid JSON") and event.summary is None
+    binary, _ = add(store, b"\xff\x00\xfe")
+    assert binary.body == b"\xff\x00\xfe" and "UTF-8" in binary.malformed
+    assert binary.to_dict()["body_hex"] == "ff00fe"
+    assert store.count(EventFilter(malformed=True)) == 2
+
+
+def test_sensitive_headers_are_redacted(store):
+    event, _ = add(store, auth_webhook(), extra_headers={"Authorization": "Bearer sk-live-123", "Cookie": "s=1"})
+    assert event.header("authorization") == REDACTED and event.header("cookie") == REDACTED
+    assert b"sk-live-123" not in store.path.read_bytes()
+
+
+def test_filters(store):
+    add(store, auth_webhook(connection_id="a", integration="hub", success=False))
+    add(store, auth_webhook(connection_id="b", integration="slack", operation="refresh"))
+    add(store, sync_webhook(connection_id="a", integration="hub"))
+    add(store, auth_webhook(connection_id="c"), key="wrong")
+    assert store.count(EventFilter(connection_id="a")) == 2
+    assert store.count(EventFilter(type="auth", success=True)) == 2
+    assert store.count(EventFilter(operation="refresh")) == 1
+    assert store.count(EventFilter(integration="hub", type="sync")) == 1
+    assert store.count(EventFilter(verification="invalid")) == 1
+    assert [e.summary.connection_id for e in store.list(10, 0, EventFilter(success=False))] == ["a"]
+    assert store.distinct("integration") == ["hub", "hubspot-crm", "slack"]
+    with pytest.raises(ValueError):
+        store.distinct("body; DROP TABLE events")
+
+
+@pytest.mark.parametrize("fts", [True, False])
+def test_search_in_bodies(store, fts):
+    store.fts = store.fts and fts
+    add(store, auth_webhook(connection_id="needle-42"))
+    add(store, auth_webhook(connection_id="hay", end_user_id="ünïcødé"))
+    add(store, sync_webhook(connection_id="x", model="100%_done"))
+    assert [e.summary.connection_id for e in store.search("needle")] == ["needle-42"]
+    assert [e.summary.connection_id for e in store.search("eedle-4")] == ["needle-42"]  # substring
+    assert len(store.search("ünïcødé")) == 1
+    assert len(store.search('"')) == 3  # every JSON body has a quote; quoting is escaped, not an error
+    assert [e.summary.connection_id for e in store.search("100%_")] == ["x"]  # LIKE wildcards escaped
+    assert store.search("%") != [] and store.search("absent-text") == []
+    assert store.count(EventFilter(search="needle", type="sync")) == 0
+
+
+def test_paging_is_newest_first(store):
+    for i in range(25):
+        add(store, auth_webhook(connection_id=f"c{i}"))
+    page1, page2 = store.list(10, 0), store.list(10, 10)
+    assert [e.id for e in page1] == list(range(25, 15, -1))
+    assert [e.id for e in page2] == list(range(15, 5, -1))
+    assert [e.id for e in store.list_after(20)] == [21, 22, 23, 24, 25]
+    assert [e.id for e in store.list(3, oldest_first=True)] == [1, 2, 3]
+
+
+def test_retention_by_count_and_age_keeps_pinned(store):
+    now = time.time()
+    for i in range(10):
+        add(store, auth_webhook(connection_id=f"conn-{i}"), received_at=now - (10 - i) * 86400)
+    store.pin(1)
+    store.pin(2)
+    store.pin(2, False)
+    removed = store.apply_retention(days=5.5)  # events 1..5 are older than 5.5 days; 1 is pinned
+    assert removed == 4 and store.get(1).pinned and store.get(2) is None
+    removed = store.apply_retention(count=3)  # keep the newest 3 unpinned
+    assert removed == 2
+    assert sorted(e.id for e in store.list(100)) == [1, 8, 9, 10]
+    assert store.search("conn-0") != []  # FTS rows of kept events remain...
+    assert store.search("conn-3") == []  # ...and those of removed ones are gone
+    assert store.integrity_check() == "ok"
+
+
+def test_automatic_retention_on_add(tmp_home):
+    with EventStore(event_store_path("r"), retention_count=10) as s:
+        for i in range(600):
+            add(s, auth_webhook(connection_id=f"c{i}"))
+        assert s.count() < 600 and s.get(600) is not None
+
+
+def test_forward_results_recorded(store):
+    event, _ = add(store, auth_webhook())
+    store.record_forward(ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), False, 502, 0.01, "bad", None))
+    store.record_forward(ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), True, None, 0.5, None, "refused"))
+    results = store.forwards(event.id)
+    assert [(r.status, r.replay, r.ok) for r in results] == [(502, False, False), (None, True, False)]
+    store.delete([event.id])
+    assert store.forwards(event.id) == [] and store.get(event.id) is None
+
+
+def test_export_json_streams_filtered_and_selected(store):
+    for i in range(5):
+        add(store, auth_webhook(connection_id=f"c{i}", end_user_id="日本"))
+    add(store, b"not json")
+    out = io.StringIO()
+    assert store.export_json(out) == 6
+    data = json.loads(out.getvalue())
+    assert [d["id"] for d in data] == [1, 2, 3, 4, 5, 6]
+    assert data[0]["body_json"]["tags"]["end_user_id"] == "日本"
+    assert data[0]["verification"]["status"] == "verified" and data[5]["malformed"]
+    out = io.StringIO()
+    assert store.export_json(out, EventFilter(malformed=False), ids=[2, 4, 6]) == 2
+    assert [d["id"] for d in json.loads(out.getvalue())] == [2, 4]
+    empty = io.StringIO()
+    assert store.export_json(empty, EventFilter(search="zzz")) == 0 and json.loads(empty.getvalue()) == []
+
+
+def test_concurrent_writers_and_readers(store):
+    errors: list[BaseException] = []
+    ready = threading.Barrier(6)
+
+    def writer(n):
+        try:
+            ready.wait()
+            for i in range(100):
+                add(store, auth_webhook(connection_id=f"w{n}-{i}"))
+                add(store, auth_webhook(connection_id=f"w{n}-{i}"))  # duplicate
+        except BaseException as exc:
+            errors.append(exc)
+
+    def reader():
+        try:
+            ready.wait()
+            for _ in range(100):
+                store.list(50, 0, EventFilter(type="auth"))
+                store.count()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)] + [
+        threading.Thread(target=reader) for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.count() == 400
+    assert sum(e.duplicates for e in store.iter_events()) == 400
+    assert store.integrity_check() == "ok"
+
+
+def test_reopen_keeps_events(tmp_home):
+    path = event_store_path("dev")
+    with EventStore(path, profile="dev") as s:
+        add(s, auth_webhook())
+    with EventStore(path, profile="dev") as s:
+        assert s.count() == 1 and s.get(1).summary.type == "auth"
+    with pytest.raises(sqlite3.ProgrammingError):
+        s.count()
+
+
+def _plan(store, filters):
+    where, params = store._where(filters)
+    sql = f"EXPLAIN QUERY PLAN SELECT id FROM events WHERE {where} ORDER BY id DESC LIMIT 100"
+    return " ".join(row[-1] for row in store._conn().execute(sql, params))
+
+
+def test_filtered_paging_uses_indexes_at_100k_rows(store):
+    """Paging must not scan the table: every filter column has an (col, id) index."""
+    conn = store._conn()
+    rows = [
+        (f"dev", i, b"{}", f"k{i}", "{}", "verified", "auth" if i % 3 else "sync", f"c{i % 1000}", f"int{i % 7}")
+        for i in range(100_000)
+    ]
+    with store._transaction():
+        conn.executemany(
+            "INSERT INTO events (profile, received_at, body, dedupe_key, verification, verification_status, type,"
+            " connection_id, integration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    conn.execute("ANALYZE")
+    for f in (
+        EventFilter(connection_id="c5"),
+        EventFilter(type="sync"),
+        EventFilter(integration="int3"),
+        EventFilter(verification="invalid"),
+    ):
+        plan = _plan(store, f)
+        assert "USING INDEX" in plan or "USING COVERING INDEX" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan  # no sort of the whole result
+    assert store.count(EventFilter(connection_id="c5")) == 100
+    assert [e.id for e in store.list(3, 0, EventFilter(connection_id="c5"))] == [99006, 98006, 97006]
