@@ -16,7 +16,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import IO, TYPE_CHECKING, Any
@@ -466,12 +467,14 @@ def _print_pairs(out: IO[str], pairs: Sequence[tuple[str, str]]) -> None:
 # -- links --------------------------------------------------------------------------------------------
 
 
-def _issuer(ctx: CliContext, client: NangoClient):
-    """A LinkIssuer recording CLI-issued links in the same history the GUI shows (tokens in memory only)."""
+@contextmanager
+def _issuer(ctx: CliContext) -> Iterator[Any]:
+    """A LinkIssuer recording CLI-issued links in the history the GUI shows (session tokens stay in memory)."""
     from nango_desktop.services.links import LinkIssuer, LinkStore
     from nango_desktop.services.session_tokens import SessionTokens
 
-    return LinkIssuer(client, LinkStore(), SessionTokens(), ctx.profile())
+    with ctx.client() as client, closing(LinkStore()) as store:
+        yield LinkIssuer(client, store, SessionTokens(), ctx.profile())
 
 
 def _print_link(ctx: CliContext, args: argparse.Namespace, issued: Any) -> int:
@@ -507,16 +510,16 @@ def cmd_link_new(args: argparse.Namespace, ctx: CliContext) -> int:
     if not request.end_user_id.strip():
         raise UsageError("Invalid end user", "--end-user-id must not be empty.")
     _tags_arg(list(request.tags().items()), validate=True)
-    with ctx.client() as client:
-        issued = _issuer(ctx, client).new_link(request)
+    with _issuer(ctx) as issuer:
+        issued = issuer.new_link(request)
     return _print_link(ctx, args, issued)
 
 
 def cmd_link_reconnect(args: argparse.Namespace, ctx: CliContext) -> int:
     target = SimpleNamespace(connection_id=args.connection_id, provider_config_key=args.integration)
-    with ctx.client() as client:
+    with _issuer(ctx) as issuer:
         # refresh_tags: read the connection's current tags and send them, else Nango resets them (NOTES.md).
-        issued = _issuer(ctx, client).reconnect_link(target, refresh_tags=True)
+        issued = issuer.reconnect_link(target, refresh_tags=True)
     return _print_link(ctx, args, issued)
 
 

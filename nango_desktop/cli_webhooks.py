@@ -20,7 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from nango_desktop.services.webhook_store import EventFilter, EventStore, ForwardResult, StoredEvent, event_store_path
+from nango_desktop.services.webhook_store import (
+    EventFilter,
+    EventStore,
+    ForwardResult,
+    StoredEvent,
+    event_store_path,
+)
 from nango_desktop.settings import ListenerSettings, Profile
 
 log = logging.getLogger(__name__)
@@ -182,7 +188,9 @@ def cmd_listen(args: argparse.Namespace, ctx: Any) -> int:
         ctx.warn(f"{exc.title}; events will not be verified ({exc.detail})")
         keys = []
     if not keys:
-        ctx.warn("no webhook signing key (set NANGO_WEBHOOK_SIGNING_KEY or store one): events are marked no_key")
+        ctx.warn(
+            "no webhook signing key (set NANGO_WEBHOOK_SIGNING_KEY or store one): events are marked no_key"
+        )
     out_lock = threading.Lock()
 
     def emit(text: str) -> None:
@@ -193,7 +201,9 @@ def cmd_listen(args: argparse.Namespace, ctx: Any) -> int:
         if result.error:
             emit(f"  -> #{result.event_id} forward to {result.url} failed: {result.error}")
         else:
-            emit(f"  -> #{result.event_id} forwarded: {result.status} in {(result.latency or 0) * 1000:.0f} ms")
+            emit(
+                f"  -> #{result.event_id} forwarded: {result.status} in {(result.latency or 0) * 1000:.0f} ms"
+            )
 
     store = EventStore(
         event_store_path(profile.name),
@@ -225,7 +235,9 @@ def cmd_listen(args: argparse.Namespace, ctx: Any) -> int:
                 raise CliError(exc.title, exc.detail) from exc
             if server.warning:
                 ctx.warn(server.warning)
-            emit(f"Listening on {server.url} (profile {profile.name}, {len(keys)} signing key(s)); Ctrl+C to stop")
+            emit(
+                f"Listening on {server.url} (profile {profile.name}, {len(keys)} signing key(s)); Ctrl+C to stop"
+            )
             if server.forwarder is not None:
                 emit(f"Forwarding to {server.forwarder.url}")
             while not stop.wait(0.5):
@@ -266,7 +278,17 @@ def cmd_events_list(args: argparse.Namespace, ctx: Any) -> int:
             json.dump([e.to_dict() for e in events], ctx.stdout, indent=2, ensure_ascii=False)
             print(file=ctx.stdout)
         else:
-            header = ["ID", "RECEIVED", "VERIFICATION", "TYPE", "OPERATION", "SUCCESS", "INTEGRATION", "CONNECTION", "DUPS"]
+            header = [
+                "ID",
+                "RECEIVED",
+                "VERIFICATION",
+                "TYPE",
+                "OPERATION",
+                "SUCCESS",
+                "INTEGRATION",
+                "CONNECTION",
+                "DUPS",
+            ]
             _print_table(ctx.stdout, header, [_row(e) for e in events])
     return 0
 
@@ -287,7 +309,10 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
         return 0
     v = event.verification
     out = ctx.stdout
-    print(f"Event #{event.id}  {_iso(event.received_at)}  from {event.peer}  {event.method} {event.path}", file=out)
+    print(
+        f"Event #{event.id}  {_iso(event.received_at)}  from {event.peer}  {event.method} {event.path}",
+        file=out,
+    )
     if event.summary:
         print(f"Summary:       {event.summary.describe()}", file=out)
     print(f"Verification:  {v.status}  ({v.describe()})", file=out)
@@ -295,10 +320,17 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
         ("X-Nango-Hmac-Sha256", v.expected_hmac, v.received_hmac),
         ("X-Nango-Signature", v.expected_legacy, v.received_legacy),
     ):
-        mark = "" if expected is None or received is None else ("  (match)" if expected == received else "  (MISMATCH)")
+        mark = (
+            ""
+            if expected is None or received is None
+            else ("  (match)" if expected == received else "  (MISMATCH)")
+        )
         print(f"  {label}: expected {expected or '-'}, received {received or '-'}{mark}", file=out)
     if event.duplicates:
-        print(f"Duplicates:    {event.duplicates} (last {_iso(event.last_seen_at or event.received_at)})", file=out)
+        print(
+            f"Duplicates:    {event.duplicates} (last {_iso(event.last_seen_at or event.received_at)})",
+            file=out,
+        )
     if event.replay_of is not None:
         print(f"Replay of:     #{event.replay_of}", file=out)
     if event.malformed:

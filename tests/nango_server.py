@@ -9,13 +9,15 @@ Tests drive it through plain attributes (``connections``, ``integrations``, ``se
 and fault injection (``fail_next``, ``reset_next``, ``truncate_next``, ``non_json_next``, ``set_delay``,
 ``revoke_key``). Stored connection dicts may carry private keys starting with ``_`` (for example
 ``_refresh_exhausted``); those are never serialized. After mutating ``connections`` in place (rather than
-through the API), call :meth:`FakeNango.invalidate` so cached orderings and JSON are rebuilt.
+through the API), call :meth:`FakeNango.invalidate` so cached orderings are rebuilt (and, from
+``FRAGMENT_CACHE_MIN`` connections, the cached per-connection list JSON).
 """
 
 from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import copy
 import gc
 import itertools
@@ -23,6 +25,8 @@ import json
 import random
 import re
 import secrets
+import socket
+import struct
 import threading
 import time
 import uuid
@@ -65,6 +69,7 @@ DEFAULT_LIST_LIMIT = 10_000
 MAX_LIST_LIMIT = 2000
 RATE_WINDOW = 60.0
 SESSION_PREFIX = "nango_connect_session_"
+FRAGMENT_CACHE_MIN = 10_000  # from this many connections, list JSON is cached per connection
 DEFAULT_CONNECT_UI = "https://connect.nango.dev"
 
 TAG_KEY_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9_\-./]*$")
@@ -451,6 +456,7 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     path_prefix: str | None = None
+    after: int = 0  # matching requests to let through first
 
     def matches(self, path: str) -> bool:
         return self.path_prefix is None or path.startswith(self.path_prefix)
@@ -521,6 +527,9 @@ class FakeNango:
         self.syncs: dict[tuple[str, str], list[dict]] = {}  # (integration, connection_id) -> sync statuses
         self.triggered: list[dict] = []  # bodies of POST /sync/trigger
         self.webhooks: list[dict] = []  # auth webhook bodies complete_session produced
+        # called (on the server's handler thread) with each request before it is answered, e.g. to
+        # revoke the key or delete a connection in the middle of a paged load
+        self.on_request: Callable[[RecordedRequest], None] | None = None
         self.lock = threading.RLock()
         self._faults: list[Fault] = []
         self._delay = 0.0
@@ -530,8 +539,10 @@ class FakeNango:
         self._window_count = 0
         self._next_id = len(self.connections) + 1
         self._sorted_cache: tuple[int, int, list[dict]] | None = None
+        self._fragments: dict[int, str] = {}  # id(connection) -> list JSON, see _page_json
         self._version = 0
         self._stopping = threading.Event()
+        self._handlers: dict[socket.socket, threading.Thread] = {}  # open client connections
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._host, self._port = host, port
@@ -561,6 +572,7 @@ class FakeNango:
         return self
 
     def stop(self) -> None:
+        """Stop serving, close kept-alive connections and wait for their handler threads."""
         self._stopping.set()  # wakes delayed handlers
         if self._httpd is not None:
             self._httpd.shutdown()
@@ -569,6 +581,12 @@ class FakeNango:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
+        with self.lock:
+            handlers = list(self._handlers.items())
+        for sock, thread in handlers:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # a handler waiting for the next keep-alive request wakes
+            thread.join(timeout=10)
 
     def __enter__(self) -> FakeNango:
         return self.start() if self._httpd is None else self
@@ -585,33 +603,43 @@ class FakeNango:
         body: dict | str | bytes | None = None,
         headers: dict[str, str] | None = None,
         path_prefix: str | None = None,
+        *,
+        after: int = 0,
     ) -> None:
-        """The next ``times`` requests (under ``path_prefix``) answer ``status`` with ``body``.
+        """The next ``times`` requests (under ``path_prefix``, after letting ``after`` of them through)
+        answer ``status`` with ``body``.
 
         ``body`` None gives Nango's error body for the status; a dict is sent as JSON (a 200 with a
         wrong-shaped dict simulates a response with missing fields); str/bytes are sent verbatim.
+        Faults are checked before authentication and rate limiting, in the order they were added.
         """
         with self.lock:
-            self._faults.append(Fault("status", times, status, body, dict(headers or {}), path_prefix))
+            self._faults.append(Fault("status", times, status, body, dict(headers or {}), path_prefix, after))
 
-    def reset_next(self, times: int = 1, path_prefix: str | None = None) -> None:
+    def reset_next(self, times: int = 1, path_prefix: str | None = None, *, after: int = 0) -> None:
         """Close the TCP connection abruptly (RST) instead of answering."""
         with self.lock:
-            self._faults.append(Fault("reset", times, path_prefix=path_prefix))
+            self._faults.append(Fault("reset", times, path_prefix=path_prefix, after=after))
 
-    def truncate_next(self, times: int = 1, path_prefix: str | None = None) -> None:
+    def truncate_next(self, times: int = 1, path_prefix: str | None = None, *, after: int = 0) -> None:
         """Answer 200 with a Content-Length larger than the body, then close (a cut-off JSON body)."""
         with self.lock:
-            self._faults.append(Fault("truncate", times, 200, path_prefix=path_prefix))
+            self._faults.append(Fault("truncate", times, 200, path_prefix=path_prefix, after=after))
 
     def non_json_next(
-        self, times: int = 1, path_prefix: str | None = None, status: int = 200, body: str | None = None
+        self,
+        times: int = 1,
+        path_prefix: str | None = None,
+        status: int = 200,
+        body: str | None = None,
+        *,
+        after: int = 0,
     ) -> None:
         """Answer with an HTML page (as a proxy or captive portal would)."""
         html = body if body is not None else "<html><body><h1>502 Bad Gateway</h1></body></html>"
         with self.lock:
             self._faults.append(
-                Fault("non_json", times, status, html, {"Content-Type": "text/html"}, path_prefix)
+                Fault("non_json", times, status, html, {"Content-Type": "text/html"}, path_prefix, after)
             )
 
     def clear_faults(self) -> None:
@@ -647,10 +675,26 @@ class FakeNango:
         return None
 
     def invalidate(self) -> None:
-        """Forget cached orderings (call after mutating ``connections`` in place)."""
+        """Forget cached orderings and JSON (call after mutating ``connections`` in place)."""
         with self.lock:
             self._version += 1
             self._sorted_cache = None
+            self._fragments.clear()
+
+    def _page_json(self, rows: list[dict]) -> bytes:
+        """A GET /connections body. Large servers (benchmarks) reuse each connection's JSON between pages."""
+        with self.lock:
+            if len(self.connections) < FRAGMENT_CACHE_MIN:
+                parts = [_item_json(c) for c in rows]
+            else:
+                cache = self._fragments
+                parts = []
+                for conn in rows:
+                    fragment = cache.get(id(conn))
+                    if fragment is None:
+                        fragment = cache[id(conn)] = _item_json(conn)
+                    parts.append(fragment)
+        return ('{"connections":[' + ",".join(parts) + "]}").encode()
 
     def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
         with self.lock:
@@ -708,6 +752,8 @@ class FakeNango:
             session = self.sessions.get(token)
             if session is None:
                 raise KeyError("unknown connect session token")
+            if session["deleted"] or self.clock() >= session["expires_at_ts"]:
+                raise ValueError("the connect session was revoked or has expired")
             if session["reconnect"]:
                 conn = self.find(session["connection_id"], session["integration_id"])
                 if conn is None:
@@ -792,6 +838,9 @@ class FakeNango:
         with self.lock:
             for fault in self._faults:
                 if fault.matches(path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -837,44 +886,34 @@ class FakeNango:
             message = "Insufficient scope. Required one of: " + " or ".join(required)
         raise _bad("forbidden", message, status=403)
 
-    def _check_secret_key(self, authorization: str | None) -> None:
+    @staticmethod
+    def _bearer(authorization: str | None) -> str:
         if not authorization:
             raise _bad(
                 "missing_auth_header",
                 "Authentication failed. The request is missing the Authorization header.",
                 status=401,
             )
-        scheme, _, key = authorization.partition(" ")
-        if scheme != "Bearer" or not key.strip():
+        scheme, _, credential = authorization.partition(" ")
+        if scheme != "Bearer" or not credential.strip():
             raise _bad(
                 "malformed_auth_header",
                 "Authentication failed. The provided Authorization header is malformed.",
                 status=401,
             )
-        if self._revoked or not secrets.compare_digest(key.strip(), self.secret_key):
+        return credential.strip()
+
+    def _check_secret_key(self, authorization: str | None) -> None:
+        key = self._bearer(authorization)
+        if self._revoked or not secrets.compare_digest(key.encode(), self.secret_key.encode()):
             raise _bad(
-                "invalid_secret_key",
-                "Authentication failed. The provided secret key is invalid.",
-                status=401,
+                "invalid_secret_key", "Authentication failed. The provided secret key is invalid.", status=401
             )
 
     def _session_from_auth(self, authorization: str | None) -> tuple[str, dict]:
-        if not authorization:
-            raise _bad(
-                "missing_auth_header",
-                "Authentication failed. The request is missing the Authorization header.",
-                status=401,
-            )
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme != "Bearer" or not token:
-            raise _bad(
-                "malformed_auth_header",
-                "Authentication failed. The provided Authorization header is malformed.",
-                status=401,
-            )
+        token = self._bearer(authorization)
         with self.lock:
-            session = self.sessions.get(token) if token.startswith(SESSION_PREFIX) else None
+            session = self.sessions.get(token)
             if session is None or session.get("deleted"):
                 raise _bad(
                     "unknown_connect_session_token", "The connect session token is invalid", status=401
@@ -980,7 +1019,7 @@ class FakeNango:
                     break
                 if index >= start:
                     selected.append(conn)
-        return 200, _RawJSON(_connections_page(selected))
+        return 200, _RawJSON(self._page_json(selected))
 
     # -- single connection -----------------------------------------------------------------------------------
 
@@ -1408,8 +1447,8 @@ def _search_hit(conn: dict, needle: str) -> bool:
     return any(needle in (end_user.get(k) or "").lower() for k in ("display_name", "email"))
 
 
-def _connections_page(rows: list[dict]) -> bytes:
-    return json.dumps({"connections": [list_item(c) for c in rows]}, separators=(",", ":")).encode()
+def _item_json(conn: dict) -> str:
+    return json.dumps(list_item(conn), separators=(",", ":"))
 
 
 def _int_param(raw: str, name: str, low: int, high: int | None, problems: list[dict]) -> int:
@@ -1471,6 +1510,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        with self.fake.lock:
+            self.fake._handlers[self.connection] = threading.current_thread()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.fake.lock:
+                self.fake._handlers.pop(self.connection, None)
+
     def _serve(self) -> None:
         fake = self.fake
         split = urlsplit(self.path)
@@ -1488,8 +1539,11 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         recorded = {k: ("<redacted>" if k == "authorization" else v) for k, v in headers.items()}
         with fake.lock:
-            fake.requests.append(RecordedRequest(self.command, path, query, recorded, body, split.query))
+            request = RecordedRequest(self.command, path, query, recorded, body, split.query)
+            fake.requests.append(request)
             delay = fake._delay if fake._delay_prefix is None or path.startswith(fake._delay_prefix) else 0.0
+        if fake.on_request is not None:
+            fake.on_request(request)
         if delay and fake._stopping.wait(delay):
             self.close_connection = True
             return
@@ -1519,9 +1573,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _fault(self, fault: Fault) -> bool:
         """Apply an injected fault. Returns True when the request is answered."""
         if fault.kind == "reset":
-            import socket
-            import struct
-
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True
             return True

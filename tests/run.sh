@@ -123,28 +123,42 @@ if [[ -f tests/contract/package-lock.json ]] && command -v npm >/dev/null; then
 fi
 
 # --- 4. lint and tests ------------------------------------------------------------------------------
-log "ruff check ."
-"$PY" -m ruff check .
-log "lint-imports"
-lint-imports
+# Every check runs even when an earlier one failed; the script fails at the end if any did.
+FAILED=()
+check() {
+    local name="$1"
+    shift
+    log "$name"
+    "$@" || FAILED+=("$name")
+}
+
+check "ruff check ." "$PY" -m ruff check .
+check "lint-imports" lint-imports
 
 export QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
-    log "pytest (dbus-run-session + gnome-keyring, Qt offscreen)"
     # dbus-daemon cannot raise its fd limit in containers, and gnome-keyring's prompter has no display:
     # both only print noise.
-    NANGO_CI_IN_DBUS_SESSION=1 PY="$PY" dbus-run-session -- bash "$0" "$@" \
+    check "pytest (dbus-run-session + gnome-keyring, Qt offscreen)" \
+        env NANGO_CI_IN_DBUS_SESSION=1 PY="$PY" dbus-run-session -- bash "$ROOT/tests/run.sh" "$@" \
         2> >(grep -v --line-buffered -e 'Failed to set fd limit' -e 'gcr-prompter' -e 'cannot open display' \
             -e 'SystemPrompter' >&2)
 else
-    log "pytest (no dbus-run-session/gnome-keyring: the real-keyring tests will be skipped)"
-    "$PY" -m pytest -m "$PYTEST_MARKERS" "$@"
+    check "pytest (no dbus-run-session/gnome-keyring: the real-keyring tests are skipped)" \
+        "$PY" -m pytest -m "$PYTEST_MARKERS" "$@"
 fi
 
 if command -v xvfb-run >/dev/null; then
-    log "pytest -m xvfb (Xvfb, Qt xcb)"
-    status=0
-    QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -m "xvfb and not slow" "$@" || status=$?
-    ((status == 0 || status == 5)) || exit "$status" # 5: no tests marked xvfb
+    xvfb_tests() {
+        local status=0
+        QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -m "xvfb and not slow" "$@" || status=$?
+        ((status == 0 || status == 5)) # 5: no test is marked xvfb
+    }
+    check "pytest -m xvfb (Xvfb, Qt xcb)" xvfb_tests "$@"
+fi
+
+if ((${#FAILED[@]})); then
+    printf '\033[1;31mFAILED: %s\033[0m\n' "${FAILED[@]}" >&2
+    exit 1
 fi
 log "all checks passed"

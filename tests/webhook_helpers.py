@@ -97,7 +97,9 @@ def sync_webhook(
     return body
 
 
-def async_action_webhook(*, connection_id: str = "conn-1", integration: str = "hubspot-crm", action_id: str = "a1"):
+def async_action_webhook(
+    *, connection_id: str = "conn-1", integration: str = "hubspot-crm", action_id: str = "a1"
+):
     return {
         "connectionId": connection_id,
         "from": "nango",
@@ -107,7 +109,9 @@ def async_action_webhook(*, connection_id: str = "conn-1", integration: str = "h
     }
 
 
-def forward_webhook(*, connection_id: str = "conn-1", integration: str = "hubspot-crm", provider: str = "hubspot"):
+def forward_webhook(
+    *, connection_id: str = "conn-1", integration: str = "hubspot-crm", provider: str = "hubspot"
+):
     return {
         "connectionId": connection_id,
         "from": provider,
@@ -117,7 +121,9 @@ def forward_webhook(*, connection_id: str = "conn-1", integration: str = "hubspo
     }
 
 
-def nango_headers(raw: bytes, key: str | None = SIGNING_KEY, *, legacy: bool = True, hmac: bool = True) -> dict:
+def nango_headers(
+    raw: bytes, key: str | None = SIGNING_KEY, *, legacy: bool = True, hmac: bool = True
+) -> dict:
     """Headers as Nango sends them; ``key=None`` for an unsigned request."""
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
     if key is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from functools import cached_property
 from typing import Any, Generic, Literal, TypeVar
@@ -32,6 +33,7 @@ MASK = "••••••••"
 PUBLIC_CREDENTIAL_FIELDS = frozenset({"type", "expires_at"})
 
 ConnectionStatus = Literal["auth_error", "sync_error", "ok"]
+_CUSTOMER_FIELDS = frozenset({"tags", "end_user"})
 
 
 class NangoModel(BaseModel):
@@ -98,7 +100,19 @@ class Connection(NangoModel):
 
     @cached_property
     def customer(self) -> CustomerInfo:
+        """Who the connection belongs to (cached: sorting 10^5 rows asks often). Assigning ``tags`` or
+        ``end_user``, or ``model_copy(update=...)``, recomputes it; mutating ``tags`` in place does not."""
         return customer_of(self)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in _CUSTOMER_FIELDS:
+            self.__dict__.pop("customer", None)
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False):
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("customer", None)
+        return copied
 
     @property
     def all_tags(self) -> dict[str, str]:

@@ -52,7 +52,9 @@ class WebhookSummary:
     results: str | None = None  # sync results, "+added ~updated -deleted"
 
     def to_dict(self) -> dict[str, Any]:
-        return {key: (str(value) if isinstance(value, StrEnum) else value) for key, value in asdict(self).items()}
+        return {
+            key: (str(value) if isinstance(value, StrEnum) else value) for key, value in asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> WebhookSummary:
@@ -97,7 +99,10 @@ def parse_body(raw: bytes) -> tuple[Any, str | None]:
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
-        return None, f"Body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+        return (
+            None,
+            f"Body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})",
+        )
     except RecursionError:
         return None, "Body is not valid JSON: nested too deeply"
 
@@ -139,7 +144,9 @@ def _results(value: Any) -> str | None:
     if not isinstance(value, dict):
         return None
     return " ".join(
-        f"{sign}{value[key]}" for sign, key in (("+", "added"), ("~", "updated"), ("-", "deleted")) if key in value
+        f"{sign}{value[key]}"
+        for sign, key in (("+", "added"), ("~", "updated"), ("-", "deleted"))
+        if key in value
     )
 
 

@@ -33,8 +33,21 @@ from nango_desktop.services.errors import CancelledError
 
 log = logging.getLogger(__name__)
 
-_RUNNING: set[Task] = set()
+_RUNNING: dict[_Signals, Task] = {}  # strong refs until ``done`` is delivered (keyed by the signals object)
 _LOCK = threading.Lock()
+_HOLDER: QObject | None = None
+_GRAVEYARD: list[Task] = []  # released in the GUI thread; signals deleted once the worker stopped emitting
+
+
+def _holder() -> QObject:
+    """GUI-thread parent of every _Signals: C++ owns them, so a Python wrapper freed in a pool thread (or by
+    the cyclic GC running there) never deletes a QObject that lives in the GUI thread. They are deleted
+    with deleteLater() in the GUI thread, and only after the worker returned from its last emit()."""
+    global _HOLDER
+    if _HOLDER is None:  # created by the first Task, in the GUI thread
+        _HOLDER = QObject()
+        _HOLDER.setObjectName("taskSignalsHolder")
+    return _HOLDER
 
 
 class _Signals(QObject):
@@ -45,9 +58,8 @@ class _Signals(QObject):
     progress = Signal(object, object, str)  # (done, total | None, message)
     done = Signal()
 
-    def __init__(self, task: Task) -> None:
-        super().__init__()
-        self._task: Task | None = task
+    def __init__(self) -> None:
+        super().__init__(_holder())
         self.on_done: Callable[[Any], None] | None = None
         self.on_error: Callable[[BaseException], None] | None = None
         self.on_progress: Callable[[int, int | None, str], None] | None = None
@@ -76,9 +88,18 @@ class _Signals(QObject):
     @Slot()
     def _release(self) -> None:  # queued: runs in the GUI thread after every result slot
         with _LOCK:
-            _RUNNING.discard(self._task)  # type: ignore[arg-type]
-        self._task = None
-        self.on_done = self.on_error = self.on_progress = None
+            task = _RUNNING.pop(self, None)
+        self.on_done = self.on_error = self.on_progress = None  # breaks cycles through callbacks
+        if task is not None:
+            _GRAVEYARD.append(task)
+        _bury()
+
+
+def _bury() -> None:
+    """GUI thread: delete the signals of released tasks whose worker has finished emitting."""
+    for task in [t for t in _GRAVEYARD if t._emitted.is_set()]:
+        _GRAVEYARD.remove(task)
+        task.signals.deleteLater()
 
 
 def _accepts(fn: Callable, name: str) -> bool:
@@ -114,9 +135,10 @@ class Task(QRunnable):
         self._fn, self._args, self.tag = fn, args, tag
         self.name = name or getattr(fn, "__qualname__", repr(fn))
         self.cancel_event = cancel if cancel is not None else threading.Event()
-        self.signals = _Signals(self)
+        self.signals = _Signals()
         self.signals.on_done, self.signals.on_error, self.signals.on_progress = on_done, on_error, on_progress
         self._finished = threading.Event()
+        self._emitted = threading.Event()  # set after the last emit() returned
         self._started = False
 
     def __repr__(self) -> str:
@@ -149,11 +171,13 @@ class Task(QRunnable):
         finally:
             self._finished.set()
             self.signals.done.emit()
+            self._emitted.set()
 
     # -- GUI thread ---------------------------------------------------------------------------------
     def start(self, pool: QThreadPool | None = None) -> Task:
+        _bury()
         with _LOCK:
-            _RUNNING.add(self)
+            _RUNNING[self.signals] = self
         self._started = True
         (pool or QThreadPool.globalInstance()).start(self)
         return self
@@ -183,13 +207,13 @@ def run_task(fn: Callable[..., Any], *args: Any, **kw: Any) -> Task:
 def running_tasks() -> list[Task]:
     """Tasks started and not yet finished (their ``fn`` still runs or waits in the pool queue)."""
     with _LOCK:
-        return [t for t in _RUNNING if not t.finished]
+        return [t for t in _RUNNING.values() if not t.finished]
 
 
 def pending_tasks() -> list[Task]:
     """Tasks whose ``done`` signal has not been delivered yet (a superset of ``running_tasks``)."""
     with _LOCK:
-        return list(_RUNNING)
+        return list(_RUNNING.values())
 
 
 def cancel_all() -> None:
@@ -210,4 +234,5 @@ def wait_for_all(timeout: float = 5.0, *, cancel: bool = False) -> bool:
         ok = task.wait(max(0.0, deadline.remainingTime() / 1000)) and ok
     if QCoreApplication.instance() is not None:
         QCoreApplication.processEvents()  # deliver queued results and release the finished tasks
+        _bury()
     return ok and not running_tasks()

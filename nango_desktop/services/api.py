@@ -476,7 +476,13 @@ class NangoClient:
                     detail=f"{method} {path}: no answer within {self._timeout:g} s (attempt {attempt + 1})"
                 )
                 self._report(method, path, None, started, None, error)
-            except httpx.TransportError as exc:
+            except httpx.DecodingError as exc:
+                error = MalformedResponseError(
+                    detail=f"{method} {path}: undecodable body ({type(exc).__name__})"
+                )
+                self._report(method, path, None, started, None, error)
+                raise error from None
+            except httpx.RequestError as exc:
                 error = NetworkError(
                     detail=redact(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", secrets)
                 )
@@ -488,9 +494,17 @@ class NangoClient:
                 if info is not None:
                     with self._lock:
                         self._rate_limit = info
-                if response.status_code < 400:
+                if response.status_code < 300:
                     self._report(method, path, response.status_code, started, info, None)
                     return response
+                if response.status_code < 400:
+                    error = MalformedResponseError(
+                        "The server answered with a redirect; check the API URL (http:// or https://, path)",
+                        f"{method} {path} -> HTTP {response.status_code} to {_location(response)}",
+                        status=response.status_code,
+                    )
+                    self._report(method, path, response.status_code, started, info, error)
+                    raise error
                 error = self._http_error(method, path, response, token is not None, secrets)
                 self._report(method, path, response.status_code, started, info, error)
                 if isinstance(error, RateLimitedError):
@@ -588,6 +602,12 @@ class NangoClient:
             self._on_call(CallInfo(method, path, status, elapsed, info, error.title if error else None))
         except Exception:
             log.exception("on_call callback failed")
+
+
+def _location(response: httpx.Response) -> str:
+    """Where a redirect points, without its query string (it could carry a token)."""
+    location = response.headers.get("location", "")
+    return location.split("?", 1)[0] or "(no location)"
 
 
 def _describe(exc: ValidationError) -> str:

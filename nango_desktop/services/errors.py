@@ -174,7 +174,7 @@ def error_for_status(
     if status == 404 or (status == 400 and code == "unknown_connection"):
         return NotFoundError(None, detail, **kw)
     if status == 400 or status == 422:
-        title = redact(f"Nango rejected the request: {message}", secrets) if message else None
+        title = redact(f"Nango rejected the request: {_shorten(message)}", secrets) if message else None
         return BadRequestError(title, detail, errors=errors, **kw)
     if status == 409:
         return ConflictError(None, detail, **kw)
@@ -185,6 +185,10 @@ def error_for_status(
     if status >= 500:
         return ServerError(None, detail, **kw)
     return NangoError(None, detail, **kw)
+
+
+def _shorten(text: str, limit: int = 240) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _format_validation(error: Any) -> str:

@@ -21,7 +21,13 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, sign_headers
-from nango_desktop.services.webhook_store import REDACTED, REPLAY_HEADER, EventStore, ForwardResult, StoredEvent
+from nango_desktop.services.webhook_store import (
+    REDACTED,
+    REPLAY_HEADER,
+    EventStore,
+    ForwardResult,
+    StoredEvent,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +58,9 @@ def replay_headers(event: StoredEvent, key: str | None) -> dict[str, str]:
     if key:
         headers.update(sign_headers(key, event.body))
     else:  # nothing to sign with: keep the original signatures (they may still verify)
-        headers.update({k: v for k, v in event.headers.items() if k.lower() in signature_names - {REPLAY_HEADER.lower()}})
+        headers.update(
+            {k: v for k, v in event.headers.items() if k.lower() in signature_names - {REPLAY_HEADER.lower()}}
+        )
     headers[REPLAY_HEADER] = str(event.id)
     return headers
 
@@ -73,7 +81,9 @@ class Forwarder:
         self.store = store
         self.keys = keys
         self.on_result = on_result
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport, trust_env=False)
+        self._client = httpx.Client(
+            timeout=timeout, follow_redirects=False, transport=transport, trust_env=False
+        )
         self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self.dropped = 0
@@ -132,7 +142,9 @@ class Forwarder:
     def replay(self, event: StoredEvent, url: str | None = None) -> ForwardResult:
         """Post ``event`` again, re-signed with the current key and marked as a replay."""
         keys = [k for k in self.keys() if k]
-        return self._post(event, replay_headers(event, keys[0] if keys else None), url or self.url, replay=True)
+        return self._post(
+            event, replay_headers(event, keys[0] if keys else None), url or self.url, replay=True
+        )
 
     def _post(self, event: StoredEvent, headers: dict[str, str], url: str, *, replay: bool) -> ForwardResult:
         result = ForwardResult(event_id=event.id, url=url, at=time.time(), replay=replay)

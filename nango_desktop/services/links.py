@@ -15,7 +15,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,6 +135,9 @@ def build_connect_link(session: Any, profile: Profile) -> str:
         api_url = profile.api_url.rstrip("/")
         link = _replace_query(link, lambda q: [(k, v) for k, v in q if k != "apiURL"] + [("apiURL", api_url)])
     return link
+
+
+build_link_url = build_connect_link  # the name ARCHITECTURE.md's layout section uses
 
 
 def expiry_epoch(value: Any) -> float:
@@ -273,7 +276,8 @@ class LinkStore:
             where.append("status = ?")
             params.append(str(status))
         if text:
-            like = f"%{text.strip().lower()}%"
+            escaped = text.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
             cols = (
                 "end_user_id",
                 "email",
@@ -283,7 +287,9 @@ class LinkStore:
                 "connection_id",
             )
             where.append(
-                "(" + " OR ".join(f"lower(coalesce({c}, '')) LIKE ?" for c in (*cols, "created_by")) + ")"
+                "("
+                + " OR ".join(f"lower(coalesce({c}, '')) LIKE ? ESCAPE '\\'" for c in (*cols, "created_by"))
+                + ")"
             )
             params.extend([like] * (len(cols) + 1))
         clause = ("WHERE " + " AND ".join(where)) if where else ""
@@ -305,7 +311,10 @@ class LinkStore:
 
         With ``only_if_pending`` (the default) a final status (completed, failed...) is never overwritten.
         """
-        sql = "UPDATE links SET status = ?, status_detail = ?, updated_at = ?, connection_id = coalesce(?, connection_id) WHERE id = ?"
+        sql = (
+            "UPDATE links SET status = ?, status_detail = ?, updated_at = ?, "
+            "connection_id = coalesce(?, connection_id) WHERE id = ?"
+        )
         if only_if_pending:
             sql += " AND status = 'pending'"
         with self._lock:
@@ -513,14 +522,15 @@ class LinkIssuer:
 
         With ``refresh_tags`` the tags are read again from Nango first (GET /connections/{id}).
         """
+        client = self.client
         connection_id, integration_id = connection.connection_id, connection.provider_config_key
         if refresh_tags:
-            connection = self.client.get_connection(connection_id, integration_id)
+            connection = client.get_connection(connection_id, integration_id)
         tags = _connection_tags(connection)
         kwargs: dict[str, Any] = dict(session_kw)
         if tags:
             kwargs["tags"] = tags
-        session = self.client.create_reconnect_session(connection_id, integration_id, **kwargs)
+        session = client.create_reconnect_session(connection_id, integration_id, **kwargs)
         customer = customer_of(connection)
         return self._record(
             session,
@@ -543,7 +553,7 @@ class BulkItem:
     integration_id: str
     end_user_id: str | None
     email: str | None
-    link: str | None = None  # with token (this run only)
+    link: str | None = field(default=None, repr=False)  # with its token (this run only): never in reprs
     expires_at: float | None = None
     record_id: int | None = None
     error: str | None = None
@@ -580,10 +590,11 @@ def generate_reconnect_links(
 ) -> list[BulkItem]:
     """Fill ``items`` (from :func:`bulk_items`) with reconnect links, one connection after the other.
 
-    ``on_item(index, copy)`` reports each finished item (worker thread). Rate limits: the client's RateLimiter paces calls and retries 429s; if it still gives up
-    (RateLimitedError) we wait ``retry_after`` (cancellable) and retry the SAME connection, so none is
-    lost. Other errors are recorded on the item and the run goes on. Items left when cancelled keep
-    ``link=None`` and ``error=None`` ("not generated"): the dialog can run again for them.
+    ``on_item(index, copy)`` reports each finished item (from the worker thread). Rate limits: the
+    client's RateLimiter paces calls and retries 429s; if it still gives up (RateLimitedError) we wait
+    ``retry_after`` (cancellable) and retry the SAME connection, so none is lost. Other errors are
+    recorded on the item and the run goes on. Items left when cancelled keep ``link=None`` and
+    ``error=None`` ("not generated"): running again generates only those.
     """
     cancel = cancel or threading.Event()
     wait = wait or (lambda event, seconds: event.wait(seconds))
@@ -672,10 +683,3 @@ def message_template(record: LinkRecord, url: str) -> str:
         f"The link is valid for about {minutes} minutes (until {expires}) and can only be used by you. "
         "If it has expired, just ask us for a new one.\n"
     )
-
-
-def summarize_counts(records: Iterable[LinkRecord]) -> Mapping[LinkStatus, int]:
-    counts = dict.fromkeys(LinkStatus, 0)
-    for record in records:
-        counts[record.status] += 1
-    return counts

@@ -98,7 +98,6 @@ class RateLimiter:
         self._sleep = sleep
         self._max_wait = max_wait
         self._lock = threading.Lock()
-        self._limit: int | None = None
         self._remaining: int | None = None
         self._reset_at: float | None = None  # clock time the window resets
         self._reset_wall: float | None = None  # the same, as the server said it (epoch seconds)
@@ -112,8 +111,6 @@ class RateLimiter:
             return
         with self._lock:
             self._last = info
-            if info.limit is not None:
-                self._limit = info.limit
             if info.remaining is not None:
                 # Within one window the server's count only goes down; a reply that raced with newer ones
                 # (or with requests this process has already spent locally) must not raise the budget.

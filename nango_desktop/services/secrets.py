@@ -140,6 +140,7 @@ class SecretStore:
         self._memory: dict[tuple[str, SecretKind], str] = {}
         self._lock = threading.Lock()
         self._name: str | None = None
+        self._stuck: threading.Event | None = None  # set when a timed-out call finally returns
 
     def __repr__(self) -> str:
         return f"<SecretStore backend={type(self.backend).__name__} in_memory={len(self._memory)}>"
@@ -267,7 +268,13 @@ class SecretStore:
         )
 
     def _call(self, verb: str, fn: Callable[[KeyringBackend], T]) -> T:
-        """Run ``fn(backend)`` on a daemon thread; translate failures and timeouts."""
+        """Run ``fn(backend)`` on a daemon thread; translate failures and timeouts.
+
+        While an earlier call is still stuck, new calls fail at once instead of piling up threads.
+        """
+        stuck = self._stuck
+        if stuck is not None and not stuck.is_set():
+            raise self._not_responding()
         backend = self.backend
         done = threading.Event()
         outcome: dict[str, object] = {}
@@ -283,15 +290,19 @@ class SecretStore:
         # A daemon thread, not a pool: a keyring that never answers must not block the process exit.
         threading.Thread(target=runner, name="keyring-call", daemon=True).start()
         if not done.wait(self.timeout):
-            raise SecretStoreUnavailable(
-                "The system keyring is not responding",
-                f"{self.backend_name} did not answer within {self.timeout:g} s (it may be waiting for an "
-                "unlock prompt). Unlock it and try again, or keep the key in memory for this run only.",
-            )
+            self._stuck = done
+            raise self._not_responding()
         error = outcome.get("error")
         if error is None:
             return outcome.get("value")  # type: ignore[return-value]
         raise self._translate(verb, error) from error  # type: ignore[misc]
+
+    def _not_responding(self) -> SecretStoreUnavailable:
+        return SecretStoreUnavailable(
+            "The system keyring is not responding",
+            f"{self.backend_name} did not answer within {self.timeout:g} s (it may be waiting for an "
+            "unlock prompt). Unlock it and try again, or keep the key in memory for this run only.",
+        )
 
     def _translate(self, verb: str, exc: BaseException) -> SecretStoreUnavailable:
         kind = type(exc).__name__

@@ -81,9 +81,17 @@ class SessionTokens:
 
     def drop(self, link_id: int, *, profile: str | None = None) -> None:
         """Forget the token (memory and keyring): the link is no longer alive."""
+        found = self.forget(link_id)
+        self.delete_from_keyring(link_id, found or profile)
+
+    def forget(self, link_id: int) -> str | None:
+        """Drop the token from memory only (instant); returns its profile if it was there."""
         with self._lock:
             found = self._tokens.pop(link_id, None)
-        profile = found[0] if found is not None else profile
+        return found[0] if found is not None else None
+
+    def delete_from_keyring(self, link_id: int, profile: str | None) -> None:
+        """Delete the keyring copy (may block: call it from a worker)."""
         if self._keyring is None or profile is None:
             return
         try:

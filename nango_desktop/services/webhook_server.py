@@ -180,10 +180,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        if not hasattr(self, "_headers_buffer"):  # an HTTP/0.9 request: body only, no status line
+            self._headers_buffer: list[bytes] = []
+        else:
+            self._headers_buffer.append(b"\r\n")  # end_headers(), with the body in the same write
         if self.command != "HEAD":
-            self.wfile.write(data)
-        self.wfile.flush()
+            self._headers_buffer.append(data)
+        self.flush_headers()
 
     # -- routing ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
@@ -193,8 +196,16 @@ class _Handler(BaseHTTPRequestHandler):
         except _Reply as reply:
             owner._count("busy" if reply.status == 503 else "rejected")
             self.close_connection = True  # the body (if any) was not read
-            log.info("listener answered %d to %s %s: %s", reply.status, self.command, self.path[:200], reply.message)
-            self._send(reply.status, {"error": {"code": reply.status, "message": reply.message}}, reply.headers)
+            log.info(
+                "listener answered %d to %s %s: %s",
+                reply.status,
+                self.command,
+                self.path[:200],
+                reply.message,
+            )
+            self._send(
+                reply.status, {"error": {"code": reply.status, "message": reply.message}}, reply.headers
+            )
 
     do_POST = do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
@@ -214,11 +225,15 @@ class _Handler(BaseHTTPRequestHandler):
         owner._handle_webhook(self, body)
 
     def _check_browser(self) -> None:
-        if self.headers.get("Origin") is not None or any(k.lower().startswith("sec-fetch-") for k in self.headers):
+        if self.headers.get("Origin") is not None or any(
+            k.lower().startswith("sec-fetch-") for k in self.headers
+        ):
             raise _Reply(403, "Requests from web browsers are refused")
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type in BROWSER_CONTENT_TYPES:
-            raise _Reply(403, f"Content type {content_type} is refused (browser form); Nango sends application/json")
+            raise _Reply(
+                403, f"Content type {content_type} is refused (browser form); Nango sends application/json"
+            )
 
     def _read_body(self, limit: int) -> bytes | None:
         if self.headers.get("Transfer-Encoding") is not None:
@@ -418,9 +433,13 @@ class WebhookServer:
             if self.forward_to:
                 from nango_desktop.services.forwarder import Forwarder
 
-                self.forwarder = Forwarder(self.forward_to, self.store, keys=self.keys, on_result=self.on_forward)
+                self.forwarder = Forwarder(
+                    self.forward_to, self.store, keys=self.keys, on_result=self.on_forward
+                )
                 self.forwarder.start()
-            self._thread = threading.Thread(target=self._serve, args=(httpd,), name="webhook-listener", daemon=True)
+            self._thread = threading.Thread(
+                target=self._serve, args=(httpd,), name="webhook-listener", daemon=True
+            )
             self._thread.start()
             log.info("Webhook listener for profile %s on %s", self.profile, self.url)
             self._set_state(ListenerState.LISTENING, self.url)
@@ -488,7 +507,9 @@ class WebhookServer:
                 f"Not allowed to listen on port {self.port}",
                 f"Ports below 1024 need administrator rights. Choose a port such as {DEFAULT_LISTENER_PORT}.",
             )
-        if code in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(exc, socket.gaierror | OverflowError):
+        if code in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) or isinstance(
+            exc, socket.gaierror | OverflowError
+        ):
             return ListenerError(
                 f"Cannot listen on {where}",
                 f"{exc}. Use 127.0.0.1 (this machine only) or an address of one of this machine's interfaces.",
@@ -499,7 +520,9 @@ class WebhookServer:
         try:
             return list(self.keys())
         except Exception:
-            log.warning("Webhook listener: cannot read the signing keys; events are not verified", exc_info=True)
+            log.warning(
+                "Webhook listener: cannot read the signing keys; events are not verified", exc_info=True
+            )
             return []
 
     def _handle_webhook(self, handler: _Handler, body: bytes) -> None:

@@ -22,7 +22,8 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +39,7 @@ REDACTED = "[redacted]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 _MAX_FORWARD_BODY = 64 * 1024
 _RETENTION_EVERY = 500  # adds between two automatic retention passes
+_MAX_IDLE_READERS = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -222,47 +224,62 @@ class EventStore:
         self.retention_count = retention_count
         self.retention_days = retention_days
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
-        self._conn_lock = threading.Lock()
         self._write_lock = threading.RLock()
+        self._idle: list[sqlite3.Connection] = []  # reader connections, borrowed by any thread
+        self._idle_lock = threading.Lock()
+        self._pending: list[_Pending] = []  # adds waiting for the next group commit
+        self._pending_lock = threading.Lock()
         self._closed = False
         self._adds_since_retention = 0
-        conn = self._conn()
+        self._writer = self._connect()
         with self._write_lock:
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self.fts = self._init_fts(conn)
+            self._writer.executescript(_SCHEMA)
+            self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.fts = self._init_fts(self._writer)
         if retention_count is not None or retention_days is not None:
             self.apply_retention(retention_count, retention_days)
 
     # -- connections ---------------------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
+    # One writer connection, used under the write lock by whichever thread writes (the listener's handler
+    # threads come and go: a connection per thread would leak). Readers borrow pooled connections, so GUI
+    # worker threads read concurrently with the writer (WAL).
+    def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise sqlite3.ProgrammingError("EventStore is closed")
         conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA foreign_keys=ON")
-        self._local.conn = conn
-        with self._conn_lock:
-            self._connections.append(conn)
         return conn
 
-    def close(self) -> None:
-        self._closed = True
-        with self._conn_lock:
-            connections, self._connections = self._connections, []
-        for conn in connections:
-            try:
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        with self._idle_lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        finally:
+            with self._idle_lock:
+                keep = not self._closed and len(self._idle) < _MAX_IDLE_READERS
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
                 conn.close()
-            except sqlite3.Error:  # pragma: no cover - closing a connection in use by another thread
-                log.debug("closing an event store connection failed", exc_info=True)
-        self._local = threading.local()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._reader() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._write_lock, self._idle_lock:
+            if self._closed:
+                return
+            self._closed = True
+            idle, self._idle = self._idle, []
+            for conn in [self._writer, *idle]:
+                conn.close()
 
     def __enter__(self) -> EventStore:
         return self
@@ -279,7 +296,9 @@ class EventStore:
         return True
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn(), self._write_lock)
+        if self._closed:
+            raise sqlite3.ProgrammingError("EventStore is closed")
+        return _Transaction(self._writer, self._write_lock)
 
     # -- writing ---------------------------------------------------------------------------------------
     def add(
@@ -304,55 +323,85 @@ class EventStore:
             parsed, malformed = parse_body(body)
             summary = None if malformed else summarize(parsed)
         if replay_of is None:
-            replay_of = _int_or_none(next((v for k, v in headers.items() if k.lower() == REPLAY_HEADER.lower()), None))
-        stored_headers = _redact_headers(headers)
-        with self._transaction() as conn:
-            row = conn.execute("SELECT id FROM events WHERE dedupe_key = ?", (key,)).fetchone()
-            if row is not None:
-                conn.execute(
-                    "UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
-                    (received_at, row[0]),
-                )
-                event_id, duplicate = row[0], True
-            else:
-                s = summary
-                cur = conn.execute(
-                    "INSERT INTO events (profile, received_at, peer, method, path, headers, body, dedupe_key,"
-                    " verification, verification_status, malformed, summary, type, operation, success,"
-                    " integration, connection_id, end_user_id, replay_of)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        profile or self.profile,
-                        received_at,
-                        peer,
-                        method,
-                        path,
-                        json.dumps(stored_headers, ensure_ascii=False),
-                        body,
-                        key,
-                        json.dumps(verification.to_dict()),
-                        str(verification.status),
-                        malformed,
-                        json.dumps(s.to_dict()) if s else None,
-                        (s.type or str(s.kind)) if s else None,
-                        s.operation if s else None,
-                        None if s is None or s.success is None else int(s.success),
-                        s.integration if s else None,
-                        s.connection_id if s else None,
-                        s.end_user_id if s else None,
-                        replay_of,
-                    ),
-                )
-                event_id, duplicate = cur.lastrowid, False
-                if self.fts:
-                    conn.execute(
-                        "INSERT INTO events_fts(rowid, body) VALUES (?, ?)",
-                        (event_id, body.decode("utf-8", "replace")),
-                    )
-        event = self.get(event_id)
-        assert event is not None
+            replay_of = _int_or_none(
+                next((v for k, v in headers.items() if k.lower() == REPLAY_HEADER.lower()), None)
+            )
+        s = summary
+        row = (
+            profile or self.profile,
+            received_at,
+            peer,
+            method,
+            path,
+            json.dumps(_redact_headers(headers), ensure_ascii=False),
+            body,
+            key,
+            json.dumps(verification.to_dict()),
+            str(verification.status),
+            malformed,
+            json.dumps(s.to_dict()) if s else None,
+            (s.type or str(s.kind)) if s else None,
+            s.operation if s else None,
+            None if s is None or s.success is None else int(s.success),
+            s.integration if s else None,
+            s.connection_id if s else None,
+            s.end_user_id if s else None,
+            replay_of,
+        )
+        event, duplicate = self._commit_grouped(_Pending(row, key, received_at))
         self._maybe_apply_retention()
         return event, duplicate
+
+    def _commit_grouped(self, pending: _Pending) -> tuple[StoredEvent, bool]:
+        """Group commit: whichever thread gets the write lock commits every add queued so far in ONE
+        transaction (one fsync for a burst of concurrent requests); the others find theirs done."""
+        with self._pending_lock:
+            self._pending.append(pending)
+        with self._write_lock:
+            if not pending.done:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                try:
+                    with self._transaction() as conn:
+                        for item in batch:
+                            item.result = self._insert(conn, item)
+                except BaseException as exc:
+                    for item in batch:
+                        item.error = exc
+                    raise
+                finally:
+                    for item in batch:
+                        item.done = True
+        if pending.error is not None:
+            raise pending.error
+        assert pending.result is not None
+        return pending.result
+
+    def _insert(self, conn: sqlite3.Connection, item: _Pending) -> tuple[StoredEvent, bool]:
+        found = conn.execute("SELECT id FROM events WHERE dedupe_key = ?", (item.key,)).fetchone()
+        if found is not None:
+            conn.execute(
+                "UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
+                (item.received_at, found[0]),
+            )
+            event_id, duplicate = found[0], True
+        else:
+            cur = conn.execute(
+                "INSERT INTO events (profile, received_at, peer, method, path, headers, body, dedupe_key,"
+                " verification, verification_status, malformed, summary, type, operation, success,"
+                " integration, connection_id, end_user_id, replay_of)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                item.row,
+            )
+            event_id, duplicate = cur.lastrowid, False
+            if self.fts:
+                body = item.row[6]
+                conn.execute(
+                    "INSERT INTO events_fts(rowid, body) VALUES (?, ?)",
+                    (event_id, body.decode("utf-8", "replace")),
+                )
+        stored = conn.execute(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)).fetchone()  # noqa: S608
+        return _row_to_event(stored), duplicate
 
     def pin(self, event_id: int, pinned: bool = True) -> None:
         with self._transaction() as conn:
@@ -368,9 +417,11 @@ class EventStore:
             return self._delete_where(conn, "pinned = 0" if keep_pinned else "1", [])
 
     def _delete_where(self, conn: sqlite3.Connection, where: str, params: list[Any]) -> int:
+        # `where` is built here from fixed column names; values are always bound parameters.
+        ids = f"SELECT id FROM events WHERE {where}"  # noqa: S608
         if self.fts:
-            conn.execute(f"DELETE FROM events_fts WHERE rowid IN (SELECT id FROM events WHERE {where})", params)  # noqa: S608
-        conn.execute(f"DELETE FROM forwards WHERE event_id IN (SELECT id FROM events WHERE {where})", params)  # noqa: S608
+            conn.execute(f"DELETE FROM events_fts WHERE rowid IN ({ids})", params)  # noqa: S608
+        conn.execute(f"DELETE FROM forwards WHERE event_id IN ({ids})", params)  # noqa: S608
         return conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount  # noqa: S608
 
     def apply_retention(self, count: int | None = None, days: float | None = None) -> int:
@@ -378,7 +429,9 @@ class EventStore:
         removed = 0
         with self._transaction() as conn:
             if days is not None and days > 0:
-                removed += self._delete_where(conn, "pinned = 0 AND received_at < ?", [time.time() - days * 86400])
+                removed += self._delete_where(
+                    conn, "pinned = 0 AND received_at < ?", [time.time() - days * 86400]
+                )
             if count is not None and count >= 0:
                 row = conn.execute(
                     "SELECT id FROM events WHERE pinned = 0 ORDER BY id DESC LIMIT 1 OFFSET ?", (count,)
@@ -409,38 +462,46 @@ class EventStore:
                     int(result.replay),
                     result.status,
                     result.latency,
-                    (result.response_body or "")[:_MAX_FORWARD_BODY] if result.response_body is not None else None,
+                    (result.response_body or "")[:_MAX_FORWARD_BODY]
+                    if result.response_body is not None
+                    else None,
                     result.error,
                 ),
             )
 
     # -- reading ---------------------------------------------------------------------------------------
     def get(self, event_id: int) -> StoredEvent | None:
-        row = self._conn().execute(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,)).fetchone()  # noqa: S608
-        return _row_to_event(row) if row else None
+        rows = self._query(f"SELECT {_COLUMNS} FROM events WHERE id = ?", (event_id,))  # noqa: S608
+        return _row_to_event(rows[0]) if rows else None
 
     def list(
-        self, limit: int = 100, offset: int = 0, filters: EventFilter | None = None, *, oldest_first: bool = False
+        self,
+        limit: int = 100,
+        offset: int = 0,
+        filters: EventFilter | None = None,
+        *,
+        oldest_first: bool = False,
     ) -> list[StoredEvent]:
         """Newest first (by id) unless ``oldest_first``."""
         where, params = self._where(filters)
         order = "ASC" if oldest_first else "DESC"
         sql = f"SELECT {_COLUMNS} FROM events WHERE {where} ORDER BY id {order} LIMIT ? OFFSET ?"  # noqa: S608
-        rows = self._conn().execute(sql, [*params, limit, offset]).fetchall()
-        return [_row_to_event(r) for r in rows]
+        return [_row_to_event(r) for r in self._query(sql, [*params, limit, offset])]
 
-    def list_after(self, after_id: int, limit: int = 1000, filters: EventFilter | None = None) -> list[StoredEvent]:
+    def list_after(
+        self, after_id: int, limit: int = 1000, filters: EventFilter | None = None
+    ) -> list[StoredEvent]:
         """Events with id > after_id, oldest first (for tailing the store)."""
         where, params = self._where(filters)
         sql = f"SELECT {_COLUMNS} FROM events WHERE id > ? AND {where} ORDER BY id ASC LIMIT ?"  # noqa: S608
-        return [_row_to_event(r) for r in self._conn().execute(sql, [after_id, *params, limit]).fetchall()]
+        return [_row_to_event(r) for r in self._query(sql, [after_id, *params, limit])]
 
     def search(self, text: str, limit: int = 100, offset: int = 0) -> list[StoredEvent]:
         return self.list(limit, offset, EventFilter(search=text))
 
     def count(self, filters: EventFilter | None = None) -> int:
         where, params = self._where(filters)
-        return self._conn().execute(f"SELECT COUNT(*) FROM events WHERE {where}", params).fetchone()[0]  # noqa: S608
+        return self._query(f"SELECT COUNT(*) FROM events WHERE {where}", params)[0][0]  # noqa: S608
 
     def iter_events(self, filters: EventFilter | None = None, batch: int = 500) -> Iterator[StoredEvent]:
         """All matching events, oldest first, read in batches (export)."""
@@ -453,7 +514,7 @@ class EventStore:
             last = page[-1].id
 
     def forwards(self, event_id: int) -> list[ForwardResult]:
-        rows = self._conn().execute(
+        rows = self._query(
             "SELECT event_id, url, at, replay, status, latency, response_body, error FROM forwards"
             " WHERE event_id = ? ORDER BY id",
             (event_id,),
@@ -462,12 +523,21 @@ class EventStore:
 
     def distinct(self, column: str) -> list[str]:
         """Known values of a filter column (for filter combo boxes)."""
-        if column not in {"type", "operation", "integration", "connection_id", "end_user_id", "verification_status"}:
+        if column not in {
+            "type",
+            "operation",
+            "integration",
+            "connection_id",
+            "end_user_id",
+            "verification_status",
+        }:
             raise ValueError(f"not a filter column: {column}")
         sql = f"SELECT DISTINCT {column} FROM events WHERE {column} IS NOT NULL ORDER BY {column}"  # noqa: S608
-        return [r[0] for r in self._conn().execute(sql)]
+        return [r[0] for r in self._query(sql)]
 
-    def export_json(self, out: IO[str], filters: EventFilter | None = None, ids: Iterable[int] | None = None) -> int:
+    def export_json(
+        self, out: IO[str], filters: EventFilter | None = None, ids: Iterable[int] | None = None
+    ) -> int:
         """Write matching events as a JSON array (streamed). Returns how many were written."""
         if ids is not None:
             filters = EventFilter(**{**(filters.__dict__ if filters else {}), "ids": list(ids)})
@@ -481,7 +551,7 @@ class EventStore:
         return written
 
     def integrity_check(self) -> str:
-        return self._conn().execute("PRAGMA integrity_check").fetchone()[0]
+        return self._query("PRAGMA integrity_check")[0][0]
 
     def _where(self, f: EventFilter | None) -> tuple[str, list[Any]]:
         if f is None:
@@ -525,6 +595,16 @@ class EventStore:
                 escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
                 params.append(f"%{escaped}%")
         return (" AND ".join(clauses) or "1"), params
+
+
+@dataclass
+class _Pending:
+    row: tuple[Any, ...]
+    key: str
+    received_at: float
+    done: bool = False
+    result: tuple[StoredEvent, bool] | None = None
+    error: BaseException | None = None
 
 
 class _Transaction:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -21,6 +22,23 @@ from nango_desktop.settings import load_settings, settings_path
 from tests.nango_server import FakeNango
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """cli.main installs the app's log handlers on the root logger; put the test runner's back."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    yield
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.captureWarnings(False)
 
 
 @pytest.fixture
@@ -217,6 +235,8 @@ def test_unreachable_server(run, monkeypatch):
         ["link", "new", "--end-user-id", "u1", "--email", "a@b.c"],
         ["link", "new", "--end-user-id", "u1", "--tag", "1bad=x"],
         ["profile", "add"],
+        ["profile", "add", "bad/name"],
+        ["profile", "add", "p", "--url", "ftp://x"],
         ["no-such-command"],
     ],
 )
@@ -364,6 +384,21 @@ def test_link_new_prints_link_and_expiry(run, adhoc, nango_server):
     assert query["session_token"][0] in nango_server.sessions
     assert query["apiURL"] == [nango_server.url]  # self-hosted: the Connect UI must know the API
     assert expires_line.startswith("Expires:") and "UTC (in 30 min)" in expires_line
+    # Recorded in the GUI's link history, without the session token (a bearer secret).
+    from nango_desktop.services.links import LinkStore
+
+    store = LinkStore()
+    try:
+        (record,) = store.list()
+    finally:
+        store.close()
+    assert record.kind == "new" and record.end_user_id == "u42" and "session_token" not in record.link
+    token = query["session_token"][0].encode()
+    assert not [
+        p
+        for p in Path(os.environ["NANGO_DESKTOP_HOME"]).rglob("*")
+        if p.is_file() and token in p.read_bytes()
+    ]
 
 
 def test_link_json_and_qr(run, adhoc):

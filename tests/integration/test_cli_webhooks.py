@@ -96,7 +96,13 @@ def test_events_export(filled_store, capsys, tmp_path):
     code, out, err = run(["events", "export", "--output", str(target)], capsys)
     assert code == 0 and "Exported 5 events" in err
     data = json.loads(target.read_text(encoding="utf-8"))
-    assert [d["verification"]["status"] for d in data] == ["verified", "invalid", "unsigned", "verified", "no_key"]
+    assert [d["verification"]["status"] for d in data] == [
+        "verified",
+        "invalid",
+        "unsigned",
+        "verified",
+        "no_key",
+    ]
     assert not list(target.parent.glob("*.part"))
     code, out, _ = run(["events", "export", "--type", "sync"], capsys)
     assert [d["summary"]["type"] for d in json.loads(out)] == ["sync"]

@@ -13,6 +13,7 @@ import copy
 import functools
 import json
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,7 +181,7 @@ def schema_errors(spec_path: Path, response: httpx.Response, *, patched: bool) -
 class Case:
     id: str
     method: str
-    path: str  # may contain {cid} / {int} / {token}
+    path: str  # {cid}: a connection's id ({cid:<integration>}: of that integration), {int}: its integration
     status: int
     params: dict[str, Any] = field(default_factory=dict)
     json: Any = None
@@ -583,10 +584,10 @@ def test_every_served_route_is_in_the_spec(spec_path):
 
 
 def test_oauth2_credentials_deviation_is_still_in_the_spec(fake, spec_path):
-    conn = next(c for c in fake.connections if c["credentials"]["type"] == "OAUTH2")
-    response = exchange(fake, Case("get", "GET", "/connections/{cid}", 200, {"provider_config_key": "{int}"}))
-    assert response.json()["credentials"]["raw"]
-    assert conn["connection_id"] == response.json()["connection_id"]
+    case = Case("get", "GET", "/connections/{cid:github}", 200, {"provider_config_key": "github"})
+    response = exchange(fake, case)
+    credentials = response.json()["credentials"]
+    assert credentials["type"] == "OAUTH2" and credentials["raw"]
     unpatched = schema_errors(spec_path, response, patched=False)
     assert unpatched, (
         "the spec now accepts OAuth2 credentials: drop the oauth2-credentials-unsatisfiable patch"
@@ -759,6 +760,46 @@ def test_fault_injection(fake):
     assert _get(fake, "/connections").status_code == 200
 
 
+def test_fault_after_and_mid_load_hooks(fake):
+    fake.fail_next(500, path_prefix="/connections", after=2)
+    statuses = [_get(fake, "/connections", limit=5, page=p).status_code for p in range(4)]
+    assert statuses == [200, 200, 500, 200]
+    doomed = fake.connections[0]
+
+    def delete_then_revoke(request):
+        if request.param("page") == "1":
+            fake.connections.remove(doomed)
+            fake.invalidate()
+        elif request.param("page") == "2":
+            fake.revoke_key()
+
+    fake.on_request = delete_then_revoke
+    first = _get(fake, "/connections", limit=5, page=0)
+    second = _get(fake, "/connections", limit=5, page=1)
+    third = _get(fake, "/connections", limit=5, page=2)
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 401)
+    assert fake.find(doomed["connection_id"], doomed["provider_config_key"]) is None
+
+
+def test_large_servers_cache_list_json_until_invalidated():
+    with FakeNango(connections=10_000, seed=2) as server:
+        newest = server._ordered()[0]
+        assert _get(server, "/connections", limit=1).json()["connections"][0]["tags"] == newest["tags"]
+        newest["tags"] = {"edited": "in-place"}
+        server.invalidate()
+        assert _get(server, "/connections", limit=1).json()["connections"][0]["tags"] == {
+            "edited": "in-place"
+        }
+        response = httpx.patch(
+            f"{server.url}/connections/{newest['connection_id']}",
+            params={"provider_config_key": newest["provider_config_key"]},
+            json={"tags": {"via": "api"}},
+            headers={"Authorization": f"Bearer {KEY}"},
+        )
+        assert response.status_code == 200
+        assert _get(server, "/connections", limit=1).json()["connections"][0]["tags"] == {"via": "api"}
+
+
 def test_delay_times_out_a_client(fake):
     fake.set_delay(5)
     with pytest.raises(httpx.ReadTimeout):
@@ -857,6 +898,31 @@ def test_reconnect_without_tags_resets_tags(fake):
     assert conn["tags"] == {} and conn["errors"] == []
 
 
+def test_stop_closes_kept_alive_connections_and_joins_their_threads():
+    before = set(threading.enumerate())
+    server = FakeNango(connections=3).start()
+    outcome: list[BaseException] = []
+
+    def slow_call() -> None:
+        try:
+            httpx.get(f"{server.url}/integrations", timeout=60)
+        except httpx.HTTPError as exc:  # the server goes away without answering
+            outcome.append(exc)
+
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}) as client:
+        assert [client.get("/integrations").status_code for _ in range(3)] == [200] * 3
+        arrived = threading.Event()
+        server.on_request = lambda request: arrived.set()
+        server.set_delay(30)
+        slow = threading.Thread(target=slow_call, daemon=True)
+        slow.start()
+        assert arrived.wait(10)
+        server.stop()  # wakes the delayed handler and closes the idle keep-alive connection
+        slow.join(timeout=30)
+        assert not slow.is_alive() and len(outcome) == 1
+    assert set(threading.enumerate()) - before == set()
+
+
 def test_free_port_and_restart():
     server = FakeNango().start()
     url = server.url
@@ -886,3 +952,37 @@ def test_every_client_call_against_fake_nango_conforms(spec_path):
                 assert response.status_code < 400, (name, response.text)
                 api.validate_request(_Request(request))
                 assert validate(spec_path, response) == "documented", name
+
+
+def test_run_fake_nango_serves_in_the_foreground_until_terminated():
+    import queue
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.run_fake_nango", "--connections", "30", "--port", "0"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        first = lines.get(timeout=60)
+        assert first.startswith("FakeNango listening on http://127.0.0.1:"), first
+        url = first.split()[-1]
+        assert lines.get(timeout=10).strip() == f"secret key: {KEY}"
+        listed = httpx.get(f"{url}/connections", headers={"Authorization": f"Bearer {KEY}"})
+        assert len(listed.json()["connections"]) == 30
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+        reader.join(timeout=10)
+        proc.stdout.close()
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get())
+    assert rest[-1].strip() == "stopped"

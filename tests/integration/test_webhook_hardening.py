@@ -15,7 +15,6 @@ import pytest
 
 from nango_desktop.services.webhook_store import EventStore, event_store_path
 from tests.webhook_helpers import (
-    SIGNING_KEY,
     auth_webhook,
     nango_headers,
     nango_json,
@@ -96,7 +95,9 @@ def test_browser_requests_are_refused_and_not_stored(listener, store, extra):
 
 def test_json_without_origin_is_accepted(listener):
     assert post_raw(listener.url, RAW, {"Content-Type": "application/json; charset=utf-8"})[0] == 200
-    assert post_raw(listener.url, nango_json(auth_webhook(connection_id="2")), {})[0] == 200  # no content type
+    assert (
+        post_raw(listener.url, nango_json(auth_webhook(connection_id="2")), {})[0] == 200
+    )  # no content type
 
 
 # -- sizes and framing ----------------------------------------------------------------------------------
@@ -167,6 +168,8 @@ def test_header_limits(listener):
         b"POST /webhooks/nango HTTP/9.9\r\n\r\n",
         b"POST /webhooks/nango HTTP/1.1\r\nno colon here\r\n\xff\xfe: \x00\r\nContent-Length: 2\r\n\r\n{}",
         b"\r\n\r\n\r\n",
+        b"GET /nowhere\r\n\r\n",  # HTTP/0.9
+        b"GET /webhooks/nango\r\n\r\n",
     ],
 )
 def test_garbled_requests_do_not_hurt(listener, request_bytes):
@@ -193,7 +196,10 @@ def test_slow_but_steady_client_is_served(store):
 
 
 def test_stalled_client_is_dropped_and_does_not_block_others(store):
-    with running_listener(store, idle_timeout=0.5, request_timeout=1.0) as server, _connect(server) as stalled:
+    with (
+        running_listener(store, idle_timeout=0.5, request_timeout=1.0) as server,
+        _connect(server) as stalled,
+    ):
         stalled.sendall(b"POST /webhooks/nango HTTP/1.1\r\nContent-Length: 100\r\n\r\n{")  # never finishes
         assert post_webhook(server.url, auth_webhook())[0] == 200  # served meanwhile
         stalled.settimeout(10)
@@ -249,7 +255,9 @@ def _post_ok(server) -> bool:
 @pytest.mark.parametrize("reset", [False, True])
 def test_disconnect_mid_body_stores_nothing(listener, store, reset):
     sock = _connect(listener)
-    sock.sendall(b"POST /webhooks/nango HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n")
+    sock.sendall(
+        b"POST /webhooks/nango HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n"
+    )
     sock.sendall(RAW[:50])
     if reset:  # RST instead of FIN
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -331,8 +339,8 @@ def test_flood_of_10000_requests(store):
 
 
 @pytest.mark.slow
-def test_soak_flood_100000_requests(store):
+def test_soak_flood_50000_requests(store):
     with running_listener(store) as server:
-        statuses = _flood(server, 100_000, threads=16)
-        assert statuses.count(200) == 100_000
-        _check_flood(server, store, 100_000)
+        statuses = _flood(server, 50_000, threads=16)
+        assert statuses.count(200) == 50_000
+        _check_flood(server, store, 50_000)

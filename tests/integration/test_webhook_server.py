@@ -3,6 +3,7 @@ forwarding and replay."""
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -219,7 +220,9 @@ def test_ipv6_loopback(store):
 
 def test_start_stop_restart_and_state(store):
     states = []
-    server = WebhookServer(store, profile="dev", port=0, keys=lambda: [SIGNING_KEY], on_state=lambda s, m: states.append(s))
+    server = WebhookServer(
+        store, profile="dev", port=0, keys=lambda: [SIGNING_KEY], on_state=lambda s, m: states.append(s)
+    )
     server.start()
     server.start()  # idempotent
     url = server.url
@@ -276,9 +279,10 @@ class _Target:
 
 def test_forward_each_event_with_original_headers_and_body(store):
     results = []
-    with _Target(status=202) as target, running_listener(
-        store, forward_to=target.url, on_forward=results.append
-    ) as server:
+    with (
+        _Target(status=202) as target,
+        running_listener(store, forward_to=target.url, on_forward=results.append) as server,
+    ):
         code, reply = post_webhook(server.url, auth_webhook(connection_id="fwd"))
         assert code == 200
         assert wait_for(lambda: len(results) == 1)
@@ -317,7 +321,9 @@ def test_replay_is_resigned_with_current_key_and_marked(store):
     replayed = store.list(1)[0]
     assert replayed.id != original.id and replayed.replay_of == original.id
     assert replayed.header("X-Nango-Desktop-Replay") == str(original.id)
-    assert replayed.verification.status is VerificationStatus.VERIFIED and replayed.verification.key_index == 0
+    assert (
+        replayed.verification.status is VerificationStatus.VERIFIED and replayed.verification.key_index == 0
+    )
     assert replayed.body == original.body
     assert store.forwards(original.id)[0].replay is True
 
@@ -328,3 +334,17 @@ def test_forwarder_queue_is_bounded(store):
     assert [forwarder.submit(event) for _ in range(3)] == [True, True, False]
     assert forwarder.dropped == 1
     forwarder.stop()
+
+
+def test_signing_keys_never_reach_disk_or_logs(tmp_home, store, caplog):
+    caplog.set_level(logging.DEBUG)
+    with running_listener(store, keys=(SIGNING_KEY, PREVIOUS_KEY)) as server:
+        post_webhook(server.url, auth_webhook(), SIGNING_KEY)
+        post_webhook(server.url, auth_webhook(connection_id="old"), PREVIOUS_KEY)
+        post_webhook(server.url, auth_webhook(connection_id="bad"), "wrong")
+        post_webhook(server.url, b"{not json", SIGNING_KEY)
+    store.close()
+    written = b"".join(p.read_bytes() for p in tmp_home.rglob("*") if p.is_file())
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for key in (SIGNING_KEY, PREVIOUS_KEY):
+        assert key.encode() not in written and key not in logged

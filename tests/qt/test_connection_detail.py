@@ -129,7 +129,9 @@ def test_server_400_on_tags_is_shown(qtbot, detail, ctx, nango_server):
     detail.show_connection(listed(ctx, lambda c: True))
     detail.tags_model.appendRow([QStandardItem("note"), QStandardItem("hello")])
     nango_server.fail_next(
-        400, body={"error": {"code": "invalid_body", "message": "Tag value not allowed"}}, path_prefix="/connections/"
+        400,
+        body={"error": {"code": "invalid_body", "message": "Tag value not allowed"}},
+        path_prefix="/connections/",
     )
     detail.save_tags()
     qtbot.waitUntil(lambda: bool(ctx.errors), timeout=TIMEOUT)
@@ -193,8 +195,10 @@ def test_refresh_exhausted_424_offers_a_reconnect_link(qtbot, detail, ctx, nango
     assert [c.connection_id for c in requested[0]] == [conn.connection_id]
 
 
-@pytest.mark.parametrize(("status", "title"), [(401, "API key was rejected"), (403, "lacks"), (429, "rate limit"),
-                                               (500, "server had an error")])
+@pytest.mark.parametrize(
+    ("status", "title"),
+    [(401, "API key was rejected"), (403, "lacks"), (429, "rate limit"), (500, "server had an error")],
+)
 def test_errors_are_shown(qtbot, detail, ctx, nango_server, status, title):
     detail.show_connection(listed(ctx, lambda c: True))
     nango_server.fail_next(status, path_prefix="/connections/")
@@ -244,7 +248,9 @@ def test_delete_on_production_asks_to_type_the_id(qtbot, nango_server, secret_st
 def test_actions_and_prefill(qtbot, detail, ctx, monkeypatch):
     conn = listed(ctx, lambda c: c.customer.end_user_id and c.customer.organization_id)
     calls = []
-    monkeypatch.setattr(ctx, "request_reconnect_links", lambda conns: calls.append(("reconnect", list(conns))))
+    monkeypatch.setattr(
+        ctx, "request_reconnect_links", lambda conns: calls.append(("reconnect", list(conns)))
+    )
     monkeypatch.setattr(ctx, "request_new_link", lambda prefill=None: calls.append(("new", prefill)))
     detail.show_connection(conn)
     detail.reconnect_button.click()

@@ -75,9 +75,19 @@ def select_row(page, row: int) -> None:
 
 def test_loads_everything_publishes_and_counts(qtbot, qtmodeltester, page, ctx, nango_server):
     assert page.objectName() == "connectionsPage"
-    for name in ("connectionsTable", "connectionsSearch", "connectionsFilterIntegration", "connectionsFilterStatus",
-                 "connectionsFilterTag", "connectionsCounter", "connectionsExport", "connectionDetail",
-                 "connectionsServerSearch", "connectionsRefresh", "connectionsBusy"):
+    for name in (
+        "connectionsTable",
+        "connectionsSearch",
+        "connectionsFilterIntegration",
+        "connectionsFilterStatus",
+        "connectionsFilterTag",
+        "connectionsCounter",
+        "connectionsExport",
+        "connectionDetail",
+        "connectionsServerSearch",
+        "connectionsRefresh",
+        "connectionsBusy",
+    ):
         assert page.findChildren(object, name), name
     assert page.model.rowCount() == 50 and len(ctx.connections) == 50
     errored = sum(1 for c in nango_server.connections if c["errors"])
@@ -104,7 +114,9 @@ def test_local_filters_and_counter(qtbot, page, nango_server):
     someone = next(c for c in conns if c.tags.get("end_user_id"))
     page.tag_edit.setText(f"end_user_id={someone.tags['end_user_id']}")
     assert someone.connection_id in visible_ids(page)
-    assert all(c.all_tags.get("end_user_id") == someone.tags["end_user_id"] for c in page.proxy.visible_connections())
+    assert all(
+        c.all_tags.get("end_user_id") == someone.tags["end_user_id"] for c in page.proxy.visible_connections()
+    )
 
     page.clear_filters()
     page.search.setText(someone.connection_id[:12])  # instant, before the debounce fires
@@ -118,7 +130,9 @@ def test_integration_menu_lists_integrations(qtbot, page, nango_server):
     action = next(a for a in page.integration_menu.actions() if a.data() == "slack")
     action.setChecked(True)
     assert set(c.provider_config_key for c in page.proxy.visible_connections()) == {"slack"}
-    next(a for a in page.integration_menu.actions() if a.objectName() == "connectionsIntegrationAll").trigger()
+    next(
+        a for a in page.integration_menu.actions() if a.objectName() == "connectionsIntegrationAll"
+    ).trigger()
     assert page.proxy.rowCount() == 50 and page.integration_button.text() == "All integrations"
 
 
@@ -164,15 +178,22 @@ def test_refresh_keeps_selection_and_scroll(qtbot, page, nango_server):
 def test_copy_ids_and_context_menu(qtbot, page, monkeypatch):
     select_row(page, 2)
     page.table.selectionModel().select(
-        page.proxy.index(4, 0), QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+        page.proxy.index(4, 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
     )
     page.copy_ids()
     expected = [page.proxy.connection(2).connection_id, page.proxy.connection(4).connection_id]
     assert QGuiApplication.clipboard().text() == "\n".join(expected)
     menu = page.context_menu()
     names = [a.objectName() for a in menu.actions() if not a.isSeparator()]
-    assert names == ["connectionsCopyId", "connectionsOpenDetail", "connectionsReconnect", "connectionsNewLink",
-                     "connectionsFilterCustomer", "connectionsDelete"]
+    assert names == [
+        "connectionsCopyId",
+        "connectionsOpenDetail",
+        "connectionsReconnect",
+        "connectionsNewLink",
+        "connectionsFilterCustomer",
+        "connectionsDelete",
+    ]
     assert page.action_reconnect.text() == "Create 2 reconnect links…"
 
     requested = []
@@ -200,7 +221,9 @@ def test_filter_by_customer(qtbot, page):
 
 def test_delete_from_context_menu(qtbot, page, ctx, nango_server, monkeypatch):
     asked = []
-    monkeypatch.setattr(DestructiveConfirmDialog, "ask", classmethod(lambda cls, parent, **kw: asked.append(kw) or True))
+    monkeypatch.setattr(
+        DestructiveConfirmDialog, "ask", classmethod(lambda cls, parent, **kw: asked.append(kw) or True)
+    )
     select_row(page, 0)
     conn = page.current_connection()
     with qtbot.waitSignal(ctx.connectionChanged, timeout=LOAD_TIMEOUT):
@@ -242,9 +265,13 @@ def test_export_view_csv_and_json(qtbot, page, tmp_path, monkeypatch):
         page.export_view("csv", str(out / "view.csv"))
     with (out / "view.csv").open(newline="", encoding="utf-8") as fh:
         assert [r["connection_id"] for r in csv.DictReader(fh)] == expected
-    monkeypatch.setattr(ConnectionsPage, "ask_export_path", classmethod(lambda cls, parent, fmt: str(out / "v")))
+    monkeypatch.setattr(
+        ConnectionsPage, "ask_export_path", classmethod(lambda cls, parent, fmt: str(out / "v"))
+    )
     with qtbot.waitSignal(page.ctx.notified, timeout=LOAD_TIMEOUT) as blocker:
-        next(a for a in page.export_button.menu().actions() if a.objectName() == "connectionsExportJson").trigger()
+        next(
+            a for a in page.export_button.menu().actions() if a.objectName() == "connectionsExportJson"
+        ).trigger()
     assert "view.csv" not in blocker.args[1] and f"{len(expected)} connections" in blocker.args[1]
     data = json.loads((out / "v.json").read_text(encoding="utf-8"))
     assert [d["connection_id"] for d in data] == expected
@@ -257,8 +284,11 @@ def test_navigate_filter_and_pending_selection(qtbot, ctx, nango_server):
     qtbot.addWidget(page)
     page.model._page_size = 10
     qtbot.waitUntil(lambda: page.model.is_loading, timeout=LOAD_TIMEOUT)
-    page.on_navigate(filter={"status": "errors"}, connection_id=target["connection_id"],
-                     integration_id=target["provider_config_key"])
+    page.on_navigate(
+        filter={"status": "errors"},
+        connection_id=target["connection_id"],
+        integration_id=target["provider_config_key"],
+    )
     qtbot.waitUntil(lambda: page.detail.connection is not None, timeout=LOAD_TIMEOUT)
     assert page.detail.connection.connection_id == target["connection_id"]
     qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
@@ -299,5 +329,8 @@ def test_profile_change_reloads(qtbot, page, ctx, nango_server):
 
 
 def test_parse_tag_filter():
-    assert parse_tag_filter(" plan=pro , region = eu, vip ,") == ({"plan": "pro", "region": "eu", "vip": ""}, [])
+    assert parse_tag_filter(" plan=pro , region = eu, vip ,") == (
+        {"plan": "pro", "region": "eu", "vip": ""},
+        [],
+    )
     assert parse_tag_filter("=x")[1] == ["“=x” has no tag key"]

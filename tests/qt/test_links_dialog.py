@@ -75,7 +75,14 @@ def test_extra_tag_value_must_not_be_empty(dialog):
 
 
 def test_at_most_ten_tags_customer_fields_included(dialog):
-    fill(dialog, end_user_id="u", email="u@acme.com", display_name="U", organization_id="o", organization_name="O")
+    fill(
+        dialog,
+        end_user_id="u",
+        email="u@acme.com",
+        display_name="U",
+        organization_id="o",
+        organization_name="O",
+    )
     for i in range(5):
         dialog.extra_tags.add_row(f"k{i}", "v")
     assert error_of(dialog, "tags") == "" and dialog.create_button.isEnabled()

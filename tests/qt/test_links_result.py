@@ -73,7 +73,9 @@ def test_reconnect_reads_and_sends_the_current_tags(reconnect, nango_server):
     assert (record.kind, record.connection_id, record.integration_ids) == (
         "reconnect", conn["connection_id"], [conn["provider_config_key"]]
     )  # fmt: skip
-    assert record.end_user_id == conn["tags"]["end_user_id"] and record.email == conn["tags"]["end_user_email"]
+    assert (
+        record.end_user_id == conn["tags"]["end_user_id"] and record.email == conn["tags"]["end_user_email"]
+    )
 
 
 def test_completed_reconnect_keeps_the_tags(reconnect, nango_server):

@@ -16,7 +16,7 @@ from nango_desktop.services.signing import VerificationStatus
 from nango_desktop.services.webhook_store import REPLAY_HEADER, EventStore
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.ui.context import AppContext
-from nango_desktop.ui.webhooks.controller import ListenerController, webhook_url_for_nango
+from nango_desktop.ui.webhooks.controller import ListenerController, UserError, webhook_url_for_nango
 from tests.helpers import MemoryKeyring
 from tests.webhook_helpers import (
     SIGNING_KEY,
@@ -211,7 +211,9 @@ def test_replay_is_resigned_marked_and_recorded(qtbot, make_controller, store, t
             assert len(replayed) == 1
             assert replayed[0].replay_of == event.id
             assert replayed[0].header(REPLAY_HEADER) == str(event.id)
-            assert replayed[0].verification.status is VerificationStatus.VERIFIED  # re-signed with the current key
+            assert (
+                replayed[0].verification.status is VerificationStatus.VERIFIED
+            )  # re-signed with the current key
             assert replayed[0].body == event.body
             recorded = store.forwards(event.id)
             assert any(f.replay and f.status == 200 for f in recorded)
@@ -220,7 +222,7 @@ def test_replay_is_resigned_marked_and_recorded(qtbot, make_controller, store, t
 def test_replay_without_forward_url_is_refused(make_controller, store):
     controller = make_controller()
     store.add(body=nango_json(auth_webhook()), headers={}, verification=_unsigned())
-    with pytest.raises(ValueError, match="forward URL"):
+    with pytest.raises(UserError, match="Set a forward URL"):
         controller.replay(store.list(1)[0])
 
 
@@ -258,3 +260,21 @@ def test_webhook_url_for_nango_joins_public_url_and_path():
     assert webhook_url_for_nango(s) == "https://abc.ngrok.app/webhooks/nango"
     s = ListenerSettings(public_url="https://abc.ngrok.app/webhooks/nango", path="/webhooks/nango")
     assert webhook_url_for_nango(s) == "https://abc.ngrok.app/webhooks/nango"
+
+
+def test_a_burst_reaches_the_gui_as_one_batch(qtbot, make_controller):
+    controller = make_controller()
+    controller.start()
+    batches: list[list] = []
+    singles: list = []
+    controller.eventsReceived.connect(batches.append)
+    controller.eventReceived.connect(lambda event, duplicate: singles.append(event.id))
+    thread, statuses = post_in_thread(
+        controller.url, [auth_webhook(connection_id=f"b{i}") for i in range(20)]
+    )
+    thread.join()  # the GUI thread is busy meanwhile: every event waits in the inbox
+    assert statuses == [200] * 20
+    qtbot.waitUntil(lambda: len(singles) == 20)
+    assert len(batches) == 1 and len(batches[0]) == 20
+    assert singles == sorted(singles) == [event.id for event, _ in batches[0]]
+    assert controller.drain() == []

@@ -83,7 +83,9 @@ def deliver(qtbot, page, url, payloads, key=SIGNING_KEY, **kw) -> None:
     """Post from another thread and wait until the table shows them (flushed)."""
     before = page.model.received_total
     thread = post_from_thread(url, payloads, key, **kw)
-    qtbot.waitUntil(lambda: page.model.received_total >= before + len(payloads) and not page.model.pending_count())
+    qtbot.waitUntil(
+        lambda: page.model.received_total >= before + len(payloads) and not page.model.pending_count()
+    )
     thread.join()
 
 
@@ -154,7 +156,10 @@ def test_non_loopback_bind_shows_a_warning(qtbot, page):
 
 def test_reachability_panel_builds_and_saves_the_public_url(qtbot, page, ctx, tmp_path):
     assert page.reach_panel.isVisible(), "shown while no public URL is configured"
-    assert "never delivers webhooks to localhost" in page.reach_panel.findChildren(type(page.state_label))[0].text()
+    assert (
+        "never delivers webhooks to localhost"
+        in page.reach_panel.findChildren(type(page.state_label))[0].text()
+    )
     assert not page.copy_nango_button.isEnabled()
     page.public_edit.setText("https://tunnel.example.com/")
     assert page.nango_url.text() == "https://tunnel.example.com/webhooks/nango"
@@ -188,7 +193,9 @@ def test_events_posted_from_another_thread_appear_in_the_table(qtbot, page, qtmo
     assert page.model.index(row_c2, m.SUCCESS).data() == "FAILED"
     assert page.model.index(row_c2, m.OPERATION).data() == "refresh"
     assert page.model.index(row_c2, m.END_USER).data() == "u1"
-    assert "refresh_token_external_error" in page.model.index(row_c2, m.SUCCESS).data(m.Qt.ItemDataRole.ToolTipRole)
+    assert "refresh_token_external_error" in page.model.index(row_c2, m.SUCCESS).data(
+        m.Qt.ItemDataRole.ToolTipRole
+    )
     assert page.count_label.text().startswith("5")
     qtmodeltester.check(page.model)
 
@@ -253,7 +260,12 @@ def test_full_text_search_in_bodies_runs_in_the_store(qtbot, page):
     page.search_edit.setText("zebra")
     page.search_edit.flush()
     qtbot.waitUntil(lambda: not page.model.loading and sorted(column(page, m.CONNECTION)) == ["c1", "c3"])
-    deliver(qtbot, page, url, [auth_webhook(connection_id="c4", tags={"z": "zebra"}), auth_webhook(connection_id="c5")])
+    deliver(
+        qtbot,
+        page,
+        url,
+        [auth_webhook(connection_id="c4", tags={"z": "zebra"}), auth_webhook(connection_id="c5")],
+    )
     assert sorted(column(page, m.CONNECTION)) == ["c1", "c3", "c4"]
     page.search_edit.clear()
     page.search_edit.flush()
@@ -271,7 +283,9 @@ def test_detail_shows_the_signature_check(qtbot, page, ctx):
     deliver(qtbot, page, url, [auth_webhook(connection_id="wrong")], key="not-the-key")
     deliver(qtbot, page, url, [auth_webhook(connection_id="unsigned")], key=None)
     by_connection = {e.summary.connection_id: e for e in page.model.events()}
-    assert [page.model.index(page.model.row_of(by_connection[c].id), m.SIGNATURE).data() for c in by_connection] == [
+    assert [
+        page.model.index(page.model.row_of(by_connection[c].id), m.SIGNATURE).data() for c in by_connection
+    ] == [
         "unsigned",
         "invalid",
         "verified",
@@ -301,7 +315,9 @@ def test_detail_body_headers_raw_and_malformed_position(qtbot, page):
     deliver(qtbot, page, url, [auth_webhook(connection_id="ünïcode")])
     event = page.model.event_at(0)
     select_event(qtbot, page, event.id)
-    assert page.detail.body_view.toPlainText() == json.dumps(json.loads(event.body), indent=2, ensure_ascii=False)
+    assert page.detail.body_view.toPlainText() == json.dumps(
+        json.loads(event.body), indent=2, ensure_ascii=False
+    )
     assert page.detail.raw_view.toPlainText() == event.body.decode()
     headers = {
         page.detail.headers_model.item(r, 0).text(): page.detail.headers_model.item(r, 1).text()
@@ -349,7 +365,7 @@ def test_open_connection_navigates(qtbot, page, ctx):
 
 def test_copy_as_curl_resends_the_exact_request(qtbot, page, ctx):
     url = start(qtbot, page)
-    deliver(qtbot, page, url, [auth_webhook(connection_id="çurl", tags={"q": "it's \"quoted\""})])
+    deliver(qtbot, page, url, [auth_webhook(connection_id="çurl", tags={"q": 'it\'s "quoted"'})])
     event = page.model.event_at(0)
     select_event(qtbot, page, event.id)
     page.detail.curl_button.click()
@@ -358,7 +374,9 @@ def test_copy_as_curl_resends_the_exact_request(qtbot, page, ctx):
     if shutil.which("curl") is None:
         pytest.skip("curl not installed")
     done = threading.Event()
-    threading.Thread(target=lambda: (subprocess.run(["sh", "-c", command], check=True, capture_output=True), done.set())).start()
+    threading.Thread(
+        target=lambda: (subprocess.run(["sh", "-c", command], check=True, capture_output=True), done.set())
+    ).start()
     qtbot.waitUntil(lambda: done.is_set() and page.model.event_at(0).duplicates == 1)
     assert page.model.rowCount() == 1, "the same bytes and signature: recognised as a duplicate delivery"
 
@@ -385,7 +403,8 @@ def test_export_selected_and_filtered_events_as_json(qtbot, page, tmp_path, monk
 
     page.table.selectRow(0)
     page.table.selectionModel().select(
-        page.model.index(2, 0), page.table.selectionModel().SelectionFlag.Select | page.table.selectionModel().SelectionFlag.Rows
+        page.model.index(2, 0),
+        page.table.selectionModel().SelectionFlag.Select | page.table.selectionModel().SelectionFlag.Rows,
     )
     with qtbot.waitSignal(page.exportFinished) as done:
         page.export_selected_action.trigger()
@@ -455,7 +474,7 @@ def test_recent_events_widget_and_navigation_to_an_event(qtbot, page, ctx):
     with qtbot.waitSignal(ctx.navigateRequested) as nav:
         recent.list.itemClicked.emit(recent.list.item(1))
     assert nav.args == ["webhooks", {"event_id": wanted}]
-    page.navigate(**nav.args[1])
+    page.on_navigate(**nav.args[1])
     qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == wanted)
     assert page.selected_rows() == [page.model.row_of(wanted)]
 
@@ -471,7 +490,7 @@ def test_navigate_to_an_event_outside_the_table_loads_it(qtbot, page, ctx):
     first = page.model.event_at(1)
     page.type_combo.setCurrentText("sync")
     qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1)
-    page.navigate(event_id=first.id)
+    page.on_navigate(event_id=first.id)
     qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == first.id)
 
 
@@ -486,7 +505,9 @@ def test_gui_keeps_ticking_while_2000_events_arrive(qtbot, page, ctx):
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
     senders = [
-        threading.Thread(target=post_keepalive, args=(url, [auth_webhook(connection_id=f"t{t}-{i}") for i in range(250)]))
+        threading.Thread(
+            target=post_keepalive, args=(url, [auth_webhook(connection_id=f"t{t}-{i}") for i in range(250)])
+        )
         for t in range(8)
     ]
     for sender in senders:
@@ -503,7 +524,9 @@ def test_gui_keeps_ticking_while_2000_events_arrive(qtbot, page, ctx):
 
 def _add(store, i: int, **kw):
     raw = nango_json(auth_webhook(connection_id=f"c{i}", **kw))
-    return store.add(body=raw, headers=nango_headers(raw), verification=verify(raw, nango_headers(raw), [SIGNING_KEY]))
+    return store.add(
+        body=raw, headers=nango_headers(raw), verification=verify(raw, nango_headers(raw), [SIGNING_KEY])
+    )
 
 
 def test_model_caps_rows_and_pages_older_events_from_the_store(qtbot, tmp_path, qtmodeltester):
@@ -558,3 +581,47 @@ def test_model_batches_live_events_and_merges_out_of_order_ones(qtbot, tmp_path)
         model.flush()
         assert model.rowCount() == 1, "live events outside the filter stay out"
         assert m.filter_active(model.filter) and not m.filter_active(EventFilter())
+
+
+def test_policy_and_autostart_settings_are_saved_and_applied(qtbot, page, ctx, tmp_path):
+    url = start(qtbot, page)
+    page.settings_toggle.setChecked(True)
+    page.autostart_check.setChecked(True)
+    page.public_edit.setText("https://t.example.com")
+    page.apply_settings()
+    assert ctx.listener.url == url, "options the server does not use do not restart it"
+    page.reject_check.setChecked(True)
+    page.apply_settings()
+    qtbot.waitUntil(lambda: page.state_label.property("state") == "listening")
+    url = ctx.listener.url
+    assert (
+        ctx.profile.listener.enabled
+        and ctx.profile.listener.reject_unsigned
+        and ctx.profile.listener.reject_invalid
+    )
+    assert post_webhook(url, auth_webhook(), key=None)[0] == 401
+    assert post_webhook(url, auth_webhook(), key="wrong")[0] == 401
+    assert post_webhook(url, auth_webhook())[0] == 200
+    saved = tmp_path / "profiles.json"
+    qtbot.waitUntil(lambda: saved.exists() and '"reject_unsigned": true' in saved.read_text())
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+
+
+def test_invalid_settings_are_refused_with_an_error(qtbot, page, ctx):
+    page.forward_edit.setText("localhost:3000/hooks")
+    page.apply_settings()
+    assert ctx.profile.listener.forward_to is None
+    assert any(
+        title == "Invalid forward URL" and "must start with http" in detail
+        for title, detail in ctx.pending_errors()
+    )
+    page.forward_edit.setText("http://127.0.0.1:3000/hooks")
+    page.path_edit.setText("hooks")
+    page.apply_settings()
+    assert ctx.profile.listener.forward_to == "http://127.0.0.1:3000/hooks"
+    assert ctx.profile.listener.path == page.path_edit.text() == "/hooks"
+    page.port_spin.setValue(80)
+    page.path_edit.setText("/hooks")
+    page.host_edit.setCurrentText("127.0.0.1")
+    page.apply_settings()
+    assert ctx.profile.listener.port == 80, "allowed: a port below 1024 fails at start with its own error"

@@ -168,6 +168,14 @@ def test_400_without_message_and_legacy_shapes(client_for):
     assert user_sees(info.value) == "Nango rejected the request: Missing connection_id"
 
 
+def test_a_long_message_is_shortened_in_the_title_but_kept_in_the_detail(client_for):
+    client, _ = client_for(error(400, "invalid_body", "x" * 1000))
+    with pytest.raises(BadRequestError) as info:
+        client.list_connections()
+    assert len(info.value.title) < 300 and info.value.title.endswith("…")
+    assert "x" * 1000 in info.value.detail
+
+
 def test_409_conflict(client_for):
     client, _ = client_for(error(409, "conflict", "Environment has more than one webhook signing key"))
     with pytest.raises(ConflictError) as info:
@@ -335,6 +343,28 @@ def test_malformed_responses(client_for, response):
         client.list_connections()
     assert user_sees(info.value) == "The Nango server sent an unexpected response"
     assert info.value.detail.startswith("GET /connections -> HTTP 200: ")
+
+
+def test_redirect_points_at_the_api_url(client_for):
+    client, server = client_for(
+        httpx.Response(301, headers={"location": "https://api.test/integrations?session_token=abc"})
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        client.list_integrations()
+    assert user_sees(info.value) == (
+        "The server answered with a redirect; check the API URL (http:// or https://, path)"
+    )
+    assert info.value.detail == "GET /integrations -> HTTP 301 to https://api.test/integrations"
+    assert len(server.requests) == 1
+
+
+def test_undecodable_body(client_for):
+    client, _ = client_for(
+        httpx.Response(200, stream=httpx.ByteStream(b"not gzip at all"), headers={"content-encoding": "gzip"})
+    )
+    with pytest.raises(MalformedResponseError) as info:
+        client.list_integrations()
+    assert "undecodable body" in info.value.detail
 
 
 def test_malformed_detail_never_echoes_values(client_for):

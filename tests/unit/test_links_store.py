@@ -93,7 +93,9 @@ def test_store_keeps_other_query_parameters(store, clock):
 def test_store_lists_newest_first_per_profile_with_filters(store, clock):
     a = add(store, clock, end_user_id="alice", email="alice@acme.com")
     clock.now += 1
-    b = add(store, clock, kind="reconnect", end_user_id="bob", connection_id="conn-7", integration_ids=["jira"])
+    b = add(
+        store, clock, kind="reconnect", end_user_id="bob", connection_id="conn-7", integration_ids=["jira"]
+    )
     clock.now += 1
     add(store, clock, profile="prod", end_user_id="carol")
     assert [r.id for r in store.list("dev")] == [b.id, a.id]
@@ -110,7 +112,11 @@ def test_store_lists_newest_first_per_profile_with_filters(store, clock):
 def test_final_status_is_never_overwritten(store, clock):
     record = add(store, clock)
     done = store.set_status(record.id, LinkStatus.COMPLETED, "Connected", connection_id="c-1")
-    assert done.status is LinkStatus.COMPLETED and done.connection_id == "c-1" and done.status_detail == "Connected"
+    assert (
+        done.status is LinkStatus.COMPLETED
+        and done.connection_id == "c-1"
+        and done.status_detail == "Connected"
+    )
     assert store.set_status(record.id, LinkStatus.EXPIRED) is None
     assert store.get(record.id).status is LinkStatus.COMPLETED
 
@@ -176,7 +182,12 @@ def test_new_link_matches_end_user_tag_or_legacy_end_user(store, clock):
     assert match_event(legacy, [link]) == [link]
     other_integration = auth_summary(connectionId="x", providerConfigKey="github", tags={"end_user_id": "u7"})
     assert match_event(other_integration, [link]) == []
-    assert match_event(auth_summary(connectionId="x", providerConfigKey="sendgrid", tags={"end_user_id": "u8"}), [link]) == []
+    assert (
+        match_event(
+            auth_summary(connectionId="x", providerConfigKey="sendgrid", tags={"end_user_id": "u8"}), [link]
+        )
+        == []
+    )
 
 
 def test_matching_skips_final_links_and_prefers_the_newest(store, clock):
@@ -194,8 +205,12 @@ def test_outcome_of_success_and_failure():
     ok = outcome_of(auth_summary(connectionId="c-9", providerConfigKey="github"))
     assert ok == (LinkStatus.COMPLETED, "Connected github as c-9")
     failed = outcome_of(
-        auth_summary(success=False, connectionId="c-9", providerConfigKey="github",
-                     error={"type": "auth_error", "description": "aborted"})  # fmt: skip
+        auth_summary(
+            success=False,
+            connectionId="c-9",
+            providerConfigKey="github",
+            error={"type": "auth_error", "description": "aborted"},
+        )  # fmt: skip
     )
     assert failed[0] is LinkStatus.FAILED and "aborted" in failed[1]
 
@@ -204,7 +219,9 @@ def test_outcome_of_success_and_failure():
 
 
 def test_link_request_sends_customer_as_tags_and_only_what_is_set():
-    request = LinkRequest(end_user_id=" u1 ", email="jane@acme.com", organization_name="Acme", extra_tags={"Plan": "pro"})
+    request = LinkRequest(
+        end_user_id=" u1 ", email="jane@acme.com", organization_name="Acme", extra_tags={"Plan": "pro"}
+    )
     assert request.session_kwargs() == {
         "tags": {"plan": "pro", "end_user_id": "u1", "end_user_email": "jane@acme.com",
                  "organization_display_name": "Acme"},
@@ -223,7 +240,9 @@ def test_link_request_sends_customer_as_tags_and_only_what_is_set():
 
 
 def test_message_template_names_the_link_and_expiry(store, clock):
-    record = add(store, clock, kind="reconnect", display_name="Jane", integration_ids=["github"], connection_id="c")
+    record = add(
+        store, clock, kind="reconnect", display_name="Jane", integration_ids=["github"], connection_id="c"
+    )
     text = message_template(record, LINK)
     assert text.startswith("Hi Jane,") and LINK in text and "reconnect your github account" in text
 
@@ -271,18 +290,26 @@ class FakeIssuer:
         if self.errors.get(connection.connection_id):
             raise self.errors[connection.connection_id].pop(0)
         record = SimpleNamespace(id=len(self.calls), expires_at=1.0)
-        return SimpleNamespace(url=f"https://c.test/?session_token=t-{connection.connection_id}", record=record)
+        return SimpleNamespace(
+            url=f"https://c.test/?session_token=t-{connection.connection_id}", record=record
+        )
 
 
 def test_bulk_retries_the_same_connection_after_a_rate_limit():
     connections = [conn(i) for i in range(3)]
     items = bulk_items(connections)
     assert (items[1].end_user_id, items[1].integration_id) == ("u1", "github")
-    issuer = FakeIssuer({"c-0": [RateLimitedError(retry_after=30.0)], "c-1": [BadRequestError(detail="nope")]})
+    issuer = FakeIssuer(
+        {"c-0": [RateLimitedError(retry_after=30.0)], "c-1": [BadRequestError(detail="nope")]}
+    )
     waited: list[float] = []
     reported: list[int] = []
     result = generate_reconnect_links(
-        issuer, connections, items, wait=lambda _e, s: waited.append(s), on_item=lambda i, _item: reported.append(i)
+        issuer,
+        connections,
+        items,
+        wait=lambda _e, s: waited.append(s),
+        on_item=lambda i, _item: reported.append(i),
     )
     assert waited == [30.0]
     assert issuer.calls == ["c-0", "c-0", "c-1", "c-2"]
@@ -301,17 +328,38 @@ def test_bulk_cancel_keeps_the_rest_not_generated():
         if done == 2:
             cancel.set()
 
-    result = generate_reconnect_links(FakeIssuer(), connections, bulk_items(connections), cancel=cancel, progress=progress)
+    result = generate_reconnect_links(
+        FakeIssuer(), connections, bulk_items(connections), cancel=cancel, progress=progress
+    )
     assert [i.state for i in result] == ["ok", "ok", "not generated", "not generated", "not generated"]
 
 
 def test_csv_export(tmp_path):
     items = [
-        BulkItem("c-1", "github", "u1", "u1@acme.com", link="https://c.test/?session_token=t1", expires_at=1_800_000_000),
+        BulkItem(
+            "c-1",
+            "github",
+            "u1",
+            "u1@acme.com",
+            link="https://c.test/?session_token=t1",
+            expires_at=1_800_000_000,
+        ),
         BulkItem("c-2", "slack", "u2", None),  # not generated: not exported
     ]
+    assert "session_token" not in repr(items[0])
     path = tmp_path / "links.csv"
     assert write_csv(items, path) == 1
     rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
-    assert rows[0] == list(CSV_HEADER) == ["end_user", "email", "integration", "connection_id", "link", "expires_at"]
-    assert rows[1] == ["u1", "u1@acme.com", "github", "c-1", "https://c.test/?session_token=t1", "2027-01-15T08:00:00Z"]
+    assert (
+        rows[0]
+        == list(CSV_HEADER)
+        == ["end_user", "email", "integration", "connection_id", "link", "expires_at"]
+    )
+    assert rows[1] == [
+        "u1",
+        "u1@acme.com",
+        "github",
+        "c-1",
+        "https://c.test/?session_token=t1",
+        "2027-01-15T08:00:00Z",
+    ]

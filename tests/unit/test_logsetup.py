@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nango_desktop import logsetup
 from nango_desktop.logsetup import MASK, RedactingFilter, redact, setup_logging
@@ -123,3 +126,22 @@ def test_rotation(tmp_home):
         logging.captureWarnings(False)
     names = sorted(p.name for p in path.parent.iterdir())
     assert names == ["nango-desktop.log", "nango-desktop.log.1", "nango-desktop.log.2"]
+
+
+TOKEN_CHARS = st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+/=-")
+
+
+@given(token=st.text(TOKEN_CHARS, min_size=6, max_size=80), prefix=st.text(max_size=20))
+def test_bearer_tokens_never_survive(token, prefix):
+    assert token not in redact(f"{prefix} Authorization: Bearer {token}").split("Bearer", 1)[1]
+
+
+@given(
+    field=st.sampled_from(
+        ["access_token", "refresh_token", "api_key", "secret_key", "password", "client_secret"]
+    ),
+    value=st.text(min_size=1, max_size=60),
+)
+def test_credential_values_in_json_are_masked(field, value):
+    out = redact(json.dumps({field: value, "other": 1}))
+    assert json.loads(out) == {field: MASK, "other": 1}

@@ -103,6 +103,17 @@ def test_customer_from_tags():
     assert conn.customer.organization == "Acme"
 
 
+def test_customer_follows_tag_changes():
+    conn = Connection.model_validate(row(tags={"end_user_id": "u1"}))
+    assert conn.customer.customer == "u1"
+    copy = conn.model_copy(update={"tags": {"end_user_display_name": "Ada"}})
+    assert copy.customer.customer == "Ada" and conn.customer.customer == "u1"
+    conn.tags = {"end_user_email": "ada@example.com"}
+    assert conn.customer.customer == "ada@example.com"
+    assert conn == Connection.model_validate(row(tags={"end_user_email": "ada@example.com"}))
+    assert "customer" not in conn.model_dump()
+
+
 def test_legacy_end_user_maps_to_tags_and_customer():
     conn = Connection.model_validate(
         row(

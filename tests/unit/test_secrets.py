@@ -210,11 +210,19 @@ def test_hanging_backend_times_out():
         assert backend.entered.is_set()
         assert info.value.title == "The system keyring is not responding"
         assert "0.2 s" in info.value.detail
+        # While the first call is stuck, others fail at once rather than piling up threads.
+        threads = threading.active_count()
+        with pytest.raises(SecretStoreUnavailable, match="not responding"):
+            secrets.set("p", SecretKind.API_KEY, KEY)
+        assert threading.active_count() == threads
         # The app keeps working: a key kept in memory is served without touching the stuck keyring.
         secrets.keep_in_memory("p", SecretKind.API_KEY, KEY)
         assert secrets.get("p", SecretKind.API_KEY) == KEY
     finally:
         backend.release.set()
+    # Once the stuck call has returned, calls go through again.
+    assert secrets._stuck.wait(10)
+    assert secrets.get("q", SecretKind.API_KEY) is None
 
 
 def test_key_deleted_outside_the_app_reads_as_missing(store):

@@ -62,7 +62,9 @@ def test_one_good_header_is_enough_even_if_the_other_is_wrong():
 
 
 def test_unsigned_and_no_key():
-    assert verify(RAW, {"Content-Type": "application/json"}, [SIGNING_KEY]).status is VerificationStatus.UNSIGNED
+    assert (
+        verify(RAW, {"Content-Type": "application/json"}, [SIGNING_KEY]).status is VerificationStatus.UNSIGNED
+    )
     no_key = verify(RAW, nango_headers(RAW), [])
     assert no_key.status is VerificationStatus.NO_KEY
     assert no_key.received_hmac == sign_headers(SIGNING_KEY, RAW)[HMAC_HEADER]

@@ -49,7 +49,7 @@ def test_add_is_committed_and_visible_to_another_connection(store):
     got = store.get(event.id)
     assert got.verification.status is VerificationStatus.VERIFIED
     assert got.summary.connection_id == "conn-1" and got.peer == "10.0.0.1" and got.profile == "dev"
-    assert store._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store._query("PRAGMA synchronous")[0][0] == 2  # FULL
 
 
 def test_duplicate_counted_on_original(store):
@@ -75,7 +75,9 @@ def test_malformed_and_binary_bodies(store):
 
 
 def test_sensitive_headers_are_redacted(store):
-    event, _ = add(store, auth_webhook(), extra_headers={"Authorization": "Bearer sk-live-123", "Cookie": "s=1"})
+    event, _ = add(
+        store, auth_webhook(), extra_headers={"Authorization": "Bearer sk-live-123", "Cookie": "s=1"}
+    )
     assert event.header("authorization") == REDACTED and event.header("cookie") == REDACTED
     assert b"sk-live-123" not in store.path.read_bytes()
 
@@ -147,8 +149,12 @@ def test_automatic_retention_on_add(tmp_home):
 
 def test_forward_results_recorded(store):
     event, _ = add(store, auth_webhook())
-    store.record_forward(ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), False, 502, 0.01, "bad", None))
-    store.record_forward(ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), True, None, 0.5, None, "refused"))
+    store.record_forward(
+        ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), False, 502, 0.01, "bad", None)
+    )
+    store.record_forward(
+        ForwardResult(event.id, "http://127.0.0.1:9/x", time.time(), True, None, 0.5, None, "refused")
+    )
     results = store.forwards(event.id)
     assert [(r.status, r.replay, r.ok) for r in results] == [(502, False, False), (None, True, False)]
     store.delete([event.id])
@@ -219,24 +225,33 @@ def test_reopen_keeps_events(tmp_home):
 
 def _plan(store, filters):
     where, params = store._where(filters)
-    sql = f"EXPLAIN QUERY PLAN SELECT id FROM events WHERE {where} ORDER BY id DESC LIMIT 100"
-    return " ".join(row[-1] for row in store._conn().execute(sql, params))
+    sql = f"EXPLAIN QUERY PLAN SELECT id FROM events WHERE {where} ORDER BY id DESC LIMIT 100"  # noqa: S608
+    return " ".join(row[-1] for row in store._query(sql, params))
 
 
 def test_filtered_paging_uses_indexes_at_100k_rows(store):
     """Paging must not scan the table: every filter column has an (col, id) index."""
-    conn = store._conn()
     rows = [
-        (f"dev", i, b"{}", f"k{i}", "{}", "verified", "auth" if i % 3 else "sync", f"c{i % 1000}", f"int{i % 7}")
+        (
+            "dev",
+            i,
+            b"{}",
+            f"k{i}",
+            "{}",
+            "verified",
+            "auth" if i % 3 else "sync",
+            f"c{i % 1000}",
+            f"int{i % 7}",
+        )
         for i in range(100_000)
     ]
-    with store._transaction():
+    with store._transaction() as conn:
         conn.executemany(
             "INSERT INTO events (profile, received_at, body, dedupe_key, verification, verification_status, type,"
             " connection_id, integration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
-    conn.execute("ANALYZE")
+        conn.execute("ANALYZE")
     for f in (
         EventFilter(connection_id="c5"),
         EventFilter(type="sync"),

@@ -72,9 +72,17 @@ def test_sync_success_and_error():
 
 def test_async_action_and_forward():
     action = summarize(async_action_webhook(action_id="act-7"))
-    assert (action.kind, action.operation, action.connection_id) == (WebhookKind.ASYNC_ACTION, "act-7", "conn-1")
+    assert (action.kind, action.operation, action.connection_id) == (
+        WebhookKind.ASYNC_ACTION,
+        "act-7",
+        "conn-1",
+    )
     forward = summarize(forward_webhook(provider="slack"))
-    assert (forward.kind, forward.provider, forward.integration) == (WebhookKind.FORWARD, "slack", "hubspot-crm")
+    assert (forward.kind, forward.provider, forward.integration) == (
+        WebhookKind.FORWARD,
+        "slack",
+        "hubspot-crm",
+    )
 
 
 def test_raw_provider_payload_and_unknown_nango_type():
@@ -111,7 +119,13 @@ def test_non_ascii_survives():
     assert problem is None and summarize(body).connection_id == "ünïcødé-日本"
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(), lambda c: st.lists(c) | st.dictionaries(st.text(), c), max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+        max_leaves=20,
+    )
+)
 def test_summarize_is_total(value):
     assert isinstance(summarize(value), WebhookSummary)
     if isinstance(value, dict):

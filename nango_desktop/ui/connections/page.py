@@ -55,7 +55,6 @@ from nango_desktop.ui.connections.model import (
     EMAIL,
     INTEGRATION,
     ORGANIZATION,
-    STATUS,
     ConnectionsFilterProxy,
     ConnectionsModel,
     Key,
@@ -84,7 +83,14 @@ STATUS_ALIASES = {
     "sync_error": frozenset({"sync_error"}),
     "ok": frozenset({"ok"}),
 }
-COLUMN_WIDTHS = {CUSTOMER: 180, EMAIL: 220, ORGANIZATION: 150, INTEGRATION: 110, CONNECTION_ID: 220, CREATED: 130}
+COLUMN_WIDTHS = {
+    CUSTOMER: 180,
+    EMAIL: 220,
+    ORGANIZATION: 150,
+    INTEGRATION: 110,
+    CONNECTION_ID: 220,
+    CREATED: 130,
+}
 
 
 def parse_tag_filter(text: str) -> tuple[dict[str, str], list[str]]:
@@ -121,7 +127,9 @@ class ConnectionsPage(QWidget):
         self.proxy.setSourceModel(self.model)
 
         # -- filter bar -------------------------------------------------------------------------------
-        self.search = SearchLineEdit(self, placeholder="Filter: customer, email, organization, id, tag=value…")
+        self.search = SearchLineEdit(
+            self, placeholder="Filter: customer, email, organization, id, tag=value…"
+        )
         self.search.setObjectName("connectionsSearch")
         self.search.textChanged.connect(self.proxy.set_text)
         self.search.searchChanged.connect(self._on_server_search)
@@ -280,8 +288,12 @@ class ConnectionsPage(QWidget):
         )
         self.table.addAction(self.action_copy_id)
         self.action_open = action("connectionsOpenDetail", "Open details", "info", self._open_detail)
-        self.action_reconnect = action("connectionsReconnect", "Create reconnect link…", "link", self.reconnect_selected)
-        self.action_new_link = action("connectionsNewLink", "New connect link for this customer…", "add", self._new_link)
+        self.action_reconnect = action(
+            "connectionsReconnect", "Create reconnect link…", "link", self.reconnect_selected
+        )
+        self.action_new_link = action(
+            "connectionsNewLink", "New connect link for this customer…", "add", self._new_link
+        )
         self.action_filter_customer = action(
             "connectionsFilterCustomer", "Show this customer's connections", "filter", self._filter_customer
         )
@@ -303,7 +315,11 @@ class ConnectionsPage(QWidget):
             self.apply_filter(**flt)
         elif isinstance(flt, str):
             self.apply_filter(status=flt)
-        rest = {k: v for k, v in kw.items() if k in ("status", "integration", "integrations", "tags", "tag", "search")}
+        rest = {
+            k: v
+            for k, v in kw.items()
+            if k in ("status", "integration", "integrations", "tags", "tag", "search")
+        }
         if rest:
             self.apply_filter(**rest)
         if kw.get("connection_id"):
@@ -383,7 +399,11 @@ class ConnectionsPage(QWidget):
             self._load_integrations()
 
     def _load_integrations(self) -> None:
-        self.ctx.run(lambda: self.ctx.client().list_integrations(), on_done=self._on_integrations, on_error=self._ignore)
+        self.ctx.run(
+            lambda: self.ctx.client().list_integrations(),
+            on_done=self._on_integrations,
+            on_error=self._ignore,
+        )
 
     def _ignore(self, exc: BaseException) -> None:
         log.info("Integrations not listed (the filter offers the loaded ones): %s", exc)
@@ -638,7 +658,8 @@ class ConnectionsPage(QWidget):
             return
         if not self.table.selectionModel().isRowSelected(index.row(), QModelIndex()):
             self.table.selectionModel().setCurrentIndex(
-                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+                index,
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
             )
         else:
             self.table.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
@@ -652,12 +673,22 @@ class ConnectionsPage(QWidget):
         menu = QMenu(self)
         menu.setObjectName("connectionsContextMenu")
         self.action_copy_id.setText("Copy connection id" if count <= 1 else f"Copy {count} connection ids")
-        self.action_reconnect.setText("Create reconnect link…" if count <= 1 else f"Create {count} reconnect links…")
+        self.action_reconnect.setText(
+            "Create reconnect link…" if count <= 1 else f"Create {count} reconnect links…"
+        )
         conn = self.current_connection()
         has_customer = conn is not None and bool(conn.customer.end_user_id or conn.customer.email)
         self.action_filter_customer.setEnabled(has_customer)
-        for act in (self.action_copy_id, self.action_open, None, self.action_reconnect, self.action_new_link,
-                    self.action_filter_customer, None, self.action_delete):
+        for act in (
+            self.action_copy_id,
+            self.action_open,
+            None,
+            self.action_reconnect,
+            self.action_new_link,
+            self.action_filter_customer,
+            None,
+            self.action_delete,
+        ):
             if act is None:
                 menu.addSeparator()
             else:
@@ -674,7 +705,9 @@ class ConnectionsPage(QWidget):
     def ask_export_path(cls, parent: QWidget, fmt: str) -> str | None:
         """Save dialog; tests monkeypatch this."""
         filters = "CSV files (*.csv)" if fmt == "csv" else "JSON files (*.json)"
-        path, _selected = QFileDialog.getSaveFileName(parent, "Export connections", f"connections.{fmt}", filters)
+        path, _selected = QFileDialog.getSaveFileName(
+            parent, "Export connections", f"connections.{fmt}", filters
+        )
         return path or None
 
     def export_view(self, fmt: str = "csv", path: str | None = None) -> Any:

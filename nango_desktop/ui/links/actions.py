@@ -18,7 +18,6 @@ from nango_desktop.ui.links.dialog import NewLinkDialog
 from nango_desktop.ui.links.result import LinkResultDialog
 from nango_desktop.ui.links.tracking import tracker_for
 
-
 _OPEN: set[QDialog] = set()  # parentless dialogs must outlive the caller's reference
 
 

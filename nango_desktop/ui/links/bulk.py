@@ -116,7 +116,9 @@ class BulkReconnectDialog(QDialog):
         self.table.setModel(self.model)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # ResizeToContents is O(rows) per update
+        header.setSectionResizeMode(
+            QHeaderView.ResizeMode.Interactive
+        )  # ResizeToContents is O(rows) per update
         header.setStretchLastSection(True)
         self.progress = QProgressBar()
         self.progress.setObjectName("bulkProgress")

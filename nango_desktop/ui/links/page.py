@@ -205,7 +205,8 @@ class LinksPage(QWidget):
         if selected is not None:
             self.select(selected.id)
         pending = sum(1 for r in records if r.status is LinkStatus.PENDING)
-        self.count_label.setText(f"{len(records)} links, {pending} waiting for the customer")
+        noun = "link" if len(records) == 1 else "links"
+        self.count_label.setText(f"{len(records)} {noun}, {pending} waiting for the customer")
         self._update_buttons()
 
     @Slot(object)

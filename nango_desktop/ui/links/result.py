@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -45,6 +46,17 @@ def link_title(record: LinkRecord) -> str:
     return f"Connect link for {record.customer or record.end_user_id}"
 
 
+def link_meta(record: LinkRecord) -> str:
+    created = datetime.fromtimestamp(record.created_at).strftime("%Y-%m-%d %H:%M")
+    expires = datetime.fromtimestamp(record.expires_at).strftime("%H:%M")
+    parts = [f"Issued {created} by {record.created_by}", f"valid until {expires}"]
+    if record.email:
+        parts.insert(0, record.email)
+    if record.connection_id:
+        parts.insert(0, f"connection {record.connection_id}")
+    return " · ".join(parts)
+
+
 class LinkResultView(QWidget):
     """The link of ``record``; ``url`` (with token) when just issued, else taken from the tracker if alive."""
 
@@ -60,6 +72,9 @@ class LinkResultView(QWidget):
         title.setObjectName("linkTitle")
         title.setStyleSheet("font-size: 15px; font-weight: 600;")
         title.setWordWrap(True)
+        meta = QLabel(link_meta(record))
+        meta.setObjectName("linkMeta")
+        meta.setStyleSheet("color: palette(mid);")
         self.status_label = QLabel()
         self.status_label.setObjectName("linkStatus")
         self.countdown = QLabel()
@@ -83,7 +98,7 @@ class LinkResultView(QWidget):
 
         self.message = QPlainTextEdit()
         self.message.setObjectName("linkMessage")
-        self.message.setMaximumHeight(130)
+        self.message.setMinimumHeight(150)
         self.copy_message_button = QPushButton(icons.icon("copy"), "Copy message")
         self.copy_message_button.setObjectName("copyMessageButton")
         self.copy_message_button.clicked.connect(self.copy_message)
@@ -120,20 +135,21 @@ class LinkResultView(QWidget):
         expires.addStretch(1)
         right.addLayout(expires)
         right.addLayout(message_row)
-        right.addWidget(self.message)
+        right.addWidget(self.message, 1)
         right.addLayout(actions)
-        right.addStretch(1)
 
         grid = QGridLayout(self)
         grid.addWidget(title, 0, 0, 1, 2)
-        grid.addWidget(self.status_label, 1, 0, 1, 2)
-        grid.addWidget(self.qr, 2, 0, Qt.AlignmentFlag.AlignTop)
-        grid.addLayout(right, 2, 1)
-        grid.addWidget(self.inspect_output, 3, 0, 1, 2)
+        grid.addWidget(meta, 1, 0, 1, 2)
+        grid.addWidget(self.status_label, 2, 0, 1, 2)
+        grid.addWidget(self.qr, 3, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addLayout(right, 3, 1)
+        grid.addWidget(self.inspect_output, 4, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
         if self.url:
             self.link_edit.setText(self.url)
+            self.link_edit.setCursorPosition(0)
             self.qr.setPixmap(qr_pixmap(self.url))
             self.message.setPlainText(message_template(record, self.url))
         else:
@@ -211,7 +227,9 @@ class LinkResultView(QWidget):
         self.tracker.inspect(self.record, self._on_inspected, self._on_inspect_failed)
 
     def _on_inspected(self, info: Any) -> None:
-        data = info.model_dump(mode="json", by_alias=True, exclude={"token", "connect_link"}, exclude_none=True)
+        data = info.model_dump(
+            mode="json", by_alias=True, exclude={"token", "connect_link"}, exclude_none=True
+        )
         self.inspect_output.setPlainText(json.dumps(data, indent=2, sort_keys=True))
 
     def _on_inspect_failed(self, exc: BaseException) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -120,6 +119,12 @@ class LinkTracker(QObject):
         self._pending = {r.id: r for r in self.store.pending(name)} if name else {}
         self.sweep()
         self._update_timers()
+        if self._pending and self.tokens.uses_keyring:  # live links of an earlier run: tokens in the keyring
+            self.ctx.run(self._load_tokens, list(self._pending), name)
+
+    def _load_tokens(self, link_ids: list[int], profile: str) -> int:
+        """Worker: pull the tokens of live links from the keyring into memory."""
+        return sum(1 for link_id in link_ids if self.tokens.get(link_id, profile=profile) is not None)
 
     def attach_listener(self) -> None:
         """Follow ``ctx.listener`` (rebuilt when the profile changes)."""
@@ -194,10 +199,9 @@ class LinkTracker(QObject):
         return updated
 
     def _drop_token(self, record: LinkRecord) -> None:
+        self.tokens.forget(record.id)
         if self.tokens.uses_keyring:  # keyring calls may block
-            self.ctx.run(partial(self.tokens.drop, record.id, profile=record.profile))
-        else:
-            self.tokens.drop(record.id, profile=record.profile)
+            self.ctx.run(self.tokens.delete_from_keyring, record.id, record.profile)
 
     @Slot()
     def sweep(self) -> None:
@@ -211,6 +215,9 @@ class LinkTracker(QObject):
     def on_event(self, event: Any, duplicate: bool = False) -> None:
         if duplicate or not self._pending:
             return
+        verification = getattr(event, "verification", None)
+        if str(getattr(verification, "status", "")) == "invalid":
+            return  # a forged or mis-signed webhook must not complete a link
         summary = getattr(event, "summary", None)
         if summary is None:
             body, problem = parse_body(getattr(event, "body", b"") or b"")
@@ -280,13 +287,16 @@ class LinkTracker(QObject):
             if on_done:
                 on_done()
             return
+
         def done(_result: object) -> None:
             self.set_status(record.id, LinkStatus.REVOKED, "Revoked by the admin")
             if on_done:
                 on_done()
 
         client = self.ctx.client
-        self.ctx.run(lambda: client().delete_connect_session(token), on_done=done, on_error=self.ctx.show_error)
+        self.ctx.run(
+            lambda: client().delete_connect_session(token), on_done=done, on_error=self.ctx.show_error
+        )
 
     def inspect(
         self, record: LinkRecord, on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]

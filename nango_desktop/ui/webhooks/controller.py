@@ -2,7 +2,8 @@
 
 It wraps a Qt-free :class:`~nango_desktop.services.webhook_server.WebhookServer` (its own thread) and an
 :class:`~nango_desktop.qtutil.bridge.EventBridge`: the server calls ``on_event`` on its request threads,
-the bridge queues the event to the GUI thread, where a bound slot re-emits it as ``eventReceived``.
+events wait in a thread-safe inbox and the bridge wakes the GUI thread, where a bound slot drains the inbox
+and re-emits the events as ``eventsReceived`` (one batch) and ``eventReceived`` (each).
 
 State is never silently stale: ``stateChanged(state, message)`` reports "listening" (message = URL),
 "stopped" or "error" (message = what went wrong and what to do), and a watchdog timer notices a server
@@ -14,6 +15,7 @@ errors are coalesced so a burst gives one notification, not hundreds.
 
 from __future__ import annotations
 
+import collections
 import http.client
 import logging
 import threading
@@ -33,10 +35,20 @@ from nango_desktop.settings import ListenerSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ListenerController", "is_loopback", "webhook_url_for_nango"]
+__all__ = ["ListenerController", "UserError", "is_loopback", "webhook_url_for_nango"]
 
 STOPPED, LISTENING, ERROR = "stopped", "listening", "error"
 PROBE_TIMEOUT = 3.0
+# What the WebhookServer is built with: changing one of these restarts a running listener.
+RESTART_FIELDS = ("host", "port", "path", "reject_invalid", "reject_unsigned", "max_body_bytes", "forward_to")
+
+
+class UserError(ValueError):
+    """A problem the user can fix (bad setting, missing forward URL); ``title`` and ``detail`` are shown."""
+
+    def __init__(self, title: str, detail: str = "") -> None:
+        super().__init__(f"{title}: {detail}" if detail else title)
+        self.title, self.detail = title, detail
 
 
 def webhook_url_for_nango(settings: ListenerSettings) -> str | None:
@@ -82,6 +94,7 @@ class ListenerController(QObject):
 
     stateChanged = Signal(str, str)  # (state, message)
     eventReceived = Signal(object, bool)  # (StoredEvent, duplicate)
+    eventsReceived = Signal(object)  # list[(StoredEvent, duplicate)]: the same events, one batch per drain
     forwarded = Signal(object)  # ForwardResult of a forward or a replay
     settingsChanged = Signal(object)  # ListenerSettings, after apply_settings()
 
@@ -110,6 +123,8 @@ class ListenerController(QObject):
         self._server_factory = server_factory
         self._server: WebhookServer | None = None
         self._state, self._message = STOPPED, ""
+        self._inbox: collections.deque[tuple[Any, bool]] = collections.deque()
+        self._inbox_lock = threading.Lock()
         self._bridge = EventBridge(self)
         self._bridge.received.connect(self._on_bridge)
         self._watchdog = QTimer(self)
@@ -231,12 +246,13 @@ class ListenerController(QObject):
 
     def apply_settings(self, settings: ListenerSettings) -> None:
         """Use new settings; a running listener is restarted when anything it was started with changed."""
-        changed = settings.model_dump() != self._settings.model_dump()
+        before, after = self._settings.model_dump(), settings.model_dump()
         self._settings = settings.model_copy()
-        if changed and self._server is not None:
+        if before == after:
+            return
+        if self._server is not None and any(before[f] != after[f] for f in RESTART_FIELDS):
             self.restart()
-        if changed:
-            self.settingsChanged.emit(self._settings)
+        self.settingsChanged.emit(self._settings)
 
     @property
     def warning(self) -> str | None:
@@ -248,7 +264,9 @@ class ListenerController(QObject):
         current key and marked as a replay. The result is recorded in the store and emitted as ``forwarded``."""
         target = url or self._settings.forward_to
         if not target:
-            raise ValueError("Set a forward URL first: replays are sent to it")
+            raise UserError(
+                "Nowhere to replay to", "Set a forward URL in the listener settings: replays go there."
+            )
         forwarder = Forwarder(target, self.store, keys=self.keys, on_result=self._bridge.post)
         try:
             return forwarder.replay(event)
@@ -263,7 +281,13 @@ class ListenerController(QObject):
 
     # -- events -------------------------------------------------------------------------------------
     def _post_event(self, event: Any, duplicate: bool) -> None:  # listener threads
-        self._bridge.post((event, duplicate))
+        # Events wait in the inbox; only the first one after a drain wakes the GUI thread, so a flood costs
+        # one queued call per GUI drain instead of one per event.
+        with self._inbox_lock:
+            wake = not self._inbox
+            self._inbox.append((event, duplicate))
+        if wake:
+            self._bridge.post(_DRAIN)
 
     def _post_state(self, state: str, message: str) -> None:  # listener threads
         if state == ERROR:
@@ -277,12 +301,25 @@ class ListenerController(QObject):
         if isinstance(item, _ServerState):
             self._check_alive()
             return
-        event, duplicate = item  # type: ignore[misc]
-        self.eventReceived.emit(event, bool(duplicate))
-        if not duplicate and self._settings.notify_auth_failures and is_alert(event):
-            self._alerts.append(event)
-            if not self._notify_timer.isActive():
-                self._notify_timer.start()
+        if item is _DRAIN:
+            self.drain()
+
+    def drain(self) -> list[tuple[Any, bool]]:
+        """Deliver the events waiting in the inbox (GUI thread): ``eventsReceived`` once, ``eventReceived`` each."""
+        with self._inbox_lock:
+            batch = list(self._inbox)
+            self._inbox.clear()
+        if not batch:
+            return batch
+        self.eventsReceived.emit(batch)
+        notify = self._settings.notify_auth_failures
+        for event, duplicate in batch:
+            self.eventReceived.emit(event, duplicate)
+            if notify and not duplicate and is_alert(event):
+                self._alerts.append(event)
+        if self._alerts and not self._notify_timer.isActive():
+            self._notify_timer.start()
+        return batch
 
     @Slot()
     def _flush_alerts(self) -> None:
@@ -352,6 +389,9 @@ def _probe_health(url: str) -> int:
         return response.status
     finally:
         conn.close()
+
+
+_DRAIN = object()  # bridge marker: events are waiting in the inbox
 
 
 class _ServerState(NamedTuple):

@@ -15,11 +15,19 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import fields, replace
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QColor, QFont
 
 from nango_desktop.qtutil.workers import Task
@@ -112,6 +120,19 @@ def format_time(ts: float, *, today: float | None = None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", local)
 
 
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        EventRole,
+        EventIdRole,
+    }
+)
+
+
 def _neg_id(event: StoredEvent) -> int:
     return -event.id
 
@@ -123,7 +144,9 @@ class EventsModel(QAbstractTableModel):
     loadFailed = Signal(object)  # exception from a store query
     countChanged = Signal()  # rows inserted/removed (for "N events" labels)
 
-    FLUSH_MS = 50
+    FLUSH_MS = 50  # coalescing delay for live events
+    BUSY_FLUSH_MS = 250  # used after a flush of BUSY_BATCH or more events (a flood): fewer repaints
+    BUSY_BATCH = 100
 
     def __init__(
         self,
@@ -146,7 +169,7 @@ class EventsModel(QAbstractTableModel):
         self._pending: list[tuple[StoredEvent, bool]] = []
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(self.FLUSH_MS)
+        self._flush_interval = self.FLUSH_MS
         self._flush_timer.timeout.connect(self.flush)
         self._bold = QFont()
         self._bold.setBold(True)
@@ -207,10 +230,11 @@ class EventsModel(QAbstractTableModel):
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if role not in _ROLES or not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        event = self._rows[index.row()]
-        column = index.column()
+        return self._value(self._rows[index.row()], index.column(), role)
+
+    def _value(self, event: StoredEvent, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(event, column)
         if role == EventRole:
@@ -334,13 +358,23 @@ class EventsModel(QAbstractTableModel):
         self._pending.append((event, duplicate))  # type: ignore[arg-type]
         self.received_total += 1
         if not self._flush_timer.isActive():
-            self._flush_timer.start()
+            self._flush_timer.start(self._flush_interval)
+
+    @Slot(object)
+    def add_events(self, batch: object) -> None:
+        """Queue a batch of live ``(event, duplicate)`` pairs (``ListenerController.eventsReceived``)."""
+        items = list(batch)  # type: ignore[call-overload]
+        self._pending.extend(items)
+        self.received_total += len(items)
+        if items and not self._flush_timer.isActive():
+            self._flush_timer.start(self._flush_interval)
 
     @Slot()
     def flush(self) -> None:
         """Apply the queued live events now: new rows in one insert, duplicates as in-place updates."""
         self._flush_timer.stop()
         pending, self._pending = self._pending, []
+        self._flush_interval = self.BUSY_FLUSH_MS if len(pending) >= self.BUSY_BATCH else self.FLUSH_MS
         fresh: dict[int, StoredEvent] = {}
         for event, _duplicate in pending:
             if event.id in self._ids:
@@ -425,10 +459,8 @@ class EventsModel(QAbstractTableModel):
         return len(self._pending)
 
 
-def event_summary_line(event: StoredEvent, describe: Callable[[StoredEvent], str] | None = None) -> str:
+def event_summary_line(event: StoredEvent) -> str:
     """One line for small lists (recent events of a connection)."""
-    if describe is not None:
-        return describe(event)
     s = event.summary
     what = s.describe() if s is not None else (event.malformed or "malformed body")
     return f"{format_time(event.received_at)}  {what}  [{SIGNATURE_TEXT.get(event.verification.status, '')}]"

@@ -8,12 +8,15 @@ the model batches inserts. Store queries (pages, search, export, pin, forwards, 
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from pydantic import ValidationError
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -47,6 +50,7 @@ from nango_desktop.ui.webhooks.controller import (
     ERROR,
     LISTENING,
     ListenerController,
+    UserError,
     is_loopback,
     webhook_url_for_nango,
 )
@@ -59,7 +63,7 @@ TYPES = ("auth", "sync", "async_action", "forward", "raw", "unknown")
 OPERATIONS = ("creation", "override", "refresh", "INITIAL", "INCREMENTAL", "WEBHOOK")
 SIGNATURES = ("verified", "invalid", "unsigned", "no_key")
 STATE_COLORS = {LISTENING: "#1a7f37", ERROR: "#cf222e"}
-COLUMN_WIDTHS = (96, 88, 84, 60, 104, 116, 80, 72, 40, 46)
+COLUMN_WIDTHS = (96, 94, 100, 58, 100, 110, 76, 72, 40, 46)
 
 REACHABILITY_TEXT = (
     "Nango Cloud never delivers webhooks to localhost, 127.0.0.1 or private network addresses. Run a "
@@ -102,7 +106,7 @@ def _combo(name: str, any_text: str, values: tuple[str, ...], *, editable: bool 
     combo.addItems(list(values))
     combo.setEditable(editable)
     combo.setToolTip(any_text)
-    combo.setMinimumContentsLength(8)
+    combo.setMinimumContentsLength(len(any_text) if editable else 8)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     return combo
 
@@ -124,7 +128,6 @@ class WebhooksPage(QWidget):
         self._ctx = ctx
         self._listener: ListenerController | None = None
         self._store: Any = None
-        self._forward_polls = 0
         self._want_event: int | None = None
 
         self.model = m.EventsModel(parent=self)
@@ -142,9 +145,6 @@ class WebhooksPage(QWidget):
         layout.addLayout(self._filters)
         layout.addWidget(self.splitter, 1)
 
-        self._forward_timer = QTimer(self)
-        self._forward_timer.setInterval(700)
-        self._forward_timer.timeout.connect(self._poll_forwards)
         self.model.countChanged.connect(self._update_count)
         self.model.loadFailed.connect(self._on_load_failed)
         self.model.dataChanged.connect(self._on_model_data_changed)
@@ -203,6 +203,12 @@ class WebhooksPage(QWidget):
         self.forward_edit.setToolTip("Each received event is posted here with its original headers and body")
         self.notify_check = QCheckBox("Notify me of auth failures and refresh errors")
         self.notify_check.setObjectName("listenerNotify")
+        self.autostart_check = QCheckBox("Start the listener with the app")
+        self.autostart_check.setObjectName("listenerAutostart")
+        self.reject_check = QCheckBox(
+            "Reject (401) invalid or unsigned requests instead of storing them flagged"
+        )
+        self.reject_check.setObjectName("listenerReject")
         self.apply_button = QPushButton("Apply")
         self.apply_button.setObjectName("listenerApply")
         self.apply_button.clicked.connect(self.apply_settings)
@@ -227,7 +233,11 @@ class WebhooksPage(QWidget):
         self.settings_panel.setFrameShape(QFrame.Shape.StyledPanel)
         box = QVBoxLayout(self.settings_panel)
         box.addLayout(row)
-        box.addWidget(self.notify_check)
+        checks = QHBoxLayout()
+        for check in (self.autostart_check, self.notify_check, self.reject_check):
+            checks.addWidget(check)
+        checks.addStretch(1)
+        box.addLayout(checks)
         box.addWidget(self.bind_warning)
         self.settings_panel.setVisible(False)
         self.settings_toggle.toggled.connect(self.settings_panel.setVisible)
@@ -332,7 +342,7 @@ class WebhooksPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
@@ -348,7 +358,7 @@ class WebhooksPage(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([sum(COLUMN_WIDTHS) + 20, 480])
+        self.splitter.setSizes([sum(COLUMN_WIDTHS) + 24, 470])
 
     # -- profile / listener binding -------------------------------------------------------------------
     @Slot(object)
@@ -379,8 +389,8 @@ class WebhooksPage(QWidget):
         assert self._listener is not None
         return [
             (self._listener.stateChanged, self._on_state),
-            (self._listener.eventReceived, self.model.add_event),
-            (self._listener.eventReceived, self._on_event),
+            (self._listener.eventsReceived, self.model.add_events),
+            (self._listener.eventsReceived, self._on_events),
             (self._listener.forwarded, self._on_forwarded),
         ]
 
@@ -402,6 +412,8 @@ class WebhooksPage(QWidget):
         self.path_edit.setText(s.path)
         self.forward_edit.setText(s.forward_to or "")
         self.notify_check.setChecked(s.notify_auth_failures)
+        self.autostart_check.setChecked(s.enabled)
+        self.reject_check.setChecked(s.reject_invalid and s.reject_unsigned)
         self.public_edit.blockSignals(True)
         self.public_edit.setText(s.public_url or "")
         self.public_edit.blockSignals(False)
@@ -414,9 +426,9 @@ class WebhooksPage(QWidget):
     def _on_state(self, state: str, message: str) -> None:
         color = STATE_COLORS.get(state, "#6e7781")
         if state == LISTENING:
-            text = f"Listening on <b>{message}</b>"
+            text = f"Listening on <b>{html.escape(message)}</b>"
         elif state == ERROR:
-            text = f"<b>Listener error</b>: {message}"
+            text = f"<b>Listener error</b>: {html.escape(message)}"
         else:
             text = "Stopped: webhooks are not being received"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
@@ -438,36 +450,49 @@ class WebhooksPage(QWidget):
             self._listener.toggle()
 
     def _form_settings(self) -> ListenerSettings | None:
-        base = self._settings()
+        """The listener settings in the form, validated; None (and an error shown) when invalid."""
+        forward_to = self.forward_edit.text().strip() or None
         try:
-            return base.model_copy(
-                update={
+            if forward_to and urlsplit(forward_to).scheme not in ("http", "https"):
+                raise UserError(
+                    "Invalid forward URL",
+                    f"The forward URL must start with http:// or https://, not {forward_to!r}",
+                )
+            return ListenerSettings.model_validate(
+                self._settings().model_dump()
+                | {
                     "host": self.host_edit.currentText().strip() or "127.0.0.1",
                     "port": self.port_spin.value(),
                     "path": self.path_edit.text(),
-                    "forward_to": self.forward_edit.text().strip() or None,
+                    "forward_to": forward_to,
                     "public_url": self.public_edit.text().strip() or None,
                     "notify_auth_failures": self.notify_check.isChecked(),
+                    "enabled": self.autostart_check.isChecked(),
+                    "reject_invalid": self.reject_check.isChecked(),
+                    "reject_unsigned": self.reject_check.isChecked(),
                 }
             )
-        except ValueError as exc:
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ()))
+            self._ctx.show_error(UserError("Invalid listener settings", f"{field}: {first.get('msg')}"), self)
+        except UserError as exc:
             self._ctx.show_error(exc, self)
-            return None
+        return None
 
     @Slot()
     def apply_settings(self) -> None:
-        """Save the form into the profile (on a worker) and apply it to the listener (restart if running)."""
+        """Save the form into the profile (written on a worker) and apply it to the listener (restarted when
+        what it listens with changed)."""
         new = self._form_settings()
         profile = self._ctx.profile
         if new is None or profile is None:
             return
-        new = ListenerSettings.model_validate(new.model_dump())  # run the validators (path)
-        if new.model_dump() == profile.listener.model_dump() and (
-            self._listener is None or new.model_dump() == self._listener.settings.model_dump()
-        ):
+        self.path_edit.setText(new.path)
+        current = self._listener.settings if self._listener is not None else profile.listener
+        if new == profile.listener and new == current:
             return
         profile.listener = new
-        self.path_edit.setText(new.path)
         self._ctx.save_settings()
         if self._listener is not None:
             self._listener.apply_settings(new)
@@ -578,14 +603,21 @@ class WebhooksPage(QWidget):
         self.count_label.setText(f"{shown}{more} events")
 
     # -- events and detail ----------------------------------------------------------------------------
-    @Slot(object, bool)
-    def _on_event(self, event: object, duplicate: bool) -> None:
+    @Slot(object)
+    def _on_events(self, batch: object) -> None:
         shown = self.detail.event
-        if shown is not None and shown.id == event.id:  # type: ignore[attr-defined]
-            self.detail.set_event(event)  # type: ignore[arg-type]
-        summary = event.summary  # type: ignore[attr-defined]
-        if not duplicate and summary is not None and summary.integration:
-            if self.integration_combo.findText(summary.integration) < 0:
+        known = {self.integration_combo.itemText(i) for i in range(self.integration_combo.count())}
+        for event, duplicate in batch:  # type: ignore[attr-defined]
+            if shown is not None and shown.id == event.id:
+                self.detail.set_event(event)
+            summary = event.summary
+            if (
+                not duplicate
+                and summary is not None
+                and summary.integration
+                and summary.integration not in known
+            ):
+                known.add(summary.integration)
                 self.integration_combo.blockSignals(True)
                 self.integration_combo.addItem(summary.integration)
                 self.integration_combo.blockSignals(False)
@@ -601,18 +633,14 @@ class WebhooksPage(QWidget):
 
     @Slot(QItemSelection, QItemSelection)
     def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        current = self.table.selectionModel().currentIndex()
+        """Show the current row's event (or the first selected one) in the detail."""
         rows = self.selected_rows()
-        if current.isValid() and current.row() in rows:
-            row = current.row()
-        else:
-            row = rows[0] if rows else None
-        event = self.model.event_at(row) if row is not None else None
-        if event is None or (self.detail.event is not None and self.detail.event.id == event.id):
-            if event is None:
-                self.detail.set_event(None)
-            return
-        self.show_detail(event)
+        current = self.table.selectionModel().currentIndex().row()
+        event = self.model.event_at(current if current in rows else rows[0]) if rows else None
+        if event is None:
+            self.detail.set_event(None)
+        elif self.detail.event is None or self.detail.event.id != event.id:
+            self.show_detail(event)
 
     def selected_rows(self) -> list[int]:
         return sorted(index.row() for index in self.table.selectionModel().selectedRows())
@@ -623,10 +651,7 @@ class WebhooksPage(QWidget):
     def show_detail(self, event: StoredEvent) -> None:
         self.detail.set_event(event)
         self._update_target_url()
-        self._load_forwards(event.id)
-        self._forward_polls = 4 if self._settings().forward_to else 0
-        if self._forward_polls:
-            self._forward_timer.start()
+        self._load_forwards(event.id)  # later forwards and replays arrive through ``forwarded``
 
     def _load_forwards(self, event_id: int) -> None:
         if self._store is not None:
@@ -635,15 +660,6 @@ class WebhooksPage(QWidget):
                 event_id,
                 on_done=lambda rows, i=event_id: self.detail.set_forwards(i, rows),
             )
-
-    @Slot()
-    def _poll_forwards(self) -> None:
-        """A forward runs after the event was stored; look again a few times for its result."""
-        self._forward_polls -= 1
-        if self._forward_polls <= 0 or self.detail.event is None:
-            self._forward_timer.stop()
-        if self.detail.event is not None:
-            self._load_forwards(self.detail.event.id)
 
     @Slot(object)
     def _on_forwarded(self, result: object) -> None:
@@ -670,7 +686,7 @@ class WebhooksPage(QWidget):
         self.table.clearSelection()
         self.show_detail(event)
 
-    def navigate(self, **kw: Any) -> None:
+    def on_navigate(self, **kw: Any) -> None:
         """Called by the main window for ``ctx.navigate("webhooks", ...)``: ``event_id=``, ``connection_id=``."""
         if kw.get("connection_id"):
             self.connection_edit.setText(str(kw["connection_id"]))
@@ -768,7 +784,7 @@ class RecentEventsWidget(QWidget):
         layout.addWidget(self.list)
         listener = getattr(ctx, "listener", None)
         if listener is not None:
-            listener.eventReceived.connect(self._on_event)
+            listener.eventsReceived.connect(self._on_events)
         self.refresh()
 
     def refresh(self) -> None:
@@ -805,13 +821,17 @@ class RecentEventsWidget(QWidget):
         self.empty.setVisible(self.list.count() == 0)
         self.list.setVisible(self.list.count() > 0)
 
-    @Slot(object, bool)
-    def _on_event(self, event: object, duplicate: bool) -> None:
-        summary = getattr(event, "summary", None)
-        if duplicate or summary is None or summary.connection_id != self.connection_id:
-            return
-        self._add(event, at_top=True)  # type: ignore[arg-type]
-        self._update_empty()
+    @Slot(object)
+    def _on_events(self, batch: object) -> None:
+        mine = [
+            e
+            for e, duplicate in batch  # type: ignore[attr-defined]
+            if not duplicate and e.summary is not None and e.summary.connection_id == self.connection_id
+        ]
+        for event in mine:
+            self._add(event, at_top=True)
+        if mine:
+            self._update_empty()
 
     @Slot(QListWidgetItem)
     def _open(self, item: QListWidgetItem) -> None:

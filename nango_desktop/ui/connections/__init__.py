@@ -1,0 +1,1 @@
+"""Connections browser: ConnectionsModel / ConnectionsFilterProxy, ConnectionsPage, ConnectionDetail."""

@@ -1,0 +1,1 @@
+"""End users page: a directory of end users and organizations derived from the loaded connections."""

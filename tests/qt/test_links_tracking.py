@@ -1,0 +1,213 @@
+"""Completion tracking: signed auth webhooks on the local listener, and polling without a listener."""
+
+from __future__ import annotations
+
+import pytest
+
+from nango_desktop.domain.models import Connection
+from nango_desktop.services.links import LinkRequest, LinkStatus, token_of
+from nango_desktop.services.secrets import SecretKind
+from nango_desktop.settings import ListenerSettings, Profile, Settings
+from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.links.tracking import tracker_for
+from tests.nango_server import list_item
+from tests.webhook_helpers import SIGNING_KEY, post_webhook
+
+
+@pytest.fixture
+def ctx(qapp, nango_server, secret_store):
+    profile = Profile(name="track", api_url=nango_server.url, listener=ListenerSettings(port=0))
+    secret_store.set(profile.name, SecretKind.SIGNING_KEY, SIGNING_KEY)
+    context = AppContext(Settings(profiles=[profile], current_profile=profile.name), secret_store)
+    context.cache_key(profile.name, nango_server.secret_key)
+    yield context
+    context.shutdown(timeout=10.0)
+    context.deleteLater()
+
+
+@pytest.fixture
+def listening(qtbot, ctx):
+    assert ctx.listener.start(), ctx.listener.message
+    return ctx.listener
+
+
+@pytest.fixture
+def notes(ctx) -> list[tuple[str, str]]:
+    received: list[tuple[str, str]] = []
+    ctx.notified.connect(lambda title, message: received.append((title, message)))
+    return received
+
+
+def issue(qtbot, ctx, fn, *args):
+    """Issue a link off-thread like the GUI does, and track it."""
+    tracker = tracker_for(ctx)
+    done = []
+    issuer = tracker.issuer()
+    ctx.run(getattr(issuer, fn), *args, on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    tracker.add(done[0])
+    return done[0]
+
+
+def test_new_link_completed_by_a_signed_webhook(qtbot, ctx, listening, nango_server, notes):
+    tracker = tracker_for(ctx)
+    issued = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_77", allowed_integrations=["github"]))
+    assert tracker._poll.isActive() and tracker._sweep.isActive()
+    body = nango_server.complete_session(token_of(issued.url), connection_id="new-conn-1")
+    with (
+        qtbot.waitSignal(ctx.connectionChanged, timeout=10_000) as changed,
+        qtbot.waitSignal(tracker.linkChanged, timeout=10_000) as blocker,
+    ):
+        status, _reply = post_webhook(listening.url, body, key=SIGNING_KEY)
+    assert status == 200
+    record = blocker.args[0]
+    assert record.id == issued.record.id and record.status is LinkStatus.COMPLETED
+    assert record.connection_id == "new-conn-1" and "github" in record.status_detail
+    assert changed.args == ["new-conn-1", "github"]
+    assert notes and notes[-1][0] == "Connect link completed" and "u_77" in notes[-1][1]
+    assert tracker.store.get(record.id).status is LinkStatus.COMPLETED
+    assert record.id not in tracker.tokens and not tracker.pending()
+    assert not tracker._poll.isActive()
+
+
+def test_reconnect_failure_marks_the_link_failed(qtbot, ctx, listening, nango_server, notes):
+    tracker = tracker_for(ctx)
+    conn = Connection.model_validate(list_item(nango_server.connections[3]))
+    issued = issue(qtbot, ctx, "reconnect_link", conn)
+    body = nango_server.complete_session(token_of(issued.url), success=False)
+    assert body["operation"] == "override"
+    with (
+        qtbot.waitSignal(ctx.connectionChanged, timeout=10_000) as changed,
+        qtbot.waitSignal(tracker.linkChanged, timeout=10_000) as blocker,
+    ):
+        post_webhook(listening.url, body, key=SIGNING_KEY)
+    record = blocker.args[0]
+    assert record.status is LinkStatus.FAILED and "aborted" in record.status_detail
+    assert changed.args == [conn.connection_id, conn.provider_config_key]
+    assert notes[-1][0] == "Connect link failed"
+
+
+def test_unrelated_and_forged_webhooks_change_nothing(qtbot, ctx, listening, nango_server):
+    tracker = tracker_for(ctx)
+    conn = Connection.model_validate(list_item(nango_server.connections[0]))
+    issued = issue(qtbot, ctx, "reconnect_link", conn)
+    body = nango_server.complete_session(token_of(issued.url))
+    other = dict(body, connectionId="someone-else")
+    refresh = dict(body, operation="refresh")
+    received = []
+    listening.eventReceived.connect(lambda event, _dup: received.append(event))
+    post_webhook(listening.url, other, key=SIGNING_KEY)
+    post_webhook(listening.url, refresh, key=SIGNING_KEY)
+    post_webhook(listening.url, body, key="not-the-signing-key")  # accepted and flagged, but not trusted
+    qtbot.waitUntil(lambda: len(received) == 3, timeout=10_000)
+    assert tracker.store.get(issued.record.id).status is LinkStatus.PENDING
+    assert [r.id for r in tracker.pending()] == [issued.record.id]
+
+
+def test_without_a_listener_the_timer_polls_nango(qtbot, ctx, nango_server, notes):
+    tracker = tracker_for(ctx)
+    assert not tracker.listener_running()
+    conn = Connection.model_validate(list_item(nango_server.connections[1]))
+    reconnect = issue(qtbot, ctx, "reconnect_link", conn)
+    new = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_poll", allowed_integrations=["slack"]))
+    before = len(nango_server.requests)
+    tracker._poll.setInterval(50)
+    tracker._poll.start()
+    qtbot.waitUntil(lambda: len(nango_server.requests) > before + 2, timeout=10_000)
+    assert tracker.store.get(reconnect.record.id).status is LinkStatus.PENDING  # nothing happened yet
+
+    nango_server.complete_session(token_of(reconnect.url))
+    nango_server.complete_session(token_of(new.url), connection_id="polled-conn")
+    qtbot.waitUntil(lambda: not tracker.pending(), timeout=10_000)
+    done_reconnect = tracker.store.get(reconnect.record.id)
+    done_new = tracker.store.get(new.record.id)
+    assert done_reconnect.status is LinkStatus.COMPLETED
+    assert done_new.status is LinkStatus.COMPLETED and done_new.connection_id == "polled-conn"
+    assert len(notes) == 2
+    # polling stops once nothing is pending
+    assert not tracker._poll.isActive()
+    # the calls were the bounded ones: GET the reconnected connection, list the end user's connections
+    polled = nango_server.requests[before:]
+    assert {(r.method, r.path.split("/")[1]) for r in polled} <= {("GET", "connections")}
+
+
+def test_no_polling_while_the_listener_runs(qtbot, ctx, listening, nango_server):
+    tracker = tracker_for(ctx)
+    issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_1"))
+    before = len(nango_server.requests)
+    tracker.poll()
+    assert not tracker._polling and len(nango_server.requests) == before
+
+
+def test_pending_links_survive_a_restart_of_the_tracker(qtbot, ctx, nango_server):
+    issued = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_2"))
+    tracker = tracker_for(ctx)
+    tracker.setParent(None)
+    tracker.deleteLater()
+    fresh = tracker_for(ctx)
+    assert fresh is not tracker
+    assert [r.id for r in fresh.pending()] == [issued.record.id]
+
+
+def test_live_tokens_come_back_from_the_keyring_after_a_restart(qtbot, ctx, nango_server):
+    issued = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_3"))
+    old = tracker_for(ctx)
+    old.setParent(None)
+    old.deleteLater()
+    fresh = tracker_for(ctx)  # a new run: nothing in memory yet
+    qtbot.waitUntil(lambda: issued.record.id in fresh.tokens, timeout=10_000)
+    assert fresh.url_of(fresh.pending()[0]) == issued.url
+
+
+def test_history_page_lists_filters_reopens_and_updates_live(qtbot, qtmodeltester, ctx, nango_server):
+    from nango_desktop.ui.links.page import COLUMNS, LinksPage
+
+    tracker = tracker_for(ctx)
+    conn = Connection.model_validate(list_item(nango_server.connections[2]))
+    reconnect = issue(qtbot, ctx, "reconnect_link", conn)
+    new = issue(
+        qtbot, ctx, "new_link", LinkRequest(end_user_id="u_page", email="page@acme.com", display_name="Pat")
+    )
+    page = LinksPage(ctx)
+    qtbot.addWidget(page)
+    assert page.objectName() == "linksPage"
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10_000)
+    qtmodeltester.check(page.model)
+
+    def row_of(record_id):
+        return next(i for i, r in enumerate(page.model.records) if r.id == record_id)
+
+    def cell(record_id, column):
+        return page.model.index(row_of(record_id), COLUMNS.index(column)).data()
+
+    assert cell(new.record.id, "Customer") == "Pat" and cell(new.record.id, "Kind") == "New"
+    assert cell(reconnect.record.id, "Connection") == conn.connection_id
+    assert cell(reconnect.record.id, "Integration") == conn.provider_config_key
+    assert cell(new.record.id, "Status") == "Waiting for the customer"
+    assert cell(new.record.id, "Expires").startswith("in ")
+    assert cell(new.record.id, "By") == new.record.created_by
+
+    # text filter (debounced search box; Enter flushes) and status filter
+    page.search.setText("page@acme")
+    page.search.flush()
+    qtbot.waitUntil(lambda: [r.id for r in page.model.records] == [new.record.id], timeout=10_000)
+    page.search.clear()
+    page.search.flush()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=10_000)
+
+    # reopen a live link: the full link is back
+    assert page.select(new.record.id)
+    dialog = page.open_selected()
+    qtbot.addWidget(dialog)
+    assert dialog.view.url == new.url
+
+    # revoke from the page: the row changes live, and the status filter follows
+    assert page.select(reconnect.record.id) and page.revoke_button.isEnabled()
+    with qtbot.waitSignal(tracker.linkChanged, timeout=10_000):
+        page.revoke_button.click()
+    assert cell(reconnect.record.id, "Status") == "Revoked"
+    assert nango_server.sessions[token_of(reconnect.url)]["deleted"]
+    page.status_filter.setCurrentIndex(page.status_filter.findData("revoked"))
+    qtbot.waitUntil(lambda: [r.id for r in page.model.records] == [reconnect.record.id], timeout=10_000)
+    assert "1 link, 0 waiting" in page.count_label.text()
+    page.focus_search()
