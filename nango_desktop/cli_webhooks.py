@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from nango_desktop.services.webhook_store import (
     EventFilter,
@@ -125,6 +126,15 @@ def _filter(args: argparse.Namespace) -> EventFilter:
     )
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _clean(text: object, *, newlines: bool = False) -> str:
+    """Event fields come from the network: never let them drive the terminal (escape sequences, fake lines)."""
+    value = str(text) if newlines else " ".join(str(text).splitlines())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+
+
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
@@ -132,7 +142,7 @@ def _iso(ts: float) -> str:
 def _row(event: StoredEvent) -> list[str]:
     s = event.summary
     success = "" if s is None or s.success is None else ("ok" if s.success else "failed")
-    return [
+    cells = [
         str(event.id),
         _iso(event.received_at),
         str(event.verification.status),
@@ -143,12 +153,7 @@ def _row(event: StoredEvent) -> list[str]:
         (s.connection_id or "") if s else "",
         str(event.duplicates) if event.duplicates else "",
     ]
-
-
-def _print_table(out: IO[str], header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    for line in (header, *rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip(), file=out)
+    return [_clean(c) for c in cells]
 
 
 def event_line(event: StoredEvent, duplicate: bool = False) -> str:
@@ -166,7 +171,7 @@ def event_line(event: StoredEvent, duplicate: bool = False) -> str:
     if event.malformed:
         parts.append(event.malformed)
     parts.append(f"#{event.id}" + (f" (duplicate, seen {event.duplicates + 1}x)" if duplicate else ""))
-    return "  ".join(parts)
+    return _clean("  ".join(parts))
 
 
 # -- listen ------------------------------------------------------------------------------------------------
@@ -272,6 +277,8 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 
 def cmd_events_list(args: argparse.Namespace, ctx: Any) -> int:
+    from nango_desktop.cli import _print_table
+
     with _open_store(args, ctx) as store:
         events = store.list(args.limit, 0, _filter(args))
         if args.format == "json":
@@ -325,7 +332,7 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
             if expected is None or received is None
             else ("  (match)" if expected == received else "  (MISMATCH)")
         )
-        print(f"  {label}: expected {expected or '-'}, received {received or '-'}{mark}", file=out)
+        print(_clean(f"  {label}: expected {expected or '-'}, received {received or '-'}{mark}"), file=out)
     if event.duplicates:
         print(
             f"Duplicates:    {event.duplicates} (last {_iso(event.last_seen_at or event.received_at)})",
@@ -337,13 +344,14 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
         print(f"Malformed:     {event.malformed}", file=out)
     print("Headers:", file=out)
     for name, value in event.headers.items():
-        print(f"  {name}: {value}", file=out)
+        print(_clean(f"  {name}: {value}"), file=out)
     print("Body:", file=out)
     body = data.get("body_json")
-    print(json.dumps(body, indent=2, ensure_ascii=False) if body is not None else event.body_text, file=out)
+    text = json.dumps(body, indent=2, ensure_ascii=False) if body is not None else event.body_text
+    print(_clean(text, newlines=True), file=out)
     for f in forwards:
         outcome = f.error or f"{f.status} in {(f.latency or 0) * 1000:.0f} ms"
-        print(f"{'Replayed' if f.replay else 'Forwarded'} to {f.url}: {outcome}", file=out)
+        print(_clean(f"{'Replayed' if f.replay else 'Forwarded'} to {f.url}: {outcome}"), file=out)
     return 0
 
 

@@ -78,6 +78,9 @@ EMAIL_RE = re.compile(
     r"^(?!\.)(?!.*\.\.)([A-Za-z0-9_'+\-.]*)[A-Za-z0-9_+-]@([A-Za-z0-9][A-Za-z0-9\-]*\.)+[A-Za-z]{2,}$"
 )
 
+LIST_PARAMS = frozenset(
+    {"connectionId", "search", "endUserId", "endUserOrganizationId", "integrationId", "limit", "page"}
+)
 LIST_FIELDS = (
     "id",
     "connection_id",
@@ -407,9 +410,13 @@ def list_item(conn: dict) -> dict:
     return item
 
 
-def full_item(conn: dict, *, refresh_token: bool = False) -> dict:
-    """A connection as GET /connections/{id} returns it (ConnectionFull + webhook_url_override)."""
-    creds = copy.deepcopy(conn["credentials"])
+def full_item(conn: dict, *, refresh_token: bool = False, credentials: bool = True) -> dict:
+    """A connection as GET /connections/{id} returns it (ConnectionFull + webhook_url_override).
+
+    Like the real server: ``metadata`` null when unset (the spec says object), ``credentials`` ``{}`` for a
+    key without the read_credentials scope, the refresh token only when asked for.
+    """
+    creds = copy.deepcopy(conn["credentials"]) if credentials else {}
     if not refresh_token:
         creds.pop("refresh_token", None)
     return {
@@ -419,7 +426,7 @@ def full_item(conn: dict, *, refresh_token: bool = False) -> dict:
         "provider": conn["provider"],
         "errors": conn["errors"],
         "end_user": conn.get("end_user"),
-        "metadata": conn["metadata"] if conn["metadata"] is not None else {},
+        "metadata": conn["metadata"],
         "connection_config": conn.get("connection_config") or {},
         "tags": conn["tags"],
         "created_at": conn.get("created_at", conn["created"]),
@@ -660,7 +667,8 @@ class FakeNango:
         self._revoked = False
 
     def mark_refresh_exhausted(self, connection_id: str, integration_id: str, exhausted: bool = True) -> None:
-        """GET on that connection answers 424 (its refresh token was rejected too many times)."""
+        """GET on that connection answers 424 invalid_credentials (its refresh token was rejected too many
+        times) for keys that may read credentials; without that scope the server does not refresh: 200."""
         with self.lock:
             conn = self.find(connection_id, integration_id)
             if conn is None:
@@ -957,20 +965,11 @@ class FakeNango:
         tags: dict[str, str] = {}
         problems: list[dict] = []
         plain: dict[str, str] = {}
-        allowed = {
-            "connectionId",
-            "search",
-            "endUserId",
-            "endUserOrganizationId",
-            "integrationId",
-            "limit",
-            "page",
-        }
         for name, values in query.items():
             match = re.fullmatch(r"tags\[([^\]]*)\]", name)
             if match:
                 tags[match.group(1)] = values[-1]
-            elif name in allowed:
+            elif name in LIST_PARAMS:
                 plain[name] = values[-1]
             else:
                 problems.append(issue(f"Unrecognized key(s) in object: '{name}'", [], "unrecognized_keys"))
@@ -1009,16 +1008,7 @@ class FakeNango:
         if "search" in plain:
             needle = plain["search"].lower()
             rows = (c for c in rows if _search_hit(c, needle))
-        start = page * limit
-        if isinstance(rows, list):
-            selected = rows[start : start + limit]
-        else:
-            selected = []
-            for index, conn in enumerate(rows):
-                if index >= start + limit:
-                    break
-                if index >= start:
-                    selected.append(conn)
+        selected = list(itertools.islice(rows, page * limit, (page + 1) * limit))
         return 200, _RawJSON(self._page_json(selected))
 
     # -- single connection -----------------------------------------------------------------------------------
@@ -1036,25 +1026,28 @@ class FakeNango:
         integration = self._need_integration(query)
         force_refresh = _bool_param(query, "force_refresh")
         refresh_token = _bool_param(query, "refresh_token")
-        if (force_refresh or refresh_token) and not self._has_scope(
-            "environment:connections:read_credentials"
-        ):
-            self._require_scope("environment:connections:read_credentials")
+        with_credentials = self._has_scope("environment:connections:read_credentials")
+        if (force_refresh or refresh_token) and not with_credentials:
+            raise _bad(
+                "forbidden",
+                "Credential and refresh options require the environment:connections:read_credentials scope",
+                status=403,
+            )
         if not any(i["unique_key"] == integration for i in self.integrations):
             raise _bad("unknown_provider_config", "Provider config not found", status=400)
         with self.lock:
             conn = self.find(connection_id, integration)
             if conn is None:
                 raise _bad("not_found", "Failed to find connection", status=404)
-            if conn.get("_refresh_exhausted"):
+            if not with_credentials:  # the server reads the connection without touching the credentials
+                return 200, full_item(conn, credentials=False)
+            if conn.get("_refresh_exhausted"):  # reading the credentials tries a refresh, which fails
                 raise _Reply(
                     424,
                     error_body(
-                        "connection_refresh_exhausted",
+                        "invalid_credentials",
                         "The refresh limit has been reached for this connection.",
-                        payload={
-                            "connection": {"connection_id": connection_id, "provider_config_key": integration}
-                        },
+                        payload={"connection": full_item(conn)},
                     ),
                 )
             if force_refresh:

@@ -6,7 +6,8 @@ One database file per profile: ``paths.data_dir() / f"events-{profile}.sqlite3"`
 - :meth:`EventStore.add` commits before it returns, so the listener answers 2xx only for events that are
   on disk. A request whose body and signature headers were already stored (a Nango retry) is not stored
   again: the original's ``duplicates`` counter goes up and ``add`` returns ``(original, True)``.
-- Safe from several threads: each thread gets its own connection; writes are serialized by a lock.
+- Safe from several threads: one writer connection behind a lock, with group commit (concurrent adds share
+  one transaction and one fsync); readers borrow pooled connections and read concurrently (WAL).
 - Search in bodies uses an FTS5 trigram index (substring semantics, like ``LIKE``) when SQLite has it,
   else ``LIKE``. Filter columns are indexed so paging stays fast at 100k+ rows.
 - Retention: by count and by age; pinned events are never removed.

@@ -435,7 +435,8 @@ def test_no_command_starts_the_gui(run, monkeypatch):
     fake_app = types.ModuleType("nango_desktop.app")
     fake_app.run = lambda argv, verbose=False: calls.append((argv, verbose)) or 0
     monkeypatch.setitem(sys.modules, "nango_desktop.app", fake_app)
-    monkeypatch.delenv(cli.PROFILE_ENV, raising=False)
+    # Set (not just deleted) so that monkeypatch undoes the value run_gui puts there.
+    monkeypatch.setenv(cli.PROFILE_ENV, "before")
     assert run("--profile", "prod", "-v")[0] == 0
     assert calls == [([sys.argv[0]], True)]
     assert os.environ[cli.PROFILE_ENV] == "prod"

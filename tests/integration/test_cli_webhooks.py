@@ -231,3 +231,45 @@ def test_listen_process_stops_cleanly_on_signal(tmp_home, stop_signal):
         proc.stderr.close()
     with EventStore(event_store_path("default")) as store:
         assert store.count() == 1
+
+
+def test_listen_forward_to_prints_each_result(tmp_home, env_key):
+    with socket.socket() as s:  # a port nobody listens on: the forward fails, the event is still stored
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/app"
+    args = cli.build_parser().parse_args(["listen", "--port", "0", "--forward-to", dead])
+    args.stop_event = threading.Event()
+    out, err = io.StringIO(), io.StringIO()
+    thread = threading.Thread(target=args.func, args=(args, cli.CliContext(args, stdout=out, stderr=err)))
+    thread.start()
+    try:
+        assert wait_for(lambda: "Listening on" in out.getvalue())
+        assert f"Forwarding to {dead}" in out.getvalue()
+        url = out.getvalue().split("Listening on ", 1)[1].split()[0]
+        assert post_webhook(url, auth_webhook())[0] == 200
+        assert wait_for(lambda: f"#1 forward to {dead} failed" in out.getvalue())
+    finally:
+        args.stop_event.set()
+        thread.join(10)
+    with EventStore(event_store_path("default")) as store:
+        assert store.forwards(1)[0].error
+
+
+def test_network_text_cannot_drive_the_terminal(tmp_home, env_key, capsys):
+    evil = "c\x1b[2J\x1b]0;pwned\x07\nFAKE LINE\u2028x"
+    store = EventStore(event_store_path("default"), profile="default")
+    with running_listener(store, keys=(SIGNING_KEY,)) as server:
+        post_webhook(server.url, auth_webhook(connection_id=evil))
+        post_webhook(server.url, evil.encode() + b"{")  # malformed body printed raw by `events show`
+    store.close()
+    for argv in (["events", "list"], ["events", "show", "1"], ["events", "show", "2"]):
+        code, out, _ = run(argv, capsys)
+        assert code == 0 and "\x1b" not in out and "\x07" not in out and "\u2028" not in out
+        assert "\\x1b[2J" in out
+    _, out, _ = run(["events", "list"], capsys)
+    assert not any(line.startswith("FAKE LINE") for line in out.splitlines())
+    from nango_desktop.cli_webhooks import event_line
+
+    with EventStore(event_store_path("default")) as store:
+        line = event_line(store.get(1))
+    assert "\n" not in line and "\x1b" not in line

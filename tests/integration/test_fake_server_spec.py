@@ -80,7 +80,16 @@ def _fix_get_connect_session(spec: dict) -> None:
     }
 
 
+def _fix_connection_full_metadata(spec: dict) -> None:
+    """ConnectionFull.metadata: the spec says object; the real server sends null when none is set
+    (formatters/connection.ts: ``metadata: data.metadata || null``), as GET /connections does."""
+    spec["components"]["schemas"]["ConnectionFull"]["properties"]["metadata"] = {
+        "anyOf": [{"type": "object"}, {"type": "null"}]
+    }
+
+
 DEVIATIONS: dict[str, Callable[[dict], None]] = {
+    "connection-full-metadata-null": _fix_connection_full_metadata,
     "oauth2-credentials-unsatisfiable": _fix_oauth2_credentials,
     "get-connect-session-shape": _fix_get_connect_session,
 }
@@ -270,8 +279,16 @@ CASES = [
         "/connections/{cid}",
         424,
         {"provider_config_key": "{int}"},
-        code="connection_refresh_exhausted",
+        code="invalid_credentials",
         setup=_refresh_exhausted,
+    ),
+    Case(
+        "get-without-credentials-scope",
+        "GET",
+        "/connections/{cid}",
+        200,
+        {"provider_config_key": "{int}"},
+        setup=lambda s: (_refresh_exhausted(s), _scopes("environment:connections:read")(s)),
     ),
     Case(
         "get-force-refresh-no-scope",
@@ -601,6 +618,39 @@ def test_get_connect_session_deviation(fake, spec_path):
     assert "token" not in data and "connectUISettings" in data
     assert schema_errors(spec_path, response, patched=False), "spec matches getSession now: drop the patch"
     assert schema_errors(spec_path, response, patched=True) == []
+
+
+def test_connection_full_metadata_null_deviation(fake, spec_path):
+    bare = next(c for c in fake.connections if c["metadata"] is None)
+    response = httpx.get(
+        f"{fake.url}/connections/{bare['connection_id']}",
+        params={"provider_config_key": bare["provider_config_key"]},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert response.json()["metadata"] is None
+    assert schema_errors(spec_path, response, patched=False), "spec allows null metadata now: drop the patch"
+    assert schema_errors(spec_path, response, patched=True) == []
+
+
+def test_support_key_reads_connections_without_credentials(fake):
+    """Without environment:connections:read_credentials: credentials {}, no refresh (so no 424), and
+    refresh options are refused with 403."""
+    fake.scopes = ("environment:connections:read", "environment:connections:list")
+    conn = fake.connections[0]
+    fake.mark_refresh_exhausted(conn["connection_id"], conn["provider_config_key"])
+    url = f"{fake.url}/connections/{conn['connection_id']}"
+    params = {"provider_config_key": conn["provider_config_key"]}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    plain = httpx.get(url, params=params, headers=headers)
+    assert plain.status_code == 200 and plain.json()["credentials"] == {}
+    refused = httpx.get(url, params={**params, "force_refresh": "true"}, headers=headers)
+    assert refused.status_code == 403
+    assert "environment:connections:read_credentials" in refused.json()["error"]["message"]
+    fake.scopes = None
+    exhausted = httpx.get(url, params=params, headers=headers)
+    assert exhausted.status_code == 424
+    payload = exhausted.json()["error"]["payload"]["connection"]
+    assert payload["connection_id"] == conn["connection_id"]
 
 
 def test_delete_unknown_connection_is_400_not_404(fake, spec_path):

@@ -210,7 +210,7 @@ def test_stalled_client_is_dropped_and_does_not_block_others(store):
 def test_slowloris_is_bounded_by_the_connection_limit_and_deadline(store):
     """Drip-feeding headers keeps a connection only until the per-request deadline; over the connection
     limit new clients get 503 (Nango retries 5xx), and service comes back when the slow ones are cut."""
-    with running_listener(store, max_connections=4, idle_timeout=0.5, request_timeout=1.5) as server:
+    with running_listener(store, max_connections=4, idle_timeout=1.0, request_timeout=3.0) as server:
         stop = threading.Event()
         socks = [_connect(server) for _ in range(4)]
         for s in socks:

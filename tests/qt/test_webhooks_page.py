@@ -110,7 +110,7 @@ def column(page, col) -> list[str]:
 
 def select_event(qtbot, page, event_id):
     row = page.model.row_of(event_id)
-    page.table.selectRow(row)
+    page.select_row(row)
     qtbot.waitUntil(lambda: page.detail.event is not None and page.detail.event.id == event_id)
 
 
@@ -401,7 +401,7 @@ def test_export_selected_and_filtered_events_as_json(qtbot, page, tmp_path, monk
     target = tmp_path / "out.json"
     monkeypatch.setattr(WebhooksPage, "ask_export_path", staticmethod(lambda parent, suggested: str(target)))
 
-    page.table.selectRow(0)
+    page.select_row(0)
     page.table.selectionModel().select(
         page.model.index(2, 0),
         page.table.selectionModel().SelectionFlag.Select | page.table.selectionModel().SelectionFlag.Rows,

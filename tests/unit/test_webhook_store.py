@@ -9,6 +9,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nango_desktop.services.signing import VerificationStatus, verify
 from nango_desktop.services.webhook_store import (
@@ -263,3 +265,25 @@ def test_filtered_paging_uses_indexes_at_100k_rows(store):
         assert "TEMP B-TREE" not in plan, plan  # no sort of the whole result
     assert store.count(EventFilter(connection_id="c5")) == 100
     assert [e.id for e in store.list(3, 0, EventFilter(connection_id="c5"))] == [99006, 98006, 97006]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(max_size=300) | st.text(max_size=100).map(str.encode),
+    headers=st.dictionaries(st.text(min_size=1, max_size=20), st.text(max_size=40), max_size=5),
+)
+def test_any_request_round_trips(store, body, headers):
+    event, duplicate = store.add(
+        body=body, headers=headers, verification=verify(body, headers, [SIGNING_KEY])
+    )
+    got = store.get(event.id)
+    assert got.body == body
+    sensitive = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
+    if not duplicate:  # a duplicate returns the original delivery (same body, same signatures)
+        kept = {k: v for k, v in headers.items() if k.lower() not in sensitive}
+        assert {k: v for k, v in got.headers.items() if v != REDACTED} == kept
+    assert (got.malformed is None) == (got.summary is not None)
+    json.dumps(got.to_dict())  # always exportable
+    text = body.decode("utf-8", "replace")
+    if not duplicate and len(text) >= 3:
+        assert event.id in {e.id for e in store.search(text[:20], limit=1000)}

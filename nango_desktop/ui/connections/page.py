@@ -55,6 +55,7 @@ from nango_desktop.ui.connections.model import (
     EMAIL,
     INTEGRATION,
     ORGANIZATION,
+    STATUS,
     ConnectionsFilterProxy,
     ConnectionsModel,
     Key,
@@ -84,12 +85,13 @@ STATUS_ALIASES = {
     "ok": frozenset({"ok"}),
 }
 COLUMN_WIDTHS = {
-    CUSTOMER: 180,
-    EMAIL: 220,
-    ORGANIZATION: 150,
-    INTEGRATION: 110,
-    CONNECTION_ID: 220,
-    CREATED: 130,
+    CUSTOMER: 150,
+    STATUS: 96,
+    EMAIL: 190,
+    ORGANIZATION: 130,
+    INTEGRATION: 100,
+    CONNECTION_ID: 170,
+    CREATED: 118,
 }
 
 
@@ -200,10 +202,11 @@ class ConnectionsPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setSortIndicator(CREATED, Qt.SortOrder.DescendingOrder)  # the API's order: newest first
         for column, width in COLUMN_WIDTHS.items():
             header.resizeSection(column, width)
+        header.moveSection(STATUS, 1)  # shown next to the customer: the column support scans first
         self.table.setSortingEnabled(True)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._context_menu)
@@ -217,7 +220,7 @@ class ConnectionsPage(QWidget):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([760, 500])
+        self.splitter.setSizes([700, 470])
 
         self._build_actions()
 

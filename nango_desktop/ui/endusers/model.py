@@ -57,9 +57,7 @@ def org_cells(org: Organization) -> tuple[str, ...]:
 
 def _sort_key(item: EndUser | Organization, column: int) -> Any:
     cells = user_cells(item) if isinstance(item, EndUser) else org_cells(item)
-    if column in (CONNECTIONS, BROKEN):
-        return int(cells[column])
-    return cells[column].casefold()
+    return int(cells[column]) if column in (CONNECTIONS, BROKEN) else cells[column].casefold()
 
 
 class EndUsersModel(QAbstractItemModel):
@@ -199,6 +197,7 @@ class EndUsersModel(QAbstractItemModel):
         reverse = self._sort_order == Qt.SortOrder.DescendingOrder
         self._users.sort(key=lambda u: _sort_key(u, column), reverse=reverse)
         self._orgs.sort(key=lambda o: _sort_key(o, column), reverse=reverse)
+        self._orgs.sort(key=lambda o: not o.key)  # stable: "(no organization)" stays last either way
         for org in self._orgs:
             org.users.sort(key=lambda u: _sort_key(u, column), reverse=reverse)
 

@@ -107,6 +107,10 @@ class EndUsersPage(QWidget):
         self.connections_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.connections_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.connections_view.verticalHeader().hide()
+        self.connections_view.setWordWrap(False)
+        self.connections_view.setAlternatingRowColors(True)
+        for column, width in enumerate((150, 200, 130, 100, 170, 118)):
+            self.connections_view.horizontalHeader().resizeSection(column, width)
         self.connections_view.horizontalHeader().setStretchLastSection(True)
         self.connections_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.connections_view.setSortingEnabled(True)
@@ -231,7 +235,7 @@ class EndUsersPage(QWidget):
         self.tree.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
         )
-        self.tree.scrollTo(index)
+        self.tree.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
         self._show_selection(self.proxy.item(index))
         return True
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -642,6 +642,11 @@ class WebhooksPage(QWidget):
         elif self.detail.event is None or self.detail.event.id != event.id:
             self.show_detail(event)
 
+    def select_row(self, row: int) -> None:
+        """Make ``row`` the only selected row (whatever keyboard modifiers are held, unlike selectRow)."""
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        self.table.selectionModel().setCurrentIndex(self.model.index(row, 0), flags)
+
     def selected_rows(self) -> list[int]:
         return sorted(index.row() for index in self.table.selectionModel().selectedRows())
 
@@ -671,7 +676,7 @@ class WebhooksPage(QWidget):
         """Select ``event_id`` in the table; when it is not loaded, clear the filters and fetch it."""
         row = self.model.row_of(event_id)
         if row is not None:
-            self.table.selectRow(row)
+            self.select_row(row)
             self.table.scrollTo(self.model.index(row, 0))
             return
         if self._store is None:
