@@ -64,19 +64,20 @@ def build_main_window(ctx: AppContext) -> MainWindow:
     return MainWindow(ctx)
 
 
-def setup_app_logging(verbose: bool = False) -> None:
+def setup_app_logging(verbose: bool = False) -> object:
+    """File logging (redacted) plus Qt's messages routed into it; returns the previous Qt message handler."""
     try:
         from nango_desktop.logsetup import setup_logging
     except ImportError:  # pragma: no cover - logsetup is part of the app
         logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO)
     else:
         setup_logging(logging.DEBUG if verbose else logging.INFO)
-    qInstallMessageHandler(_qt_message_handler)
+    return qInstallMessageHandler(_qt_message_handler)
 
 
 def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
     """Start the GUI and return its exit code."""
-    setup_app_logging(verbose)
+    previous_handler = setup_app_logging(verbose)
     app = create_application(argv)
     log.info("%s %s starting", APP_NAME, __version__)
     ctx = build_context()
@@ -88,6 +89,7 @@ def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
         code = app.exec()
     finally:
         shutdown(ctx, window, crash)
+        qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
     log.info("%s exiting with %s", APP_NAME, code)
     return code
 
@@ -100,7 +102,6 @@ def shutdown(ctx: AppContext, window: MainWindow | None = None, crash: CrashHand
         log.warning("Some background tasks were still running at exit")
     if crash is not None:
         crash.uninstall()
-    qInstallMessageHandler(None)
 
 
 if __name__ == "__main__":  # pragma: no cover

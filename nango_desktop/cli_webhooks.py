@@ -317,11 +317,13 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
     v = event.verification
     out = ctx.stdout
     print(
-        f"Event #{event.id}  {_iso(event.received_at)}  from {event.peer}  {event.method} {event.path}",
+        _clean(
+            f"Event #{event.id}  {_iso(event.received_at)}  from {event.peer}  {event.method} {event.path}"
+        ),
         file=out,
     )
     if event.summary:
-        print(f"Summary:       {event.summary.describe()}", file=out)
+        print(f"Summary:       {_clean(event.summary.describe())}", file=out)
     print(f"Verification:  {v.status}  ({v.describe()})", file=out)
     for label, expected, received in (
         ("X-Nango-Hmac-Sha256", v.expected_hmac, v.received_hmac),

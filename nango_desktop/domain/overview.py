@@ -316,7 +316,7 @@ def link_status_counts(records: Iterable[Any], now: float | None = None) -> dict
 # -- chart helpers ----------------------------------------------------------------------------------------
 def nice_ticks(maximum: float, count: int = 5) -> list[float]:
     """Round axis ticks from 0 covering ``maximum`` (at least ``[0, 1]``): 0, 2, 4, 6 / 0, 25, 50, 75, 100."""
-    if maximum <= 0:
+    if maximum <= 1:
         return [0.0, 1.0]
     raw = maximum / max(1, count)
     magnitude = 10 ** math.floor(math.log10(raw))
@@ -335,9 +335,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer = csv.writer(out)
     writer.writerow(header)
     for row in rows:
-        writer.writerow(
-            ["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row]
-        )
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in row])
     return out.getvalue()
 
 

@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from types import TracebackType
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -39,9 +39,15 @@ _KNOWN_SECRETS: set[str] = set()
 
 
 def register_secret(value: str | None) -> None:
-    """Remember a secret value so crash reports and error texts never show it."""
-    if value and len(value) >= 4:
-        _KNOWN_SECRETS.add(value)
+    """Remember a secret value so crash reports, error texts and the log never show it."""
+    if not value or len(value) < 4:
+        return
+    _KNOWN_SECRETS.add(value)
+    try:
+        from nango_desktop.logsetup import add_known_secret
+    except ImportError:  # pragma: no cover - logsetup is part of the app
+        return
+    add_known_secret(value)
 
 
 def redact(text: str) -> str:
@@ -172,7 +178,8 @@ class CrashHandler(QObject):
         self.crashed.emit(summary, report)  # direct on the GUI thread, queued from others
 
     def _sys_hook(self, exc_type, exc, tb) -> None:
-        name = None if QThread.currentThread() is self.thread() else threading.current_thread().name
+        current = threading.current_thread()
+        name = None if current is threading.main_thread() else current.name
         self.handle(exc_type, exc, tb, name)
 
     def _thread_hook(self, args: threading.ExceptHookArgs) -> None:

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
 
 from nango_desktop.services.errors import CancelledError
@@ -70,20 +71,21 @@ class _Signals(QObject):
 
     @Slot(object, object)
     def _dispatch_succeeded(self, _tag: object, result: object) -> None:
-        if self.on_done is not None:
-            self.on_done(result)
+        if _alive(self.on_done):
+            self.on_done(result)  # type: ignore[misc]
 
     @Slot(object, object)
     def _dispatch_failed(self, _tag: object, exc: object) -> None:
-        if self.on_error is not None:
+        if self.on_error is None:
+            if not isinstance(exc, CancelledError):
+                log.warning("Background task failed without an error handler: %r", exc)
+        elif _alive(self.on_error):
             self.on_error(exc)  # type: ignore[arg-type]
-        elif not isinstance(exc, CancelledError):
-            log.warning("Background task failed without an error handler: %r", exc)
 
     @Slot(object, object, str)
     def _dispatch_progress(self, done: object, total: object, message: str) -> None:
-        if self.on_progress is not None:
-            self.on_progress(done, total, message)  # type: ignore[arg-type]
+        if _alive(self.on_progress):
+            self.on_progress(done, total, message)  # type: ignore[misc]
 
     @Slot()
     def _release(self) -> None:  # queued: runs in the GUI thread after every result slot
@@ -93,6 +95,14 @@ class _Signals(QObject):
         if task is not None:
             _GRAVEYARD.append(task)
         _bury()
+
+
+def _alive(callback: Callable | None) -> bool:
+    """False for no callback, or a bound method of a QObject already deleted (a closed dialog or page)."""
+    if callback is None:
+        return False
+    owner = getattr(callback, "__self__", None)
+    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
 
 
 def _bury() -> None:

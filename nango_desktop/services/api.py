@@ -32,6 +32,7 @@ from nango_desktop.domain.models import (
     CONNECTION_FULL_ADAPTER,
     CONNECTIONS_ADAPTER,
     INTEGRATIONS_ADAPTER,
+    PUBLIC_CREDENTIAL_FIELDS,
     SIGNING_KEY_ADAPTER,
     SYNCS_ADAPTER,
     Connection,
@@ -42,6 +43,7 @@ from nango_desktop.domain.models import (
     RateLimitInfo,
     SyncStatus,
 )
+from nango_desktop.logsetup import add_known_secret
 from nango_desktop.services.errors import (
     ApiTimeoutError,
     CancelledError,
@@ -129,6 +131,7 @@ class NangoClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = _secret(secret_key)
+        add_known_secret(self._key.get_secret_value())  # masked in every log line and crash report
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._on_call = on_call
@@ -262,13 +265,18 @@ class NangoClient:
             params.append(("force_refresh", "true"))
         if refresh_token:
             params.append(("refresh_token", "true"))
-        return self._call(
+        full = self._call(
             "GET",
             self._connection_path(connection_id),
             params=params,
             adapter=CONNECTION_FULL_ADAPTER,
             cancel=cancel,
         )
+        # Once read, the connection's tokens are masked in every later log line and crash report.
+        for name, value in full.credentials.items():
+            if name not in PUBLIC_CREDENTIAL_FIELDS:
+                add_known_secret(value.get_secret_value())
+        return full
 
     def patch_connection(
         self,
@@ -415,9 +423,11 @@ class NangoClient:
 
     def rotate_webhook_signing_key(self) -> SecretStr:
         """A new webhook signing key (the old one keeps signing for up to 5 minutes). 409 if >1 key."""
-        return self._call(
+        key = self._call(
             "POST", "/environment/webhook-signing-key/rotate", adapter=SIGNING_KEY_ADAPTER
         ).data.webhook_signing_key
+        add_known_secret(key.get_secret_value())
+        return key
 
     # --- plumbing ----------------------------------------------------------------------------------
     @staticmethod

@@ -214,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == HEALTH_PATH and self.command in ("GET", "HEAD"):
             self._send(200, {"status": "ok", "listening": owner.url})
             return
-        if path != owner.path:
+        if path.rstrip("/") != owner.path.rstrip("/"):  # a trailing slash on either side is tolerated
             raise _Reply(404, "Not found")
         if self.command != "POST":
             raise _Reply(405, "Only POST is accepted here", {"Allow": "POST"})

@@ -46,15 +46,6 @@ def profile_data_dir(profile_name: str) -> Path:
     return path
 
 
-def _remember_secret(value: str | None) -> None:
-    register_secret(value)
-    try:
-        from nango_desktop.logsetup import add_known_secret
-    except ImportError:  # pragma: no cover - logsetup is part of the app
-        return
-    add_known_secret(value)
-
-
 class AppContext(QObject):
     profileChanged = Signal(object)  # Profile | None, after switching profile
     apiCall = Signal(object)  # CallInfo, on the GUI thread
@@ -212,7 +203,7 @@ class AppContext(QObject):
 
     def cache_key(self, profile_name: str, key: str) -> None:
         """Remember the API key for this run (memory only) and make sure it is redacted everywhere."""
-        _remember_secret(key)
+        register_secret(key)
         with self._key_lock:
             changed = self._keys.get(profile_name) not in (None, key)
             self._keys[profile_name] = key

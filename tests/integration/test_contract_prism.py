@@ -8,6 +8,7 @@ read what the spec promises. Needs ``npm ci`` in tests/contract (see its README)
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 CONTRACT_DIR = Path(__file__).resolve().parents[1] / "contract"
-PRISM = CONTRACT_DIR / "node_modules" / ".bin" / "prism"
+PRISM = CONTRACT_DIR / "node_modules" / ".bin" / ("prism.cmd" if os.name == "nt" else "prism")
 STARTUP_TIMEOUT = 60.0
 CONNECTION = ("conn-1", "github")
 

@@ -344,3 +344,19 @@ def test_soak_flood_50000_requests(store):
         statuses = _flood(server, 50_000, threads=16)
         assert statuses.count(200) == 50_000
         _check_flood(server, store, 50_000)
+
+
+def test_stop_cuts_stalled_connections_and_leaves_no_threads(store):
+    with running_listener(store, idle_timeout=30, request_timeout=60) as server:
+        stalled = [_connect(server) for _ in range(3)]
+        for s in stalled:
+            s.sendall(b"POST /webhooks/nango HTTP/1.1\r\nContent-Length: 10\r\n\r\n{")
+        assert post_webhook(server.url, auth_webhook())[0] == 200
+        assert wait_for(lambda: len(server._httpd.active) == 3)
+    # running_listener stopped it: without the drain, stop() would wait for the 60 s request deadline
+    for s in stalled:
+        s.settimeout(10)
+        assert s.recv(100) == b""
+        s.close()
+    assert wait_for(lambda: not [t for t in threading.enumerate() if "process_request_thread" in t.name])
+    assert store.count() == 1

@@ -169,6 +169,8 @@ def test_custom_path(store):
     with running_listener(store, path="hooks") as server:
         assert server.url.endswith("/hooks")
         assert post_webhook(server.url, auth_webhook())[0] == 200
+        assert post_webhook(server.url + "/", auth_webhook(connection_id="slash"))[0] == 200
+        assert post_webhook(server.url + "x", auth_webhook(connection_id="other"))[0] == 404
 
 
 def test_port_in_use_gives_clear_error_with_suggestion(store):

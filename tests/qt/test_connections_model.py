@@ -71,7 +71,7 @@ def test_status_column_shows_errors(qtbot, nango_server, client):
     assert model.index(rows["ok"], STATUS).data() == "OK"
 
 
-def test_rows_arrive_page_by_page_and_gui_keeps_running(qtbot, client):
+def test_rows_arrive_page_by_page_and_gui_keeps_running(qtbot):
     with FakeNango(connections=25_000, seed=3) as server:
         with NangoClient(server.url, server.secret_key) as big:
             model = ConnectionsModel(lambda: big)

@@ -25,6 +25,7 @@ from tests.webhook_helpers import (
     post_webhook,
     running_listener,
     sync_webhook,
+    wait_for,
 )
 
 
@@ -272,7 +273,10 @@ def test_a_burst_reaches_the_gui_as_one_batch(qtbot, make_controller):
     thread, statuses = post_in_thread(
         controller.url, [auth_webhook(connection_id=f"b{i}") for i in range(20)]
     )
-    thread.join()  # the GUI thread is busy meanwhile: every event waits in the inbox
+    thread.join()
+    # The GUI thread does not run its event loop meanwhile, so every event waits in the inbox (on_event runs
+    # just after each response, hence the wait for the last ones).
+    assert wait_for(lambda: len(controller._inbox) == 20)
     assert statuses == [200] * 20
     qtbot.waitUntil(lambda: len(singles) == 20)
     assert len(batches) == 1 and len(batches[0]) == 20

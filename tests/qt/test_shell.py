@@ -254,3 +254,100 @@ def test_crash_in_worker_thread_opens_dialog_on_gui_thread(qtbot, crash_handler)
     report = crash_handler.reports[0]
     assert "Thread: worker-x" in report and "boom in a thread" in report
     assert crash_handler.dialogs[0].thread() is QGuiApplication.instance().thread()
+
+
+def test_run_starts_and_shuts_down_cleanly(
+    qtbot, monkeypatch, fake_pages, nango_server, secret_store, tmp_home
+):
+    from PySide6.QtCore import QTimer
+
+    from nango_desktop import app as app_module
+    from nango_desktop.services.secrets import SecretKind
+    from nango_desktop.settings import save_settings
+
+    save_settings(Settings(profiles=[Profile(name="p", api_url=nango_server.url)], current_profile="p"))
+    secret_store.set("p", SecretKind.API_KEY, nango_server.secret_key)
+    monkeypatch.setattr(app_module, "setup_app_logging", lambda verbose=False: None)
+    built: list[mw.MainWindow] = []
+    original = app_module.build_main_window
+
+    def build(ctx):
+        window = original(ctx)
+        built.append(window)
+        qtbot.addWidget(window)
+        ctx.run(lambda: ctx.client().list_integrations(), on_done=lambda _: window.close())
+        return window
+
+    monkeypatch.setattr(app_module, "build_main_window", build)
+    safety = QTimer()  # ends the event loop if the window never closes; stopped before the next test
+    safety.setSingleShot(True)
+    safety.timeout.connect(app_module.QApplication.quit)
+    safety.start(10_000)
+    previous_hook = sys.excepthook
+    try:
+        assert app_module.run([]) == 0
+    finally:
+        safety.stop()
+    assert safety.remainingTime() == -1
+    window = built[0]
+    assert (
+        window.windowTitle().startswith("p (dev)")
+        and "API: GET /integrations 200" in window.status_api.text()
+    )
+    assert sys.excepthook is previous_hook  # crash hooks uninstalled
+    assert (tmp_home / "config" / mw.WINDOW_STATE_FILE).is_file()
+
+
+def test_icons_are_packaged_and_render_hidpi(qapp):
+    from PySide6.QtCore import QSize
+
+    from nango_desktop.ui import icons
+
+    names = icons.available()
+    for required in ("refresh", "search", "link", "webhook", "users", "connections", "overview", "copy", "qr",
+                     "delete", "warning", "error", "ok", "play", "stop", "settings"):  # fmt: skip
+        assert required in names
+    for name in names:
+        pixmap = icons.icon(name).pixmap(QSize(24, 24), 2.0)
+        assert pixmap.devicePixelRatio() == 2.0 and pixmap.width() == 48
+        image = pixmap.toImage()
+        assert any(image.pixelColor(x, y).alpha() for x in range(48) for y in range(48)), name
+    assert not icons.app_icon().isNull()
+
+
+def test_theme_follows_scheme(qapp):
+    from PySide6.QtGui import QPalette
+
+    from nango_desktop.ui import theme
+
+    previous = qapp.palette()
+    try:
+        theme.apply_theme(qapp, "dark")
+        assert theme.is_dark() and qapp.style().name().lower() == "fusion"
+        theme.apply_theme(qapp, "light")
+        assert not theme.is_dark()
+        assert qapp.palette().color(QPalette.ColorRole.Highlight).name() == "#2f62d0"
+    finally:
+        qapp.setPalette(previous)
+
+
+def test_remove_profile_deletes_keys_and_switches(
+    qtbot, fake_pages, secret_store, memory_keyring, nango_server
+):
+    from nango_desktop.services.secrets import SecretKind
+
+    ctx = _two_profiles_ctx(secret_store, nango_server.url)
+    try:
+        secret_store.set("live", SecretKind.API_KEY, "live-key-123456")
+        ctx.set_profile("live")
+        window = mw.MainWindow(ctx)
+        qtbot.addWidget(window)
+        assert window.production_banner.isVisibleTo(window)
+        with qtbot.waitSignal(ctx.profileChanged):
+            ctx.remove_profile("live")
+        assert ctx.profile.name == "dev" and ctx.settings.names() == ["dev"]
+        assert not window.production_banner.isVisibleTo(window)
+        assert window.profile_combo.count() == 1
+        qtbot.waitUntil(lambda: ("nango-desktop", "live:api-key") not in memory_keyring.store, timeout=5000)
+    finally:
+        ctx.shutdown(timeout=10)

@@ -349,9 +349,19 @@ def test_pin_from_detail_updates_row_and_store(qtbot, page, ctx):
     qtbot.waitUntil(lambda: ctx.event_store.get(event.id).pinned)
     assert page.detail.pin_button.text() == "Unpin"
     page.pinned_check.setChecked(True)
-    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1)
+    qtbot.waitUntil(
+        lambda: page.model.filter.pinned is True and not page.model.loading and page.model.rowCount() == 1
+    )
+    select_event(qtbot, page, event.id)  # a filter change clears the detail
     page.detail.pin_button.click()
     qtbot.waitUntil(lambda: not ctx.event_store.get(event.id).pinned)
+
+    menu = page.context_menu()  # the table's right-click menu acts on the selected event
+    texts = [a.text() for a in menu.actions() if a.text()]
+    assert texts[:4] == ["Pin", "Open connection", "Copy as curl", "Replay"]
+    menu.findChild(type(menu.actions()[0]), "actionPinWebhook").trigger()
+    qtbot.waitUntil(lambda: ctx.event_store.get(event.id).pinned)
+    assert page.detail.pin_button.text() == "Unpin"
 
 
 def test_open_connection_navigates(qtbot, page, ctx):

@@ -240,3 +240,15 @@ def test_confirm_destructive_uses_profile_flag(monkeypatch):
 
     assert confirm_destructive(None, Ctx, "conn-1", action="Delete")
     assert seen["production"] is True and seen["connection_id"] == "conn-1" and seen["profile_name"] == "live"
+
+
+def test_callback_of_deleted_widget_is_skipped(qtbot):
+    import shiboken6
+
+    gate = threading.Event()
+    banner = ErrorBanner()
+    task = Task(gate.wait, 10, on_done=banner.show_exception, on_error=banner.show_exception).start()
+    shiboken6.delete(banner)  # the page closed before the result arrived
+    with qtbot.waitSignal(task.signals.done, timeout=5000):
+        gate.set()
+    assert task.finished  # no RuntimeError from calling into the deleted widget

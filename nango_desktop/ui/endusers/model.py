@@ -48,7 +48,7 @@ def org_cells(org: Organization) -> tuple[str, ...]:
     return (
         org.label or NO_ORGANIZATION,
         "",
-        f"{len(org.users):,} end users",
+        f"{len(org.users):,} end user{'' if len(org.users) == 1 else 's'}",
         org.organization_id or "",
         str(len(org.connections)),
         str(len(org.broken)),

@@ -108,6 +108,7 @@ class EndUsersPage(QWidget):
         self.connections_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.connections_view.verticalHeader().hide()
         self.connections_view.setWordWrap(False)
+        self.connections_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.connections_view.setAlternatingRowColors(True)
         for column, width in enumerate((150, 200, 130, 100, 170, 118)):
             self.connections_view.horizontalHeader().resizeSection(column, width)

@@ -21,7 +21,6 @@ from typing import Any
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import (
     QColor,
-    QContextMenuEvent,
     QFontMetrics,
     QImage,
     QMouseEvent,
@@ -102,10 +101,12 @@ class ChartWidget(QWidget):
         empty_text: str = "No data yet",
         value_name: str = "Count",
         category_name: str = "Category",
+        legend: bool = True,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.horizontal = horizontal
+        self.legend = legend
         self.empty_text = empty_text
         self.value_name = value_name
         self.category_name = category_name
@@ -159,11 +160,13 @@ class ChartWidget(QWidget):
             return ""
         lines = [f"<b>{_html(self.labels[index])}</b>"]
         for s in self.series:
-            if s.values[index] or len(self.series) <= 5:
+            if s.values[index] or len(self.series) <= 3:
                 lines.append(f"{_html(s.name)}: {_num(s.values[index]):,}")
         if self.overlay is not None:
-            lines.append(f"<span style='color:{self._color(self.overlay.key).name()}'>"
-                         f"{_html(self.overlay.name)}: {_num(self.overlay.values[index]):,}</span>")
+            lines.append(
+                f"<span style='color:{self._color(self.overlay.key).name()}'>"
+                f"{_html(self.overlay.name)}: {_num(self.overlay.values[index]):,}</span>"
+            )
         if len(self.series) > 1:
             lines.append(f"Total: {_num(self.total(index)):,}")
         return "<br>".join(lines)
@@ -188,7 +191,7 @@ class ChartWidget(QWidget):
         items = [(s.key, s.name) for s in self.series]
         if self.overlay is not None:
             items.append((self.overlay.key, self.overlay.name))
-        return items if len(items) > 1 else []
+        return items if self.legend and len(items) > 1 else []
 
     def _layout(self, fm: QFontMetrics) -> tuple[QRectF, list[float]]:
         """The plot rectangle and the value ticks."""
@@ -363,9 +366,13 @@ class ChartWidget(QWidget):
         points: list[QPointF] = []
         for i, value in enumerate(self.overlay.values):
             if self.horizontal:
-                p = QPointF(plot.left() + value / self._max * plot.width(), plot.top() + (i + 0.5) * self._band)
+                p = QPointF(
+                    plot.left() + value / self._max * plot.width(), plot.top() + (i + 0.5) * self._band
+                )
             else:
-                p = QPointF(plot.left() + (i + 0.5) * self._band, plot.bottom() - value / self._max * plot.height())
+                p = QPointF(
+                    plot.left() + (i + 0.5) * self._band, plot.bottom() - value / self._max * plot.height()
+                )
             points.append(p)
             if i == 0:
                 path.moveTo(p)
@@ -399,16 +406,16 @@ class ChartWidget(QWidget):
         widest = max(fm.horizontalAdvance(label) for label in self.labels) + 10
         step = max(1, int(-(-widest // max(1.0, self._band))))
         y = plot.bottom() + fm.ascent() + 3
-        last_right = -1e9
-        for i in range(n - 1, -1, -step):  # anchor on the newest category (right end)
+        next_left = float(self.width())  # left edge of the label drawn to the right of this one
+        for i in range(n - 1, -1, -step):  # anchored on the newest category (right end)
             label = self.labels[i]
             w = fm.horizontalAdvance(label)
             x = plot.left() + (i + 0.5) * self._band - w / 2
             x = min(max(x, plot.left() - 4), self.width() - self.PAD - w)
-            if x + w > last_right - 6 and last_right > -1e9:
-                pass
+            if x + w + 6 > next_left:
+                continue  # would overlap its neighbour
             painter.drawText(QPointF(x, y), label)
-            last_right = x
+            next_left = x
 
     # -- interaction ----------------------------------------------------------------------------------------
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -478,18 +485,24 @@ class ChartCard(QFrame):
         self.export_button.setAutoRaise(True)
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.export_button.setMenu(self.export_menu(self.export_button))
-        header = QHBoxLayout()
-        header.setContentsMargins(0, 0, 0, 0)
-        header.addWidget(self.title)
-        header.addWidget(self.subtitle, 1)
-        header.addWidget(self.export_button)
+        self.header = QHBoxLayout()
+        self.header.setContentsMargins(0, 0, 0, 0)
+        self.header.addWidget(self.title)
+        self.header.addStretch(1)
+        self.header.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.setSpacing(2)
-        layout.addLayout(header)
+        layout.addLayout(self.header)
+        layout.addWidget(self.subtitle)
         layout.addWidget(chart, 1)
-        chart.setContextMenuPolicy(Qt.ContextMenuPolicy.DefaultContextMenu)
-        chart.contextMenuEvent = self._chart_context_menu  # type: ignore[method-assign]
+        chart.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        chart.customContextMenuRequested.connect(self._chart_context_menu)
+
+    def add_header_widget(self, widget: QWidget) -> None:
+        """A control beside the title (before the Export button)."""
+        widget.setParent(self)
+        self.header.insertWidget(self.header.count() - 1, widget)
 
     def export_menu(self, parent: QWidget) -> QMenu:
         menu = QMenu(parent)
@@ -502,9 +515,10 @@ class ChartCard(QFrame):
         data.triggered.connect(self._on_export_csv)
         return menu
 
-    def _chart_context_menu(self, event: QContextMenuEvent) -> None:
+    @Slot(QPoint)
+    def _chart_context_menu(self, pos: QPoint) -> None:
         menu = self.export_menu(self.chart)
-        menu.exec(event.globalPos())
+        menu.exec(self.chart.mapToGlobal(pos))
         menu.deleteLater()
 
     @classmethod

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
-from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -346,6 +346,8 @@ class WebhooksPage(QWidget):
         for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
 
         self.detail = EventDetail()
         self.detail.pinRequested.connect(self.set_pinned)
@@ -641,6 +643,29 @@ class WebhooksPage(QWidget):
             self.detail.set_event(None)
         elif self.detail.event is None or self.detail.event.id != event.id:
             self.show_detail(event)
+
+    def context_menu(self) -> QMenu:
+        """The table's context menu for the current selection (built fresh; tests inspect it)."""
+        menu = QMenu(self)
+        event = self.detail.event
+        if event is not None:
+            pin = menu.addAction("Unpin" if event.pinned else "Pin")
+            pin.setObjectName("actionPinWebhook")
+            pin.triggered.connect(lambda: self.set_pinned(event.id, not event.pinned))
+            for button in (self.detail.open_button, self.detail.curl_button, self.detail.replay_button):
+                action = menu.addAction(button.text())
+                action.setEnabled(button.isEnabled())
+                action.triggered.connect(button.click)
+        menu.addSeparator()
+        menu.addAction(self.export_selected_action)
+        menu.addAction(self.export_filtered_action)
+        return menu
+
+    @Slot(QPoint)
+    def _show_context_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def select_row(self, row: int) -> None:
         """Make ``row`` the only selected row (whatever keyboard modifiers are held, unlike selectRow)."""

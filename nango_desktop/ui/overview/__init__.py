@@ -1,0 +1,1 @@
+"""Overview page: the environment's health at a glance (figures, charts, needs attention)."""

@@ -1,0 +1,821 @@
+"""OverviewPage: is anything broken, and for whom? Figures, charts and the "needs attention" list.
+
+Data and threads:
+- Connections: the list the Connections page published (``ctx.connections`` / ``ctx.connectionsLoaded``)
+  is aggregated on a worker (``domain.overview.aggregate``). When the page is shown and nothing was published
+  yet, it loads the connections itself, page by page, on a worker that folds each page into a
+  ``ConnectionAggregator`` and hands a snapshot to the GUI thread after every page: the first figures show
+  as soon as the first page arrived. The full list is then published for the other pages.
+- Webhook events per minute: one GROUP BY over the profile's event store on a worker, then live from
+  ``ctx.listener.eventsReceived`` (O(1) per event on the GUI thread; the chart is redrawn by a coalescing
+  QTimer, at most every ``LIVE_MS``).
+- Issued links by status: ``ctx.link_store`` read on a worker, again when the link tracker reports a change.
+
+Every figure is a button opening the filtered Connections (or End users) page; clicking a bar of the
+integrations chart opens the connections of that integration and status.
+
+objectNames: overviewPage, overviewStatus, overviewConnections, overviewEndUsers, overviewOrganizations,
+overviewIntegrations, overviewAuthErrors, overviewSyncErrors, overviewIntegrationsChart,
+overviewWeeksChart, overviewEventsChart, overviewLinksChart (each in a ``<name>Card`` with ``<name>Export``,
+``<name>ExportPng``, ``<name>ExportCsv``), overviewEventsWindow, overviewSearch, overviewAttention,
+overviewReconnect, overviewAttentionCount.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nango_desktop.domain.overview import (
+    EVENT_TYPES,
+    LINK_STATUSES,
+    STATUS_LABELS,
+    STATUSES,
+    AttentionItem,
+    ConnectionAggregator,
+    ConnectionStats,
+    EventBuckets,
+    aggregate,
+    link_status_counts,
+    read_event_counts,
+    week_monday,
+)
+from nango_desktop.services.errors import CancelledError
+from nango_desktop.ui import icons
+from nango_desktop.ui.overview.charts import ChartCard, ChartWidget, Series, is_dark_palette, series_color
+
+log = logging.getLogger(__name__)
+
+EVENT_WINDOWS = ((60, "Last hour"), (180, "Last 3 hours"), (360, "Last 6 hours"))
+MAX_EVENT_MINUTES = max(m for m, _ in EVENT_WINDOWS)
+EVENT_TYPE_LABELS = {
+    "auth": "Auth",
+    "sync": "Sync",
+    "async_action": "Async action",
+    "forward": "Forward",
+    "other": "Other",
+}
+LINK_LABELS = {s: s.capitalize() for s in LINK_STATUSES}
+MAX_ROW_BUTTONS = 200  # one-click "Reconnect" buttons for the top rows of the needs-attention list
+
+
+class FigureButton(QToolButton):
+    """A big number with a caption; clicking it opens the matching filtered list."""
+
+    def __init__(self, name: str, caption: str, tip: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.caption = caption
+        self.value: int | None = None
+        self.setToolTip(tip)
+        self.setAccessibleName(caption)
+        self.setAutoRaise(False)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.setMinimumHeight(62)
+        font = self.font()
+        if font.pointSizeF() > 0:
+            font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setWeight(QFont.Weight.DemiBold)
+        self.setFont(font)
+        self.alert = False
+        self.set_value(None)
+
+    def set_value(self, value: int | None, *, alert: bool = False) -> None:
+        self.value = value
+        self.setText(f"{'—' if value is None else f'{value:,}'}\n{self.caption}")
+        self.alert = bool(alert and value)
+        self._apply_colors()
+
+    def _apply_colors(self) -> None:
+        if self.alert:
+            color = series_color("auth_error", is_dark_palette(QGuiApplication.palette())).name()
+            self.setStyleSheet(f"QToolButton {{ color: {color}; }}")
+        else:
+            self.setStyleSheet("")
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ApplicationPaletteChange:
+            self._apply_colors()
+
+
+class AttentionModel(QAbstractTableModel):
+    """End users with broken connections, most broken first (rows come sorted from the domain)."""
+
+    COLUMNS = ("End user", "Organization", "Broken", "Sync errors", "Integrations", "")
+    USER, ORG, BROKEN, SYNC, INTEGRATIONS, ACTION = range(6)
+    ItemRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.items: list[AttentionItem] = []
+
+    def set_items(self, items: Sequence[AttentionItem]) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if not index.isValid():
+            return None
+        item = self.items[index.row()]
+        column = index.column()
+        if role == self.ItemRole:
+            return item
+        if role == Qt.ItemDataRole.DisplayRole:
+            if column == self.USER:
+                return item.label
+            if column == self.ORG:
+                return item.organization or ""
+            if column == self.BROKEN:
+                return f"{len(item.broken)} of {item.total}"
+            if column == self.SYNC:
+                return item.sync_errors or ""
+            if column == self.INTEGRATIONS:
+                return ", ".join(item.integrations)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            who = " · ".join(p for p in (item.display_name, item.email, item.end_user_id) if p)
+            ids = "\n".join(f"{c.provider_config_key}: {c.connection_id}" for c in item.broken[:20])
+            more = f"\n… and {len(item.broken) - 20} more" if len(item.broken) > 20 else ""
+            sync = f"\n{item.sync_errors} other connection(s) with a sync error" if item.sync_errors else ""
+            return f"{who}\nBroken (auth errors), {len(item.broken)} of {item.total}:\n{ids}{more}{sync}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (self.BROKEN, self.SYNC):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and column == self.BROKEN:
+            return series_color("auth_error", is_dark_palette(QGuiApplication.palette()))
+        return None
+
+    def item(self, row: int) -> AttentionItem:
+        return self.items[row]
+
+
+class AttentionFilter(QSortFilterProxyModel):
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._text = ""
+
+    def set_text(self, text: str) -> None:
+        self.beginFilterChange()
+        self._text = text.strip().casefold()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
+        if not self._text:
+            return True
+        item: AttentionItem = self.sourceModel().items[source_row]  # type: ignore[attr-defined]
+        hay = " ".join(
+            p or ""
+            for p in (item.display_name, item.email, item.end_user_id, item.organization, *item.integrations)
+        )
+        return self._text in hay.casefold()
+
+
+class OverviewPage(QWidget):
+    """See the module docstring."""
+
+    statsChanged = Signal(object)  # ConnectionStats shown (tests, automation)
+    eventsChanged = Signal()  # the events chart was redrawn with new data
+    linksChanged = Signal(object)  # dict status -> count
+    _snapshotReady = Signal(int, object)  # (generation, ConnectionStats) from the loading worker
+
+    LIVE_MS = 250  # events chart: at most one redraw per LIVE_MS while events arrive
+    ROLL_MS = 30_000  # move the events window forward, re-check link expiry
+    LINKS_MS = 500
+
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("overviewPage")
+        self.ctx = ctx
+        self.stats: ConnectionStats | None = None
+        self.configured: set[str] = set()
+        self.link_counts: dict[str, int] = {}
+        self.buckets = EventBuckets()
+        self._events_loading = False
+        self._pending_events: list[Any] = []
+        self._generation = 0
+        self._events_generation = 0
+        self._load_task: Any = None
+        self._publishing = False
+        self._listener: Any = None
+        self._tracker: Any = None
+        self._events_dirty = False
+
+        # -- figures ------------------------------------------------------------------------------------
+        self.figures = {
+            "connections": FigureButton("overviewConnections", "Connections", "Open every connection", self),
+            "end_users": FigureButton("overviewEndUsers", "End users", "Open the end users directory", self),
+            "organizations": FigureButton(
+                "overviewOrganizations", "Organizations", "Open the end users directory", self
+            ),
+            "integrations": FigureButton(
+                "overviewIntegrations",
+                "Integrations",
+                "Open every connection (filter by integration there)",
+                self,
+            ),
+            "auth_errors": FigureButton(
+                "overviewAuthErrors", "Auth errors", "Open the connections with an auth error", self
+            ),
+            "sync_errors": FigureButton(
+                "overviewSyncErrors", "Sync errors", "Open the connections with a sync error", self
+            ),
+        }
+        for key, button in self.figures.items():
+            button.clicked.connect(getattr(self, f"_open_{key}"))
+        self.status = QLabel("", self)
+        self.status.setObjectName("overviewStatus")
+        self.status.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.refresh_button = QToolButton(self)
+        self.refresh_button.setObjectName("overviewRefresh")
+        self.refresh_button.setIcon(icons.icon("refresh"))
+        self.refresh_button.setToolTip("Reload every figure (F5)")
+        self.refresh_button.clicked.connect(self.refresh)
+
+        # -- charts -------------------------------------------------------------------------------------
+        run, notify = ctx.run, ctx.notify
+        self.integrations_chart = ChartWidget(
+            horizontal=True, empty_text="No connections yet", category_name="Integration"
+        )
+        self.integrations_chart.barClicked.connect(self._on_integration_clicked)
+        self.integrations_chart.setToolTip("")
+        self.integrations_card = ChartCard(
+            "Connections per integration", self.integrations_chart, name="overviewIntegrationsChart",
+            run=run, notify=notify, parent=self,
+        )  # fmt: skip
+        self.weeks_chart = ChartWidget(empty_text="No connections yet", category_name="Week")
+        self.weeks_card = ChartCard(
+            "Connections created per week", self.weeks_chart, name="overviewWeeksChart",
+            run=run, notify=notify, parent=self,
+        )  # fmt: skip
+        self.events_chart = ChartWidget(
+            empty_text="No webhook events in this window", category_name="Minute (UTC)"
+        )
+        self.events_card = ChartCard(
+            "Webhook events per minute", self.events_chart, name="overviewEventsChart",
+            run=run, notify=notify, parent=self,
+        )  # fmt: skip
+        self.events_window = QComboBox(self.events_card)
+        self.events_window.setObjectName("overviewEventsWindow")
+        for minutes, label in EVENT_WINDOWS:
+            self.events_window.addItem(label, minutes)
+        self.events_window.currentIndexChanged.connect(self._redraw_events)
+        self.events_card.add_header_widget(self.events_window)
+        self.links_chart = ChartWidget(
+            horizontal=True, empty_text="No links issued yet", category_name="Status", legend=False
+        )
+        self.links_card = ChartCard(
+            "Issued links by status", self.links_chart, name="overviewLinksChart",
+            run=run, notify=notify, parent=self,
+        )  # fmt: skip
+        self.cards = [self.integrations_card, self.weeks_card, self.events_card, self.links_card]
+
+        # -- needs attention ------------------------------------------------------------------------------
+        from nango_desktop.ui.widgets import SearchLineEdit
+
+        self.attention_title = QLabel("Needs attention", self)
+        font = self.attention_title.font()
+        font.setBold(True)
+        self.attention_title.setFont(font)
+        self.attention_count = QLabel("", self)
+        self.attention_count.setObjectName("overviewAttentionCount")
+        self.attention_count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        self.search = SearchLineEdit(self, placeholder="Filter end users…")
+        self.search.setObjectName("overviewSearch")
+        self.attention_model = AttentionModel(self)
+        self.attention_proxy = AttentionFilter(self)
+        self.attention_proxy.setSourceModel(self.attention_model)
+        self.search.textChanged.connect(self.attention_proxy.set_text)
+        self.attention = QTableView(self)
+        self.attention.setObjectName("overviewAttention")
+        self.attention.setModel(self.attention_proxy)
+        self.attention.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.attention.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.attention.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.attention.setAlternatingRowColors(True)
+        self.attention.setWordWrap(False)
+        self.attention.verticalHeader().hide()
+        self.attention.verticalHeader().setDefaultSectionSize(self.attention.fontMetrics().height() + 12)
+        header = self.attention.horizontalHeader()
+        header.setSectionResizeMode(AttentionModel.USER, QHeaderView.ResizeMode.Stretch)
+        for column, width in ((AttentionModel.ORG, 96), (AttentionModel.BROKEN, 52),
+                              (AttentionModel.ACTION, 104)):  # fmt: skip
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(AttentionModel.ACTION, QHeaderView.ResizeMode.Fixed)
+        for column in (AttentionModel.SYNC, AttentionModel.INTEGRATIONS):  # in the row tooltip
+            self.attention.setColumnHidden(column, True)
+        self.attention.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.attention.doubleClicked.connect(self._open_user)
+        self.attention.setToolTip("Double-click to open the end user")
+        self.reconnect_button = QPushButton(icons.icon("link"), "Reconnect links", self)
+        self.reconnect_button.setObjectName("overviewReconnect")
+        self.reconnect_button.setToolTip(
+            "Create reconnect links for every broken connection of the selected user"
+        )
+        self.reconnect_button.clicked.connect(self.reconnect_selected)
+        self.attention_proxy.modelReset.connect(self._place_row_buttons)
+        self.attention_proxy.layoutChanged.connect(self._place_row_buttons)
+        self.attention_proxy.rowsInserted.connect(self._place_row_buttons)
+        self.attention_proxy.rowsRemoved.connect(self._place_row_buttons)
+
+        # -- layout ---------------------------------------------------------------------------------------
+        figures = QHBoxLayout()
+        figures.setSpacing(8)
+        for button in self.figures.values():
+            figures.addWidget(button)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.refresh_button)
+        grid_widget = QWidget(self)
+        grid = QGridLayout(grid_widget)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(8)
+        grid.addWidget(self.integrations_card, 0, 0)
+        grid.addWidget(self.weeks_card, 0, 1)
+        grid.addWidget(self.events_card, 1, 0)
+        grid.addWidget(self.links_card, 1, 1)
+        grid.setColumnStretch(0, 1)
+        grid.setColumnStretch(1, 1)
+        side = QWidget(self)
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        head = QHBoxLayout()
+        head.addWidget(self.attention_title)
+        head.addWidget(self.attention_count, 1)
+        side_layout.addLayout(head)
+        side_layout.addWidget(self.search)
+        side_layout.addWidget(self.attention, 1)
+        side_layout.addWidget(self.reconnect_button)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.setObjectName("overviewSplitter")
+        self.splitter.addWidget(grid_widget)
+        self.splitter.addWidget(side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([700, 400])
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addLayout(figures)
+        layout.addWidget(self.splitter, 1)
+
+        # -- wiring -------------------------------------------------------------------------------------
+        self._snapshotReady.connect(self._on_snapshot, Qt.ConnectionType.QueuedConnection)
+        self._live_timer = QTimer(self)
+        self._live_timer.setSingleShot(True)
+        self._live_timer.setInterval(self.LIVE_MS)
+        self._live_timer.timeout.connect(self._redraw_events)
+        self._roll_timer = QTimer(self)
+        self._roll_timer.setInterval(self.ROLL_MS)
+        self._roll_timer.timeout.connect(self._roll)
+        self._roll_timer.start()
+        self._links_timer = QTimer(self)
+        self._links_timer.setSingleShot(True)
+        self._links_timer.setInterval(self.LINKS_MS)
+        self._links_timer.timeout.connect(self.load_links)
+        ctx.connectionsLoaded.connect(self._on_connections_loaded)
+        ctx.profileChanged.connect(self._on_profile_changed)
+        self._attach_tracker()
+        self._show_stats(None)
+        self._redraw_events()
+        self._show_links({})
+        self._on_profile_changed(ctx.profile)
+
+    # -- page API ---------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload everything: connections (page by page), integrations, webhook counts, links."""
+        if self.ctx.profile is None:
+            return
+        self.load_connections()
+        self.load_integrations()
+        self.load_events()
+        self.load_links()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        if (
+            self.ctx.profile is not None
+            and self.stats is None
+            and self._load_task is None
+            and not self.ctx.connections  # published: its aggregation is on the way
+        ):
+            self.load_connections()  # shown before anything was published: load it ourselves
+
+    # -- profile ----------------------------------------------------------------------------------------
+    @Slot(object)
+    def _on_profile_changed(self, profile: Any) -> None:
+        self._generation += 1
+        self._cancel_load()
+        self.stats = None
+        self.configured = set()
+        self.buckets = EventBuckets()
+        self._pending_events = []
+        self._show_stats(None)
+        self._redraw_events()
+        self._attach_listener()
+        if profile is None:
+            self.status.setText("No profile: create one with File → New profile.")
+            self._show_links({})
+            return
+        self.status.setText("")
+        if self.ctx.connections:
+            self._on_connections_loaded(self.ctx.connections)
+        elif self.isVisible():
+            self.load_connections()
+        self.load_integrations()
+        self.load_events()
+        self.load_links()
+
+    # -- connections ------------------------------------------------------------------------------------
+    def load_connections(self) -> Any:
+        """Load every connection on a worker, showing figures after each page, then publish the list."""
+        if self.ctx.profile is None:
+            return None
+        self._cancel_load()
+        self._generation += 1
+        generation = self._generation
+        self.status.setText("Loading connections…")
+        self._load_task = self.ctx.run(
+            self._fetch,
+            generation,
+            on_done=lambda result: self._on_loaded(generation, result),
+            on_error=lambda exc: self._on_load_failed(generation, exc),
+        )
+        return self._load_task
+
+    def _fetch(self, generation: int, *, cancel: threading.Event) -> tuple[list, ConnectionStats]:
+        """Worker thread: page by page, a snapshot of the figures after each page."""
+        client = self.ctx.client()
+        agg = ConnectionAggregator()
+        everything: list = []
+        for page in client.iter_connection_pages(cancel=cancel):
+            agg.add(page)
+            everything.extend(page)
+            self._snapshotReady.emit(generation, agg.snapshot(complete=False))
+        return everything, agg.snapshot()
+
+    @Slot(int, object)
+    def _on_snapshot(self, generation: int, stats: ConnectionStats) -> None:
+        if generation == self._generation:
+            self._show_stats(stats)
+            self.status.setText(f"Loading connections… {stats.connections:,} so far")
+
+    def _on_loaded(self, generation: int, result: tuple[list, ConnectionStats]) -> None:
+        if generation != self._generation:
+            return
+        self._load_task = None
+        everything, stats = result
+        self._show_stats(stats)
+        self._publishing = True
+        try:
+            self.ctx.publish_connections(everything)  # End users and others reuse it
+        finally:
+            self._publishing = False
+
+    def _on_load_failed(self, generation: int, exc: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._load_task = None
+        if isinstance(exc, CancelledError):
+            return
+        self.status.setText(f"Could not load the connections: {getattr(exc, 'title', exc)}")
+        self.ctx.show_error(exc, self)
+
+    def _cancel_load(self) -> None:
+        if self._load_task is not None:
+            self._load_task.cancel()
+            self._load_task = None
+
+    @Slot(object)
+    def _on_connections_loaded(self, connections: object) -> None:
+        """Another page published the full list: aggregate it on a worker (our own load stops)."""
+        if self._publishing:
+            return
+        self._cancel_load()
+        self._generation += 1
+        generation = self._generation
+        configured = set(self.configured)
+        self.ctx.run(
+            aggregate,
+            list(connections),  # type: ignore[call-overload]
+            configured,
+            on_done=lambda stats: self._on_aggregated(generation, stats),
+        )
+
+    def _on_aggregated(self, generation: int, stats: ConnectionStats) -> None:
+        if generation == self._generation:
+            self._show_stats(stats)
+
+    def load_integrations(self) -> None:
+        generation = self._generation
+        self.ctx.run(
+            lambda: [i.unique_key for i in self.ctx.client().list_integrations()],
+            on_done=lambda keys: self._on_integrations(generation, keys),
+            on_error=lambda exc: log.info("Integrations not listed: %s", exc),
+        )
+
+    def _on_integrations(self, _generation: int, keys: list[str]) -> None:
+        self.configured = set(keys)
+        if self.stats is not None:
+            self._show_stats(self.stats)
+
+    # -- figures and charts -------------------------------------------------------------------------------
+    def integration_total(self) -> int:
+        if self.stats is None:
+            return len(self.configured)
+        return len(self.configured | set(self.stats.per_integration))
+
+    def _show_stats(self, stats: ConnectionStats | None) -> None:
+        self.stats = stats
+        f = self.figures
+        if stats is None:
+            for button in f.values():
+                button.set_value(None)
+            self.integrations_chart.set_data([], [])
+            self.weeks_chart.set_data([], [])
+            self.attention_model.set_items([])
+            self.attention_count.setText("")
+            self.integrations_card.subtitle.setText("")
+            self.weeks_card.subtitle.setText("")
+            return
+        f["connections"].set_value(stats.connections)
+        f["end_users"].set_value(stats.end_users)
+        f["organizations"].set_value(stats.organizations)
+        f["integrations"].set_value(self.integration_total())
+        f["auth_errors"].set_value(stats.auth_errors, alert=True)
+        f["sync_errors"].set_value(stats.sync_errors, alert=True)
+
+        rows = stats.integration_rows()
+        self.integrations_chart.set_data(
+            [k for k, _ in rows],
+            [Series(s, STATUS_LABELS[s], [c[s] for _, c in rows]) for s in STATUSES],
+        )
+        self.integrations_card.subtitle.setText(f"{len(rows)} in use")
+        weeks = list(stats.per_week)
+        self.weeks_chart.set_data(
+            weeks,
+            [Series("created", "Created", [stats.per_week[w] for w in weeks])],
+            labels=[_week_label(w) for w in weeks],
+        )
+        self.weeks_card.subtitle.setText(f"{weeks[0]} – {weeks[-1]}" if weeks else "")
+        self.attention_model.set_items(stats.attention)
+        users = len(stats.attention)
+        broken = sum(len(i.broken) for i in stats.attention)
+        self.attention_count.setText(
+            f"{users:,} end users, {broken:,} broken connections" if users else "Nothing is broken"
+        )
+        if stats.complete:
+            self.status.setText(
+                f"{stats.connections:,} connections · updated {datetime.now().strftime('%H:%M:%S')}"
+            )
+        self.statsChanged.emit(stats)
+
+    # -- navigation -------------------------------------------------------------------------------------
+    def _open_connections(self) -> None:
+        self.ctx.navigate("connections", filter={"clear": True})
+
+    def _open_integrations(self) -> None:
+        self.ctx.navigate("connections", filter={"clear": True})
+
+    def _open_auth_errors(self) -> None:
+        self.ctx.navigate("connections", filter={"clear": True, "status": "auth_error"})
+
+    def _open_sync_errors(self) -> None:
+        self.ctx.navigate("connections", filter={"clear": True, "status": "sync_error"})
+
+    def _open_end_users(self) -> None:
+        self.ctx.navigate("endusers", search="")
+
+    def _open_organizations(self) -> None:
+        self.ctx.navigate("endusers", search="")
+
+    @Slot(str, str)
+    def _on_integration_clicked(self, integration: str, status: str) -> None:
+        flt: dict[str, Any] = {"clear": True, "integrations": [integration]}
+        if status:
+            flt["status"] = status
+        self.ctx.navigate("connections", filter=flt)
+
+    # -- needs attention --------------------------------------------------------------------------------
+    def selected_item(self) -> AttentionItem | None:
+        index = self.attention.currentIndex()
+        return index.data(AttentionModel.ItemRole) if index.isValid() else None
+
+    @Slot()
+    def reconnect_selected(self) -> None:
+        item = self.selected_item()
+        if item is None and self.attention_proxy.rowCount() == 1:
+            item = self.attention_proxy.index(0, 0).data(AttentionModel.ItemRole)
+        if item is not None:
+            self.reconnect(item)
+
+    def reconnect(self, item: AttentionItem) -> None:
+        """One click: reconnect links for every broken connection of this end user."""
+        self.ctx.request_reconnect_links(list(item.broken))
+
+    @Slot()
+    def _place_row_buttons(self, *_args: object) -> None:
+        for row in range(min(self.attention_proxy.rowCount(), MAX_ROW_BUTTONS)):
+            index = self.attention_proxy.index(row, AttentionModel.ACTION)
+            item = index.data(AttentionModel.ItemRole)
+            button = QToolButton(self.attention)
+            button.setObjectName("overviewRowReconnect")
+            button.setText("Reconnect")
+            button.setIcon(icons.icon("link"))
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setAutoRaise(True)
+            button.setToolTip(f"Create reconnect links for the {len(item.broken)} broken connection(s)")
+            button.clicked.connect(lambda _checked=False, it=item: self.reconnect(it))
+            self.attention.setIndexWidget(index, button)
+
+    @Slot(QModelIndex)
+    def _open_user(self, index: QModelIndex) -> None:
+        item = index.data(AttentionModel.ItemRole)
+        if item is None:
+            return
+        if item.end_user_id:
+            self.ctx.navigate("endusers", end_user_id=item.end_user_id)
+        else:
+            self.ctx.navigate("endusers", search=item.email or item.label)
+
+    # -- webhook events ---------------------------------------------------------------------------------
+    def _attach_listener(self) -> None:
+        listener = self.ctx.listener if self.ctx.profile is not None else None
+        if listener is self._listener:
+            return
+        if self._listener is not None:
+            try:
+                self._listener.eventsReceived.disconnect(self._on_events)
+            except (RuntimeError, TypeError):
+                pass
+        self._listener = listener
+        if listener is not None:
+            listener.eventsReceived.connect(self._on_events)
+
+    def load_events(self) -> Any:
+        store = self.ctx.event_store if self.ctx.profile is not None else None
+        if store is None:
+            return None
+        self._events_generation += 1
+        generation = self._events_generation
+        self._events_loading = True
+        since = time.time() - MAX_EVENT_MINUTES * 60 - 60
+        return self.ctx.run(
+            read_event_counts,
+            store.path,
+            since,
+            on_done=lambda result: self._on_events_loaded(generation, result),
+            on_error=lambda exc: self._on_events_failed(generation, exc),
+        )
+
+    def _on_events_loaded(self, generation: int, result: tuple[EventBuckets, int]) -> None:
+        if generation != self._events_generation:
+            return
+        self._events_loading = False
+        self.buckets, _last_id = result
+        pending, self._pending_events = self._pending_events, []
+        for event in pending:
+            self.buckets.add_event(event)  # skips the ones the query already counted
+        self._redraw_events()
+
+    def _on_events_failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._events_generation:
+            self._events_loading = False
+            log.warning("Webhook event counts not read: %s", exc)
+
+    @Slot(object)
+    def _on_events(self, batch: object) -> None:
+        """Listener events (GUI thread): count them now, redraw at most every LIVE_MS."""
+        for event, duplicate in batch:  # type: ignore[attr-defined]
+            if duplicate:
+                continue
+            if self._events_loading:
+                self._pending_events.append(event)
+            else:
+                self.buckets.add_event(event)
+        if not self._live_timer.isActive():
+            self._live_timer.start()
+
+    def event_minutes(self) -> int:
+        return int(self.events_window.currentData() or EVENT_WINDOWS[0][0])
+
+    @Slot()
+    def _redraw_events(self, *_args: object) -> None:
+        series = self.buckets.series(minutes=self.event_minutes())
+        labels = [datetime.fromtimestamp(m * 60, UTC).strftime("%H:%M") for m in series.minutes]
+        used = [t for t in EVENT_TYPES if any(series.by_type[t])] or ["auth", "sync"]
+        self.events_chart.set_data(
+            [str(m) for m in series.minutes],
+            [Series(t, EVENT_TYPE_LABELS[t], series.by_type[t]) for t in used],
+            labels=labels,
+            overlay=Series("failed", "Failed", series.failed),
+        )
+        self.events_card.subtitle.setText(f"{series.total:,} events, {series.total_failed:,} failed")
+        self.eventsChanged.emit()
+
+    @Slot()
+    def _roll(self) -> None:
+        self.buckets.prune(int(time.time() // 60) - MAX_EVENT_MINUTES - 1)
+        self._redraw_events()
+        if self.link_counts.get("pending"):
+            self.load_links()  # pending links may have expired
+
+    # -- links ------------------------------------------------------------------------------------------
+    def _attach_tracker(self) -> None:
+        try:
+            from nango_desktop.ui.links.tracking import tracker_for
+
+            self._tracker = tracker_for(self.ctx)
+        except Exception as exc:  # noqa: BLE001 - links are optional for the overview
+            log.info("Link tracker unavailable: %s", exc)
+            return
+        self._tracker.linkChanged.connect(self._schedule_links)
+
+    @Slot(object)
+    def _schedule_links(self, *_args: object) -> None:
+        if not self._links_timer.isActive():
+            self._links_timer.start()
+
+    def load_links(self) -> Any:
+        profile = self.ctx.profile
+        store = self.ctx.link_store if profile is not None else None
+        if store is None:
+            return None
+        name = profile.name
+        return self.ctx.run(
+            lambda: link_status_counts(store.list(name, limit=1_000_000)),
+            on_done=self._show_links,
+            on_error=lambda exc: log.warning("Links not counted: %s", exc),
+        )
+
+    def _show_links(self, counts: dict[str, int]) -> None:
+        self.link_counts = dict(counts)
+        statuses = list(LINK_STATUSES)
+        self.links_chart.set_data(
+            statuses,
+            [
+                Series(s, LINK_LABELS[s], [counts.get(s, 0) if c == s else 0 for c in statuses])
+                for s in statuses
+            ],
+            labels=[LINK_LABELS[s] for s in statuses],
+        )
+        total = sum(counts.values())
+        self.links_card.subtitle.setText(f"{total:,} issued" if total else "")
+        self.linksChanged.emit(self.link_counts)
+
+
+def _week_label(week: str) -> str:
+    """``"2026-W10"`` -> ``"Mar 2"`` (its Monday), short enough for an axis."""
+    monday = week_monday(week)
+    return f"{monday.strftime('%b')} {monday.day}"
