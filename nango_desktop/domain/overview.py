@@ -238,7 +238,7 @@ class EventBuckets:
     def __init__(self) -> None:
         self.counts: dict[int, Counter[str]] = {}
         self.failures: Counter[int] = Counter()
-        self.last_id = 0  # highest store id counted
+        self.last_id = 0  # highest store id the initial read counted (live events up to it are skipped)
 
     def add(self, received_at: float, type_: str | None, success: bool | None, n: int = 1) -> None:
         minute = int(received_at // 60)
@@ -250,10 +250,10 @@ class EventBuckets:
             self.failures[minute] += n
 
     def add_event(self, event: Any) -> bool:
-        """A StoredEvent from the listener; events already counted (id <= last_id) are skipped."""
+        """A StoredEvent from the listener; events the initial read counted (id <= last_id) are skipped.
+        Live events may arrive out of id order (concurrent requests share a group commit): no running max."""
         if event.id <= self.last_id:
             return False
-        self.last_id = event.id
         summary = event.summary
         kind = (summary.type or str(summary.kind)) if summary is not None else None
         self.add(event.received_at, kind, summary.success if summary is not None else None)

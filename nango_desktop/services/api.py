@@ -14,11 +14,16 @@ Logs get the method, path and status; error messages get Nango's code and messag
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -66,6 +71,35 @@ BACKOFF_MAX = 8.0
 # A 429 asking to wait longer than this is reported to the user instead of waited out.
 MAX_RETRY_AFTER = 65.0
 SYNC_MODES = ("incremental", "full_refresh", "full_refresh_and_clear_cache")
+# list_all_connections freezes results at least this large out of the cyclic GC's reach.
+_FREEZE_MIN_ROWS = 10_000
+
+_gc_pause_lock = threading.Lock()
+_gc_pause_depth = 0
+_gc_pause_reenable = False
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (process-wide) while large API payloads are parsed.
+
+    Reference counted, so overlapping pauses from several threads are safe: the collector is re-enabled
+    when the last one ends, and only if it was enabled before the first began. Refcounting keeps freeing
+    memory meanwhile; only reference cycles wait for the next collection.
+    """
+    global _gc_pause_depth, _gc_pause_reenable
+    with _gc_pause_lock:
+        if _gc_pause_depth == 0:
+            _gc_pause_reenable = gc.isenabled()
+            gc.disable()
+        _gc_pause_depth += 1
+    try:
+        yield
+    finally:
+        with _gc_pause_lock:
+            _gc_pause_depth -= 1
+            if _gc_pause_depth == 0 and _gc_pause_reenable:
+                gc.enable()
 
 
 @dataclass
@@ -207,7 +241,9 @@ class NangoClient:
             params.append(("limit", str(limit)))
         if page:
             params.append(("page", str(page)))
-        body = self._call("GET", "/connections", params=params, adapter=CONNECTIONS_ADAPTER, cancel=cancel)
+        body = self._call(
+            "GET", "/connections", params=params, adapter=CONNECTIONS_ADAPTER, cancel=cancel, large=True
+        )
         return body.connections
 
     def iter_connection_pages(
@@ -219,36 +255,90 @@ class NangoClient:
         connection_id: str | None = None,
         page_size: int = 1000,
         cancel: threading.Event | None = None,
+        concurrency: int = 1,
     ) -> Iterator[list[Connection]]:
         """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
-        paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages."""
+        paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages.
+
+        ``concurrency`` > 1 keeps that many page requests in flight (pages ``n+1 .. n+concurrency-1`` are
+        requested while page ``n`` is parsed), each through the shared rate limiter. Pages are still yielded
+        in order and paging still stops at the first short page: Nango gives no total, so up to
+        ``concurrency - 1`` requests past the end are wasted (they answer empty pages).
+        """
+        fetch = partial(
+            self._connection_page,
+            search=search,
+            integration_ids=integration_ids,
+            tags=tags,
+            connection_id=connection_id,
+            page_size=page_size,
+            cancel=cancel,
+        )
         seen: set[int] = set()
-        page = 0
-        while True:
-            if cancel is not None and cancel.is_set():
-                raise CancelledError(detail=f"Cancelled after {page} page(s) of connections")
-            rows = self.list_connections(
-                search=search,
-                integration_ids=integration_ids,
-                tags=tags,
-                connection_id=connection_id,
-                limit=page_size,
-                page=page,
-                cancel=cancel,
-            )
+        for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), cancel)):
             fresh = [c for c in rows if c.id not in seen]
             seen.update(c.id for c in fresh)
             if fresh:
                 yield fresh
             if len(rows) < page_size or not fresh:
                 return
-            page += 1
+            if cancel is not None and cancel.is_set():
+                raise CancelledError(detail=f"Cancelled after {page + 1} page(s) of connections")
+
+    def _connection_page(self, page: int, **query: Any) -> list[Connection]:
+        cancel = query["cancel"]
+        if cancel is not None and cancel.is_set():
+            raise CancelledError(detail=f"Cancelled before page {page + 1} of connections")
+        return self.list_connections(
+            search=query["search"],
+            integration_ids=query["integration_ids"],
+            tags=query["tags"],
+            connection_id=query["connection_id"],
+            limit=query["page_size"],
+            page=page,
+            cancel=cancel,
+        )
+
+    @staticmethod
+    def _pages_in_order(
+        fetch: Callable[[int], list[Connection]], concurrency: int, cancel: threading.Event | None
+    ) -> Iterator[list[Connection]]:
+        """fetch(0), fetch(1), ... in order, with up to ``concurrency`` calls running ahead on a pool."""
+        if concurrency <= 1:
+            page = 0
+            while True:
+                yield fetch(page)
+                page += 1
+        pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nango-pages")
+        try:
+            ahead = deque(pool.submit(fetch, page) for page in range(concurrency))
+            next_page = concurrency
+            while True:
+                rows = ahead.popleft().result()
+                if cancel is None or not cancel.is_set():
+                    ahead.append(pool.submit(fetch, next_page))
+                    next_page += 1
+                yield rows
+        finally:
+            # Requests already sent past the end (or before a cancel) finish quickly; wait for them so no
+            # worker thread outlives the listing.
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def list_all_connections(self, **kwargs: Any) -> list[Connection]:
-        """Every connection matching the filters of :meth:`iter_connection_pages`."""
+        """Every connection matching the filters of :meth:`iter_connection_pages` (same keywords, including
+        ``concurrency``).
+
+        The rows are long-lived and numerous (10^5 connections are ~10^6 GC-tracked objects), so the cyclic
+        garbage collector is paused while they are parsed (refcounting still frees everything; without the
+        pause, its full passes over the growing list took most of the time) and the result is then frozen
+        (``gc.freeze``) so later full collections skip it, as the connections table does with its rows.
+        """
         result: list[Connection] = []
-        for rows in self.iter_connection_pages(**kwargs):
-            result.extend(rows)
+        with gc_paused():
+            for rows in self.iter_connection_pages(**kwargs):
+                result.extend(rows)
+        if len(result) >= _FREEZE_MIN_ROWS:
+            gc.freeze()
         return result
 
     def get_connection(
@@ -449,11 +539,17 @@ class NangoClient:
         token: SecretStr | None = None,
         adapter: TypeAdapter | None = None,
         cancel: threading.Event | None = None,
+        large: bool = False,
     ) -> Any:
+        """``large``: the body may hold thousands of objects; parse it with the cyclic GC paused (a page of
+        1,000 connections would otherwise trigger some twenty collections of the young objects)."""
         response = self._send(method, path, params=params, json=json, token=token, cancel=cancel)
         if adapter is None:
             return None
         try:
+            if large:
+                with gc_paused():
+                    return adapter.validate_json(response.content)
             return adapter.validate_json(response.content)
         except ValidationError as exc:
             raise MalformedResponseError(

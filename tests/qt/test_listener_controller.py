@@ -282,3 +282,20 @@ def test_a_burst_reaches_the_gui_as_one_batch(qtbot, make_controller):
     assert len(batches) == 1 and len(batches[0]) == 20
     assert singles == sorted(singles) == [event.id for event, _ in batches[0]]
     assert controller.drain() == []
+
+
+def test_signal_emits_do_not_leak_references_to_true():
+    """PySide6 6.12 drops a reference to True on each emit(); the guard installed by ui.webhooks gives it back
+    (thousands of emits during a webhook burst would otherwise abort the interpreter)."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+
+    class Emitter(QObject):
+        ping = Signal(object, bool)
+
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for i in range(2000):
+        emitter.ping.emit(i, False)
+    assert sys.getrefcount(True) >= before

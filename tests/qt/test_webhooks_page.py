@@ -182,21 +182,22 @@ def test_events_posted_from_another_thread_appear_in_the_table(qtbot, page, qtmo
         sync_webhook(connection_id="c3", integration="hubspot-crm"),
         async_action_webhook(connection_id="c4"),
         forward_webhook(connection_id="c5"),
+        [{"subscriptionType": "contact.creation", "objectId": 7}],  # a raw provider payload (unwrapped)
     ]
     thread = post_from_thread(url, payloads)
-    qtbot.waitUntil(lambda: page.model.rowCount() == 5)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 6)
     thread.join()
-    assert column(page, m.TYPE) == ["forward", "async_action", "sync", "auth", "auth"]  # newest first
-    assert column(page, m.CONNECTION) == ["c5", "c4", "c3", "c2", "c1"]
-    assert column(page, m.SIGNATURE) == ["verified"] * 5
-    row_c2 = page.model.row_of(page.model.event_at(3).id)
+    assert column(page, m.TYPE) == ["raw", "forward", "async_action", "sync", "auth", "auth"]  # newest first
+    assert column(page, m.CONNECTION) == ["", "c5", "c4", "c3", "c2", "c1"]
+    assert column(page, m.SIGNATURE) == ["verified"] * 6
+    row_c2 = page.model.row_of(page.model.event_at(4).id)
     assert page.model.index(row_c2, m.SUCCESS).data() == "FAILED"
     assert page.model.index(row_c2, m.OPERATION).data() == "refresh"
     assert page.model.index(row_c2, m.END_USER).data() == "u1"
     assert "refresh_token_external_error" in page.model.index(row_c2, m.SUCCESS).data(
         m.Qt.ItemDataRole.ToolTipRole
     )
-    assert page.count_label.text().startswith("5")
+    assert page.count_label.text().startswith("6")
     qtmodeltester.check(page.model)
 
 
@@ -389,6 +390,23 @@ def test_copy_as_curl_resends_the_exact_request(qtbot, page, ctx):
     ).start()
     qtbot.waitUntil(lambda: done.is_set() and page.model.event_at(0).duplicates == 1)
     assert page.model.rowCount() == 1, "the same bytes and signature: recognised as a duplicate delivery"
+
+
+def test_detail_without_a_signing_key(qtbot):
+    from nango_desktop.services.webhook_store import StoredEvent
+    from nango_desktop.ui.webhooks.detail import EventDetail
+
+    raw = nango_json(auth_webhook())
+    headers = nango_headers(raw)
+    event = StoredEvent(9, time.time(), "127.0.0.1", "POST", "/w", headers, raw, verify(raw, headers, []), None,
+                        None, 0, False, "p", None)  # fmt: skip
+    detail = EventDetail()
+    qtbot.addWidget(detail)
+    detail.set_event(event)
+    text = detail.signature_view.toPlainText()
+    assert "Not checked: no webhook signing key is configured" in text
+    assert headers["X-Nango-Hmac-Sha256"] in text and "(no key)" in text
+    assert not detail.open_button.isEnabled(), "no summary given: nothing to open"
 
 
 def test_curl_command_for_binary_body():
@@ -635,3 +653,36 @@ def test_invalid_settings_are_refused_with_an_error(qtbot, page, ctx):
     page.host_edit.setCurrentText("127.0.0.1")
     page.apply_settings()
     assert ctx.profile.listener.port == 80, "allowed: a port below 1024 fails at start with its own error"
+
+
+def test_switching_profile_rebinds_listener_and_store(qtbot, page, ctx):
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [auth_webhook(connection_id="in-test")])
+    first = page._listener
+    ctx.upsert_profile(
+        Profile(name="other", listener=ListenerSettings(port=0, path="/other")), make_current=True
+    )
+    qtbot.waitUntil(
+        lambda: page._listener is not first and page.model.rowCount() == 0 and not page.model.loading
+    )
+    assert page.state_label.property("state") == "stopped" and page.path_edit.text() == "/other"
+    url = start(qtbot, page)
+    assert url.endswith("/other")
+    deliver(qtbot, page, url, [sync_webhook(connection_id="in-other")])
+    assert column(page, m.CONNECTION) == ["in-other"]
+    ctx.set_profile("test")
+    qtbot.waitUntil(lambda: column(page, m.CONNECTION) == ["in-test"])
+    assert page.state_label.property("state") == "stopped", "switching profile stopped the other listener"
+
+
+def test_page_without_a_profile_says_so(qtbot, tmp_path):
+    context = AppContext(Settings(), SecretStore(MemoryKeyring()), settings_path=tmp_path / "p.json")
+    try:
+        empty = WebhooksPage(context)
+        qtbot.addWidget(empty)
+        assert not empty.isEnabled() and "No profile" in empty.state_label.text()
+        assert empty.model.rowCount() == 0 and not empty.model.canFetchMore()
+        empty.on_navigate(event_id=1)  # nothing to show, no error
+        empty.refresh()
+    finally:
+        context.shutdown()

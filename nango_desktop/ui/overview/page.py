@@ -23,6 +23,7 @@ overviewReconnect, overviewAttentionCount.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -35,6 +36,7 @@ from PySide6.QtCore import (
     QEvent,
     QModelIndex,
     QPersistentModelIndex,
+    QSize,
     QSortFilterProxyModel,
     Qt,
     QTimer,
@@ -44,6 +46,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -52,6 +55,10 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionButton,
+    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -88,7 +95,7 @@ EVENT_TYPE_LABELS = {
     "other": "Other",
 }
 LINK_LABELS = {s: s.capitalize() for s in LINK_STATUSES}
-MAX_ROW_BUTTONS = 200  # one-click "Reconnect" buttons for the top rows of the needs-attention list
+SNAPSHOT_EVERY = 0.2  # seconds between two snapshots shown while connections load (the first at once)
 
 
 class FigureButton(QToolButton):
@@ -216,6 +223,45 @@ class AttentionFilter(QSortFilterProxyModel):
             for p in (item.display_name, item.email, item.end_user_id, item.organization, *item.integrations)
         )
         return self._text in hay.casefold()
+
+
+class ReconnectDelegate(QStyledItemDelegate):
+    """Paints a "Reconnect" push button in each row (no widget per row: thousands of rows stay cheap);
+    a click on it emits ``clicked(index)``."""
+
+    clicked = Signal(QModelIndex)
+    TEXT = "Reconnect"
+
+    def _button(self, option: QStyleOptionViewItem, index: QModelIndex) -> QStyleOptionButton:
+        button = QStyleOptionButton()
+        button.rect = option.rect.adjusted(4, 3, -4, -3)
+        button.text = self.TEXT
+        button.icon = icons.icon("link")
+        button.iconSize = QSize(14, 14)
+        button.state = QStyle.StateFlag.State_Enabled
+        if option.state & QStyle.StateFlag.State_MouseOver:
+            button.state |= QStyle.StateFlag.State_MouseOver
+        button.palette = option.palette
+        button.fontMetrics = option.fontMetrics
+        return button
+
+    def paint(self, painter: Any, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_PushButton, self._button(option, index), painter, widget)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        return QSize(option.fontMetrics.horizontalAdvance(self.TEXT) + 44, option.fontMetrics.height() + 10)
+
+    def editorEvent(self, event: Any, model: Any, option: QStyleOptionViewItem, index: QModelIndex) -> bool:  # noqa: N802
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and event.button() == Qt.MouseButton.LeftButton
+            and option.rect.contains(event.position().toPoint())
+        ):
+            self.clicked.emit(QModelIndex(index))
+            return True
+        return event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
 
 
 class OverviewPage(QWidget):
@@ -361,10 +407,10 @@ class OverviewPage(QWidget):
             "Create reconnect links for every broken connection of the selected user"
         )
         self.reconnect_button.clicked.connect(self.reconnect_selected)
-        self.attention_proxy.modelReset.connect(self._place_row_buttons)
-        self.attention_proxy.layoutChanged.connect(self._place_row_buttons)
-        self.attention_proxy.rowsInserted.connect(self._place_row_buttons)
-        self.attention_proxy.rowsRemoved.connect(self._place_row_buttons)
+        self.reconnect_delegate = ReconnectDelegate(self.attention)
+        self.reconnect_delegate.clicked.connect(self._on_row_reconnect)
+        self.attention.setItemDelegateForColumn(AttentionModel.ACTION, self.reconnect_delegate)
+        self.attention.setMouseTracking(True)
 
         # -- layout ---------------------------------------------------------------------------------------
         figures = QHBoxLayout()
@@ -499,15 +545,22 @@ class OverviewPage(QWidget):
         client = self.ctx.client()
         agg = ConnectionAggregator()
         everything: list = []
+        shown_at = 0.0
         for page in client.iter_connection_pages(cancel=cancel):
             agg.add(page)
             everything.extend(page)
-            self._snapshotReady.emit(generation, agg.snapshot(complete=False))
+            now = time.monotonic()
+            if now - shown_at >= SNAPSHOT_EVERY:  # the first page at once, then a few per second
+                shown_at = now
+                self._snapshotReady.emit(generation, agg.snapshot(complete=False))
         return everything, agg.snapshot()
 
     @Slot(int, object)
     def _on_snapshot(self, generation: int, stats: ConnectionStats) -> None:
         if generation == self._generation:
+            # The loaded connections live as long as the page: keep the cyclic GC from re-scanning them on
+            # every full collection (each stalls every thread, ~1 s at 100k). Refcounting still frees them.
+            gc.freeze()
             self._show_stats(stats)
             self.status.setText(f"Loading connections… {stats.connections:,} so far")
 
@@ -664,20 +717,11 @@ class OverviewPage(QWidget):
         """One click: reconnect links for every broken connection of this end user."""
         self.ctx.request_reconnect_links(list(item.broken))
 
-    @Slot()
-    def _place_row_buttons(self, *_args: object) -> None:
-        for row in range(min(self.attention_proxy.rowCount(), MAX_ROW_BUTTONS)):
-            index = self.attention_proxy.index(row, AttentionModel.ACTION)
-            item = index.data(AttentionModel.ItemRole)
-            button = QToolButton(self.attention)
-            button.setObjectName("overviewRowReconnect")
-            button.setText("Reconnect")
-            button.setIcon(icons.icon("link"))
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            button.setAutoRaise(True)
-            button.setToolTip(f"Create reconnect links for the {len(item.broken)} broken connection(s)")
-            button.clicked.connect(lambda _checked=False, it=item: self.reconnect(it))
-            self.attention.setIndexWidget(index, button)
+    @Slot(QModelIndex)
+    def _on_row_reconnect(self, index: QModelIndex) -> None:
+        item = index.data(AttentionModel.ItemRole)
+        if item is not None:
+            self.reconnect(item)
 
     @Slot(QModelIndex)
     def _open_user(self, index: QModelIndex) -> None:

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 TYPES = ("auth", "sync", "async_action", "forward", "raw", "unknown")
 OPERATIONS = ("creation", "override", "refresh", "INITIAL", "INCREMENTAL", "WEBHOOK")
 SIGNATURES = ("verified", "invalid", "unsigned", "no_key")
+UNAVAILABLE = "unavailable"  # no profile, so no listener
 STATE_COLORS = {LISTENING: "#1a7f37", ERROR: "#cf222e"}
 COLUMN_WIDTHS = (96, 94, 100, 58, 100, 110, 76, 72, 40, 46)
 
@@ -398,7 +399,7 @@ class WebhooksPage(QWidget):
 
     def _current_state(self) -> tuple[str, str]:
         if self._listener is None:
-            return ERROR, "No listener: choose or create a profile first"
+            return UNAVAILABLE, "No profile: create or choose one (File menu) to receive webhooks"
         return self._listener.state, self._listener.message
 
     def _settings(self) -> ListenerSettings:
@@ -431,6 +432,8 @@ class WebhooksPage(QWidget):
             text = f"Listening on <b>{html.escape(message)}</b>"
         elif state == ERROR:
             text = f"<b>Listener error</b>: {html.escape(message)}"
+        elif state == UNAVAILABLE:
+            text = html.escape(message)
         else:
             text = "Stopped: webhooks are not being received"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
