@@ -553,6 +553,19 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         help="Nango API base URL (alone: an ad-hoc profile, key from NANGO_SECRET_KEY)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
+    smoke = parser.add_argument_group("installation check")
+    smoke.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="build the main window offscreen, post a signed and a wrongly signed webhook to a loopback "
+        "listener, report the keyring backend; exit 0 when all checks pass",
+    )
+    smoke.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)
+    smoke.add_argument(
+        "--require-secure-keyring",
+        action="store_true",
+        help="with --smoke-test: fail when no secure OS keyring backend is usable",
+    )
 
 
 def _add_profile_commands(sub: argparse._SubParsersAction) -> None:
@@ -700,6 +713,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None) -> 
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     # Top-level flags that run instead of a command (e.g. --smoke-test) are declared in _add_global_options
     # and dispatched here, before the GUI / command dispatch.
+    if args.smoke_test:
+        smoke = importlib.import_module("nango_desktop.smoke")  # Qt: kept out of the CLI's import graph
+        return smoke.run(startup_only=args.startup_only, require_secure_keyring=args.require_secure_keyring)
     if getattr(args, "func", None) is None:
         try:
             return run_gui(args)
