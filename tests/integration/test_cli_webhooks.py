@@ -148,12 +148,17 @@ def test_listen_in_process_prints_url_and_events_until_stopped(tmp_home, env_key
     assert SIGNING_KEY not in out.getvalue() + err.getvalue()
 
 
-def test_listen_without_key_warns_and_marks_no_key(tmp_home, monkeypatch):
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+def test_listen_without_key_warns_and_marks_no_key(tmp_home):
+    # An empty keyring of our own: the process keyring (a real Secret Service in CI) may hold keys of other tests.
+    from keyring.backends import null
+
+    from nango_desktop.services.secrets import SecretStore
+
     args = cli.build_parser().parse_args(["listen", "--port", "0", "--reject-invalid"])
     args.stop_event = threading.Event()
     out, err = io.StringIO(), io.StringIO()
-    thread = threading.Thread(target=args.func, args=(args, cli.CliContext(args, stdout=out, stderr=err)))
+    ctx = cli.CliContext(args, secrets=SecretStore(null.Keyring()), stdout=out, stderr=err)
+    thread = threading.Thread(target=args.func, args=(args, ctx))
     thread.start()
     try:
         assert wait_for(lambda: "Listening on" in out.getvalue())
