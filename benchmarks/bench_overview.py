@@ -21,6 +21,7 @@ the main window at 1280x800 on the Overview page with seeded connections, an hou
 from __future__ import annotations
 
 import argparse
+import gc
 import http.client
 import os
 import random
@@ -79,6 +80,27 @@ def spin_until(predicate, timeout: float) -> bool:
             return False
         loop.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
     return True
+
+
+def p99(gaps: list[float]) -> float:
+    return statistics.quantiles(gaps, n=100)[-1] if len(gaps) > 1 else max(gaps, default=0.0)
+
+
+def baseline_stall(server: ExternalFakeNango) -> list[float]:
+    """GUI gaps while a worker thread only fetches every page (GIL and CPU contention, no overview)."""
+    done = threading.Event()
+
+    def fetch() -> None:
+        with NangoClient(server.url, server.secret_key) as client:
+            for _page in client.iter_connection_pages():
+                gc.freeze()  # as the app does for loaded rows
+        done.set()
+
+    meter = StallMeter()
+    meter.start()
+    threading.Thread(target=fetch, daemon=True).start()
+    spin_until(done.is_set, 600)
+    return meter.stop()
 
 
 def make_context(server: FakeNango) -> AppContext:
@@ -144,7 +166,9 @@ class ExternalFakeNango:
                 break
         if not self.url:
             raise RuntimeError("FakeNango did not start")
-        print(f"FakeNango (separate process): {connections:,} connections, ready in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"FakeNango (separate process): {connections:,} connections, ready in {time.perf_counter() - t0:.1f} s"
+        )
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
@@ -156,6 +180,7 @@ def bench(args: argparse.Namespace) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     theme.apply_theme(app, "light")
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     server = ExternalFakeNango(args.connections, args.delay)
     try:
         with NangoClient(server.url, server.secret_key) as client:
@@ -166,6 +191,7 @@ def bench(args: argparse.Namespace) -> int:
                 client.list_connections(limit=1000, page=0)
                 first_pages.append(time.perf_counter() - t)
         first_page = statistics.median(first_pages)
+        baseline = baseline_stall(server)
 
         ctx = make_context(server)
         page = OverviewPage(ctx)
@@ -186,8 +212,11 @@ def bench(args: argparse.Namespace) -> int:
         print(f"first page of connections (GET limit=1000, median of 3): {first_page * 1000:.0f} ms")
         print(f"time to first figures (page shown, {marks[0][1]:,} connections): {first * 1000:.0f} ms")
         print(f"time to complete figures ({marks[-1][1]:,} connections): {full:.2f} s")
-        print(f"largest GUI stall while loading: {max(gaps) * 1000:.0f} ms "
-              f"(p99 {statistics.quantiles(gaps, n=100)[-1] * 1000:.0f} ms)")  # fmt: skip
+        print(
+            f"largest GUI stall while loading: {max(gaps) * 1000:.0f} ms (p99 {p99(gaps) * 1000:.0f} ms); "
+            f"baseline, the same pages fetched on a worker with no page at all: {max(baseline) * 1000:.0f} ms "
+            f"(p99 {p99(baseline) * 1000:.0f} ms)"
+        )
 
         # -- live events ------------------------------------------------------------------------------
         listener = ctx.listener
@@ -221,13 +250,58 @@ def bench(args: argparse.Namespace) -> int:
         print(f"live: {len(sent):,} webhooks accepted in {elapsed:.1f} s = {len(sent) / elapsed:,.0f}/s "
               f"(target {args.rate:,}/s, {len(failures)} failed requests); chart counted {counted():,}")  # fmt: skip
         print(f"largest GUI stall during live updates: {max(gaps) * 1000:.0f} ms "
-              f"(p99 {statistics.quantiles(gaps, n=100)[-1] * 1000:.1f} ms; idle largest "
+              f"(p99 {p99(gaps) * 1000:.1f} ms; idle largest "
               f"{max(idle_gaps) * 1000:.0f} ms); chart redrawn at most every {redraws_ms} ms")  # fmt: skip
         listener.stop()
+        synthetic(page, listener, args.rate, args.seconds)
         ctx.shutdown(timeout=10)
     finally:
         server.stop()
     return 0
+
+
+def synthetic(page, listener, rate: float, seconds: float) -> None:
+    """The page's own GUI cost at exactly ``rate`` events/s, whatever the listener's HTTP throughput here:
+    batches of StoredEvents emitted on the listener's ``eventsReceived`` every 10 ms (as its drain does)."""
+    from nango_desktop.domain.webhooks import summarize
+    from nango_desktop.services.signing import Verification, VerificationStatus
+    from nango_desktop.services.webhook_store import StoredEvent
+
+    verification = Verification(VerificationStatus.VERIFIED)
+    next_id = [10**9]
+    rng = random.Random(9)
+    before = page.buckets.series(minutes=60).total
+    per_tick = max(1, round(rate / 100))
+    emitted = [0]
+
+    def tick() -> None:
+        now = time.time()
+        batch = []
+        for _ in range(per_tick):
+            next_id[0] += 1
+            ok = rng.random() > 0.1
+            body = auth_webhook(success=ok) if rng.random() < 0.5 else sync_webhook(success=ok)
+            event = StoredEvent(next_id[0], now, "127.0.0.1", "POST", "/", {}, b"", verification, None,
+                                summarize(body), 0, False, "bench", None)  # fmt: skip
+            batch.append((event, False))
+        emitted[0] += len(batch)
+        listener.eventsReceived.emit(batch)
+
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(tick)
+    meter = StallMeter()
+    meter.start()
+    timer.start()
+    started = time.perf_counter()
+    spin_until(lambda: time.perf_counter() - started >= seconds, seconds + 10)
+    timer.stop()
+    elapsed = time.perf_counter() - started
+    spin_until(lambda: page.buckets.series(minutes=60).total - before >= emitted[0], 10)
+    gaps = meter.stop()
+    print(f"synthetic: {emitted[0]:,} events in {elapsed:.1f} s = {emitted[0] / elapsed:,.0f}/s straight into the "
+          f"page; chart counted {page.buckets.series(minutes=60).total - before:,}; largest GUI stall "
+          f"{max(gaps) * 1000:.0f} ms (p99 {p99(gaps) * 1000:.1f} ms)")  # fmt: skip
 
 
 def screenshot(args: argparse.Namespace) -> int:

@@ -102,9 +102,8 @@ def fetch_all(base_url: str, secret_key: str, page_size: int = 1000, concurrency
         with ThreadPoolExecutor(len(conns)) as pool:
             page = 0
             while True:
-                batch = list(
-                    pool.map(lambda i: conns[i].get(_target(page_size, page + i)), range(len(conns)))
-                )
+                targets = [_target(page_size, page + i) for i in range(len(conns))]
+                batch = list(pool.map(RawConnection.get, conns, targets))
                 for body in batch:
                     pages += 1
                     total += len(body)

@@ -107,6 +107,7 @@ class ConnectionStats:
     per_week: dict[str, int] = field(default_factory=dict)  # "YYYY-Www" -> n, every week first..last
     attention: list[AttentionItem] = field(default_factory=list)  # most broken first
     complete: bool = True  # False while pages are still arriving
+    attention_connections: int = 0  # broken connections listed under "needs attention"
 
     def integration_rows(self) -> list[tuple[str, dict[str, int]]]:
         """Integrations, most connections first (ties by name)."""
@@ -199,6 +200,7 @@ class ConnectionAggregator:
             per_week=weeks,
             attention=attention,
             complete=complete,
+            attention_connections=sum(len(i.broken) for i in attention),
         )
 
 

@@ -3,7 +3,8 @@
 ``Task`` follows STYLE.md §3: the function computes and returns, it never touches widgets or models.
 Results arrive through signals of a ``_Signals`` QObject created in the GUI thread, connected to its own
 bound slots, so callbacks given as ``on_done`` / ``on_error`` / ``on_progress`` always run in the GUI
-thread (never lambdas connected across threads). A strong reference is kept until ``done`` is delivered.
+thread (never lambdas connected across threads); a callback bound to a QObject that was deleted meanwhile
+(a closed dialog) is skipped. A strong reference is kept until ``done`` is delivered.
 
 Usage::
 
@@ -48,6 +49,9 @@ def _holder() -> QObject:
     if _HOLDER is None:  # created by the first Task, in the GUI thread
         _HOLDER = QObject()
         _HOLDER.setObjectName("taskSignalsHolder")
+        app = QCoreApplication.instance()
+        if app is not None and _HOLDER.thread() != app.thread():
+            _HOLDER.moveToThread(app.thread())
     return _HOLDER
 
 

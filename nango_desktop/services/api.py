@@ -276,8 +276,13 @@ class NangoClient:
         )
         seen: set[int] = set()
         for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), cancel)):
-            fresh = [c for c in rows if c.id not in seen]
-            seen.update(c.id for c in fresh)
+            ids = [c.id for c in rows]
+            if seen.isdisjoint(ids):  # the usual case: nothing shifted between two pages
+                fresh = rows
+                seen.update(ids)
+            else:
+                fresh = [c for c in rows if c.id not in seen]
+                seen.update(c.id for c in fresh)
             if fresh:
                 yield fresh
             if len(rows) < page_size or not fresh:

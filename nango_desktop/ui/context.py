@@ -13,7 +13,6 @@ thread when a profile becomes current and cached in memory for the run; if a key
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 from PySide6.QtWidgets import QWidget
 
-from nango_desktop import paths
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.errors import describe_error, register_secret
 from nango_desktop.qtutil.workers import Task
@@ -36,14 +34,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PAGES = ("overview", "connections", "endusers", "links", "webhooks")
-
-
-def profile_data_dir(profile_name: str) -> Path:
-    """``data_dir()/profiles/<slug>``: per-profile files (webhook events)."""
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", profile_name).strip("._") or "profile"
-    path = paths.data_dir() / "profiles" / slug
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class AppContext(QObject):
@@ -355,13 +345,13 @@ class AppContext(QObject):
     def event_store(self) -> Any:
         if self._event_store is None and self.profile is not None:
             try:
-                from nango_desktop.services.webhook_store import EventStore
+                from nango_desktop.services.webhook_store import EventStore, event_store_path
             except ImportError:
                 log.warning("Webhook event store unavailable in this build")
                 return None
             listener = self.profile.listener
             self._event_store = EventStore(
-                profile_data_dir(self.profile.name) / "events.sqlite3",
+                event_store_path(self.profile.name),  # the same file the CLI's `events` command reads
                 profile=self.profile.name,
                 retention_count=listener.retention_count or None,
                 retention_days=listener.retention_days or None,

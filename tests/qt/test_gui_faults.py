@@ -200,41 +200,54 @@ def test_429_storm_honours_retry_after_across_concurrent_tasks(qtbot, nango_serv
     assert sleeps.waits.count(7.0) == 4  # each 429 was waited out for its Retry-After
 
 
-def test_rate_budget_is_shared_by_every_task_of_the_profile(qtbot, secret_store, contexts):
-    """Eight concurrent tasks make 40 calls at a budget of 10 a minute (a manual clock: no real waiting).
-    They share the profile's client, so the X-RateLimit-* headers one task sees hold the others back: only the
-    requests already in flight can overshoot a window, and every call succeeds."""
-    clock = ManualClock()
-    lock = threading.Lock()
+class Gate:
+    """An injected ``sleep`` that blocks until the test opens it, then moves a manual clock forward."""
 
-    def sleep(seconds: float) -> None:
-        with lock:
-            clock.advance(seconds)
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+        self.opened = threading.Event()
+        self.lock = threading.Lock()
+        self.waits: list[float] = []
+        self.blocked = 0
+
+    def __call__(self, seconds: float) -> None:
+        with self.lock:
+            self.waits.append(seconds)
+            self.blocked += 1
+        self.opened.wait(60)
+        with self.lock:
+            self.blocked -= 1
+            self.clock.advance(seconds)
+
+
+def test_a_429_holds_back_every_task_of_the_profile(qtbot, nango_server, secret_store, contexts):
+    """Six concurrent tasks make three calls each; the first request gets 429 with Retry-After: 30. The tasks
+    share the profile's client and so its rate budget: until the wait is over, none of them sends another
+    request (only requests already in flight can still arrive). Then everything completes, no banner."""
+    clock = ManualClock()
+    gate = Gate(clock)
 
     def factory(url, key, **kw):
-        limiter = RateLimiter(clock=clock, wall=clock, sleep=sleep)
-        return NangoClient(url, key, rate_limiter=limiter, sleep=sleep, max_retries=3, **kw)
+        limiter = RateLimiter(clock=clock, wall=clock, sleep=gate)
+        return NangoClient(url, key, rate_limiter=limiter, sleep=gate, **kw)
 
-    with FakeNango(connections=5, rate_limit=10, clock=clock) as server:
-        ctx = make_ctx(server, secret_store, factory=factory)
-        contexts.append(ctx)
-        calls = []
-        ctx.apiCall.connect(calls.append)
-        results: list[int] = []
-        start = clock()
-
-        def work() -> list[int]:
-            return [len(ctx.client().list_connections()) for _ in range(5)]
-
-        for _ in range(8):
-            ctx.run(work, on_done=results.extend)
-        qtbot.waitUntil(lambda: len(results) == 40 or bool(ctx.errors), timeout=TIMEOUT)
-        assert ctx.errors == [] and results == [5] * 40
-        qtbot.waitUntil(lambda: len(calls) == len(server.requests), timeout=TIMEOUT)
-        windows = int((clock() - start) // 60) + 1
-        refused = sum(1 for c in calls if c.status == 429)
-        assert windows >= 4  # 40 calls at 10 a minute
-        assert refused <= 8 * windows  # at most the requests in flight overshoot a window
+    ctx = make_ctx(nango_server, secret_store, factory=factory)
+    contexts.append(ctx)
+    nango_server.fail_next(429, times=1, headers={"Retry-After": "30"}, path_prefix="/integrations")
+    tasks, results = 6, []
+    try:
+        for _ in range(tasks):
+            ctx.run(lambda: [len(ctx.client().list_integrations()) for _ in range(3)], on_done=results.append)
+        # every task is now either waiting out the 429 or (if all its calls got through first) done
+        qtbot.waitUntil(lambda: gate.blocked + len(results) == tasks, timeout=TIMEOUT)
+        sent = len(nango_server.requests_to("/integrations"))
+        assert sent <= tasks  # the 429'd request and at most one request in flight per other task
+        assert gate.blocked >= tasks - 1 and not results
+    finally:
+        gate.opened.set()
+    qtbot.waitUntil(lambda: len(results) == tasks, timeout=TIMEOUT)
+    assert ctx.errors == [] and all(len(r) == 3 for r in results)
+    assert 30.0 in gate.waits  # the Retry-After the server asked for
 
 
 # -- keyring states at startup ---------------------------------------------------------------------------

@@ -143,6 +143,7 @@ def test_needs_attention_most_broken_first():
     assert bob.total == 4 and bob.integrations == ["github", "jira", "slack"]
     assert stats.auth_errors == 9 and stats.sync_errors == 2
     assert stats.end_users == 7 and stats.organizations == 1
+    assert stats.attention_connections == 8  # "nobody" has no end user
 
 
 def test_iso_weeks_across_year_boundary():

@@ -96,6 +96,7 @@ EVENT_TYPE_LABELS = {
 }
 LINK_LABELS = {s: s.capitalize() for s in LINK_STATUSES}
 SNAPSHOT_EVERY = 0.2  # seconds between two snapshots shown while connections load (the first at once)
+ATTENTION_EVERY = 1.0  # seconds between two refills of the needs-attention list while loading
 
 
 class FigureButton(QToolButton):
@@ -124,8 +125,10 @@ class FigureButton(QToolButton):
     def set_value(self, value: int | None, *, alert: bool = False) -> None:
         self.value = value
         self.setText(f"{'—' if value is None else f'{value:,}'}\n{self.caption}")
-        self.alert = bool(alert and value)
-        self._apply_colors()
+        alert = bool(alert and value)
+        if alert != self.alert:
+            self.alert = alert
+            self._apply_colors()
 
     def _apply_colors(self) -> None:
         if self.alert:
@@ -232,11 +235,15 @@ class ReconnectDelegate(QStyledItemDelegate):
     clicked = Signal(QModelIndex)
     TEXT = "Reconnect"
 
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._icon = icons.icon("link")  # one QIcon: its pixmap is rendered once, not on every paint
+
     def _button(self, option: QStyleOptionViewItem, index: QModelIndex) -> QStyleOptionButton:
         button = QStyleOptionButton()
         button.rect = option.rect.adjusted(4, 3, -4, -3)
         button.text = self.TEXT
-        button.icon = icons.icon("link")
+        button.icon = self._icon
         button.iconSize = QSize(14, 14)
         button.state = QStyle.StateFlag.State_Enabled
         if option.state & QStyle.StateFlag.State_MouseOver:
@@ -292,7 +299,7 @@ class OverviewPage(QWidget):
         self._publishing = False
         self._listener: Any = None
         self._tracker: Any = None
-        self._events_dirty = False
+        self._attention_shown_at = 0.0
 
         # -- figures ------------------------------------------------------------------------------------
         self.figures = {
@@ -570,11 +577,13 @@ class OverviewPage(QWidget):
         self._load_task = None
         everything, stats = result
         self._show_stats(stats)
+        previous = [self.ctx.connections]  # freed on a worker below, not here
         self._publishing = True
         try:
             self.ctx.publish_connections(everything)  # End users and others reuse it
         finally:
             self._publishing = False
+        self.ctx.run(release_in_chunks, previous, on_error=lambda exc: None)
 
     def _on_load_failed(self, generation: int, exc: BaseException) -> None:
         if generation != self._generation:
@@ -662,9 +671,12 @@ class OverviewPage(QWidget):
             labels=[_week_label(w) for w in weeks],
         )
         self.weeks_card.subtitle.setText(f"{weeks[0]} – {weeks[-1]}" if weeks else "")
-        self.attention_model.set_items(stats.attention)
+        now = time.monotonic()
+        if stats.complete or now - self._attention_shown_at >= ATTENTION_EVERY:
+            self._attention_shown_at = now  # while loading: at most once a second (a reset of many rows)
+            self.attention_model.set_items(stats.attention)
         users = len(stats.attention)
-        broken = sum(len(i.broken) for i in stats.attention)
+        broken = stats.attention_connections
         self.attention_count.setText(
             f"{users:,} end users, {broken:,} broken connections" if users else "Nothing is broken"
         )
@@ -857,6 +869,17 @@ class OverviewPage(QWidget):
         total = sum(counts.values())
         self.links_card.subtitle.setText(f"{total:,} issued" if total else "")
         self.linksChanged.emit(self.link_counts)
+
+
+def release_in_chunks(box: list[list], chunk: int = 500) -> None:
+    """Worker: drop the last references to a big list of connections a few hundred at a time.
+
+    Freeing 10^5 objects in one go is one C call that holds the GIL for ~0.5 s: the GUI thread would stall.
+    Small slices give the interpreter a chance to switch threads between them."""
+    while box:
+        items = box.pop()
+        while items:
+            del items[-chunk:]
 
 
 def _week_label(week: str) -> str:

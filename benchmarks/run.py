@@ -1,0 +1,532 @@
+"""Nango Desktop performance suite: one command, one table, every figure beside its peer or ceiling.
+
+    python -m benchmarks.run [--quick] [--connections 10000,100000] [--runs N] [--page-size 1000]
+
+What it does (everything on loopback; FakeNango, the test double of the Nango API, runs in a child process):
+
+- Listing: time to fetch every connection of an environment of each size with our client
+  (``NangoClient.list_all_connections``, with and without concurrent pages), with the official Node SDK
+  (``@nangohq/node`` ``listConnections`` paging the same server with the same page size,
+  ``benchmarks/node/list_connections.mjs``) and with a minimal client that only moves the same bytes
+  (``benchmarks/raw_transfer.py``, the ceiling). Runs are interleaved; each ratio is taken within one run and
+  the table shows medians.
+- GUI (largest size, in a child process): time to first rows and to the full table, the longest GUI-thread
+  stall while loading, filter latency per keystroke, sort time, scrolling, peak RSS (reusing
+  ``bench_connections.py``); cold start to the first painted window (source install, a bare PySide6 window as
+  the floor, and the frozen build when ``packaging/linux/out`` holds a .deb).
+- Webhooks: accepted events/s and p99 latency of the listener (verified and committed before the 2xx) vs a
+  bare HTTP server answering 200 without storing (``bench_webhooks.py``), and the longest GUI stall while
+  the inspector ingests (``bench_webhooks_gui.py``).
+
+Ratios are ours / reference: below 1 is better for times, above 1 for rates. ``met`` checks the issue's
+targets (listing faster than the Node SDK, GUI stalls <= 100 ms, webhooks >= half the ceiling).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import glob
+import json
+import multiprocessing as mp
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH = ROOT / "benchmarks"
+NODE_DIR = BENCH / "node"
+SEED = 7
+STALL_BUDGET_MS = 100.0
+FRAME_BUDGET_MS = 1000 / 60
+DEFAULT_CONCURRENCY = 4
+
+
+# --- result table ----------------------------------------------------------------------------------------------
+@dataclass
+class Line:
+    section: str
+    figure: str
+    ours: float | None
+    unit: str
+    reference: str
+    ref: float | None
+    better: str = "lower"  # "lower" or "higher"
+    target: str = ""  # e.g. "< 1" (ratio) or "<= 100 ms" (absolute)
+    ratios: list[float] = field(default_factory=list)  # per-run ratios, when measured pairwise
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ratios:
+            return statistics.median(self.ratios)
+        if self.ours is None or not self.ref:
+            return None
+        return self.ours / self.ref
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "ms":
+        return f"{value:,.0f} ms" if value >= 100 else f"{value:.1f} ms"
+    if unit == "s":
+        return f"{value:.2f} s"
+    if unit == "MiB":
+        return f"{value:,.0f} MiB"
+    return f"{value:,.0f} {unit}".rstrip()
+
+
+def print_table(lines: list[Line], header: str) -> None:
+    rows = [("figure", "ours", "reference", "ref value", "ratio", "target", "met")]
+    section = None
+    for line in lines:
+        if line.section != section:
+            section = line.section
+            rows.append((f"[{section}]", "", "", "", "", "", ""))
+        ratio = line.ratio
+        met = "-" if line.met is None else ("yes" if line.met else "NO")
+        rows.append(
+            (
+                "  " + line.figure,
+                _fmt(line.ours, line.unit),
+                line.reference,
+                _fmt(line.ref, line.unit),
+                "-" if ratio is None else f"{ratio:.2f}",
+                line.target or "-",
+                met,
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    print(header)
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:], strict=True)]
+        print("  ".join(cells).rstrip())
+    print()
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+# --- FakeNango in a child process --------------------------------------------------------------------------------
+def _serve(n: int, conn) -> None:  # child process
+    from tests.nango_server import FakeNango
+
+    server = FakeNango(connections=n, seed=SEED).start()
+    conn.send((server.url, server.secret_key))
+    conn.recv()
+    server.stop()
+
+
+class ServerProcess:
+    def __init__(self, n: int) -> None:
+        self._pipe, child = mp.Pipe()
+        self._proc = mp.Process(target=_serve, args=(n, child), daemon=True)
+        self._proc.start()
+        self.url, self.key = self._pipe.recv()
+
+    def close(self) -> None:
+        self._pipe.send("stop")
+        self._proc.join(10)
+        if self._proc.is_alive():
+            self._proc.terminate()
+
+
+# --- listing ---------------------------------------------------------------------------------------------------
+def ensure_node() -> tuple[str | None, str]:
+    """(node executable or None, why not). Installs the pinned SDK with ``npm ci`` when missing."""
+    node = shutil.which("node")
+    if node is None:
+        return None, "node not found"
+    if not (NODE_DIR / "node_modules" / "@nangohq" / "node").is_dir():
+        npm = shutil.which("npm")
+        if npm is None:
+            return None, "npm not found (run npm ci in benchmarks/node)"
+        print("installing the pinned @nangohq/node (npm ci in benchmarks/node) ...", flush=True)
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            return None, f"npm ci failed: {done.stderr.strip()[-300:]}"
+    return node, ""
+
+
+def run_node(node: str, url: str, key: str, page_size: int) -> dict:
+    out = subprocess.run(
+        [node, str(NODE_DIR / "list_connections.mjs"), "--base-url", url, "--page-size", str(page_size)],
+        env=dict(os.environ, NANGO_SECRET_KEY=key),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_ours(url: str, key: str, page_size: int, concurrency: int) -> tuple[float, int]:
+    from nango_desktop.services.api import NangoClient
+
+    with NangoClient(url, key) as client:
+        t0 = time.perf_counter()
+        rows = client.list_all_connections(page_size=page_size, concurrency=concurrency)
+        elapsed = time.perf_counter() - t0
+        count = len(rows)
+    del rows
+    gc.unfreeze()  # the next run starts from the same state
+    gc.collect()
+    return elapsed * 1000, count
+
+
+def run_raw(url: str, key: str, page_size: int, concurrency: int) -> float:
+    from benchmarks.raw_transfer import fetch_all
+
+    t0 = time.perf_counter()
+    fetch_all(url, key, page_size, concurrency)
+    return (time.perf_counter() - t0) * 1000
+
+
+def bench_listing(sizes: list[int], runs: int, page_size: int, concurrency: int) -> tuple[list[Line], dict]:
+    lines: list[Line] = []
+    node, why = ensure_node()
+    notes: dict = {"node": why, "medians": {}}
+    for n in sizes:
+        print(f"listing: starting FakeNango with {n:,} connections ...", flush=True)
+        server = ServerProcess(n)
+        try:
+            run_raw(server.url, server.key, page_size, 1)  # warm-up: the server sorts and caches its JSON once
+            raw1, rawc, ours_c, ours_1, nodes = [], [], [], [], []
+            r_node, r_raw, r_seq_node, r_seq_raw = [], [], [], []
+            sdk = "-"
+            for run in range(runs):
+                raw1.append(run_raw(server.url, server.key, page_size, 1))
+                rawc.append(run_raw(server.url, server.key, page_size, concurrency))
+                ms, count = run_ours(server.url, server.key, page_size, concurrency)
+                assert count == n, (count, n)
+                ours_c.append(ms)
+                ms1, _ = run_ours(server.url, server.key, page_size, 1)
+                ours_1.append(ms1)
+                if node is not None:
+                    result = run_node(node, server.url, server.key, page_size)
+                    assert result["count"] == n, result
+                    sdk = result.get("sdk", sdk)
+                    nodes.append(result["ms"])
+                    r_node.append(ms / result["ms"])
+                    r_seq_node.append(ms1 / result["ms"])
+                r_raw.append(ms / rawc[-1])
+                r_seq_raw.append(ms1 / raw1[-1])
+                print(
+                    f"  run {run + 1}/{runs}: ours {ms:,.0f} ms (x{concurrency}), ours sequential {ms1:,.0f} ms, "
+                    f"Node SDK {nodes[-1] if nodes else float('nan'):,.0f} ms, raw {rawc[-1]:,.0f} ms "
+                    f"(x{concurrency}) / {raw1[-1]:,.0f} ms",
+                    flush=True,
+                )
+        finally:
+            server.close()
+        label = f"{n:,}"
+        notes["medians"][n] = {"ours": median(ours_c), "node": median(nodes), "raw": median(rawc)}
+        node_ref = f"@nangohq/node {sdk}" if node else f"Node SDK ({why})"
+        lines += [
+            Line("listing", f"list {label}: ours (x{concurrency} pages)", median(ours_c), "ms",
+                 node_ref + " listConnections", median(nodes), target="< 1", ratios=r_node),
+            Line("listing", f"list {label}: ours (sequential)", median(ours_1), "ms",
+                 node_ref + " listConnections", median(nodes), ratios=r_seq_node),
+            Line("listing", f"list {label}: ours (x{concurrency} pages)", median(ours_c), "ms",
+                 f"raw transfer (x{concurrency})", median(rawc), ratios=r_raw),
+            Line("listing", f"list {label}: ours (sequential)", median(ours_1), "ms",
+                 "raw transfer (sequential)", median(raw1), ratios=r_seq_raw),
+        ]  # fmt: skip
+        for line in lines[-4:]:
+            if line.target == "< 1" and line.ratio is not None:
+                line.met = line.ratio < 1
+    return lines, notes
+
+
+# --- GUI -------------------------------------------------------------------------------------------------------
+def gui_child(size: int, page_size: int, concurrency: int) -> int:
+    """Child process: load ``size`` connections in the real table, then filter, sort, scroll. Prints JSON."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    sys.path.insert(0, str(BENCH))
+    import bench_connections as bc
+
+    app = QApplication.instance() or QApplication([])
+    proc, pipe, url, key = bc.start_server(size)
+    try:
+        model, proxy, view, client, first, total, stall, full_gc = bc.load(app, url, key, page_size)
+    finally:
+        pipe.send("stop")
+        proc.join(10)
+    assert model.rowCount() == size, (model.rowCount(), size)
+    filters = [seconds * 1000 for _text, seconds, _shown in bc.measure_filters(app, model, proxy)]
+    sorts = [seconds * 1000 for _name, seconds in bc.measure_sorts(app, proxy)]
+    scroll = measure_scroll(app, view)
+    result = {
+        "size": size,
+        "first_ms": first * 1000,
+        "total_ms": total * 1000,
+        "stall_ms": stall * 1000,
+        "full_gc": list(full_gc),
+        "filter_median_ms": statistics.median(filters),
+        "filter_max_ms": max(filters),
+        "sort_median_ms": statistics.median(sorts),
+        "sort_max_ms": max(sorts),
+        "scroll_median_ms": statistics.median(scroll),
+        "scroll_max_ms": max(scroll),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    view.close()
+    client.close()
+    print("GUI-RESULT " + json.dumps(result), flush=True)
+    return 0
+
+
+def measure_scroll(app, view, frames: int = 120) -> list[float]:
+    """Scroll through the whole table (page-sized and long jumps), repainting each frame; ms per frame."""
+    bar = view.verticalScrollBar()
+    top = bar.maximum()
+    page = max(1, bar.pageStep())
+    positions = []
+    for i in range(frames):
+        if i % 2:
+            positions.append(min(top, (i // 2) * page))  # page-by-page from the top
+        else:
+            positions.append(top * i // frames)  # long jumps through all rows
+    times = []
+    for value in positions:
+        t0 = time.perf_counter()
+        bar.setValue(value)
+        view.viewport().repaint()
+        app.processEvents()
+        times.append((time.perf_counter() - t0) * 1000)
+    return times
+
+
+def run_gui(size: int, page_size: int, concurrency: int) -> dict | None:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--gui-child", str(size), "--page-size", str(page_size)]
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    for line in done.stdout.splitlines():
+        if line.startswith("GUI-RESULT "):
+            return json.loads(line[len("GUI-RESULT ") :])
+    print(f"GUI benchmark failed (exit {done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
+    return None
+
+
+def time_process(cmd: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+_BARE_WINDOW = (
+    "import sys\n"
+    "from PySide6.QtWidgets import QApplication, QMainWindow\n"
+    "app = QApplication(sys.argv)\n"
+    "w = QMainWindow(); w.resize(1280, 800); w.show(); app.processEvents(); w.grab()\n"
+)
+
+
+def bench_startup(runs: int) -> list[Line]:
+    """Process start to first painted window, exit included (an upper bound), median of ``runs``."""
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="nango-bench-start-") as tmp:
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NANGO_DESKTOP_HOME=str(Path(tmp) / "home"))
+        source_cmd = [sys.executable, "-m", "nango_desktop", "--smoke-test", "--startup-only"]
+        time_process(source_cmd, 1, env)  # warm the page cache
+        bare, source = [], []
+        for _ in range(runs):  # interleaved: the load of the machine hits both alike
+            bare += time_process([sys.executable, "-c", _BARE_WINDOW], 1, env)
+            source += time_process(source_cmd, 1, env)
+        ratios = [s / b for s, b in zip(source, bare, strict=True)]
+        lines.append(Line("gui", "cold start to painted window (source)", median(source), "ms",
+                          "bare PySide6 window", median(bare), ratios=ratios))  # fmt: skip
+        debs = sorted(glob.glob(str(ROOT / "packaging/linux/out/nango-desktop_*.deb")))
+        if debs and shutil.which("dpkg-deb"):
+            root = Path(tmp) / "root"
+            subprocess.run(["dpkg-deb", "-x", debs[-1], str(root)], check=True)
+            exe = root / "opt" / "nango-desktop" / "nango-desktop"
+            if exe.exists():
+                frozen_cmd = [str(exe), "--smoke-test", "--startup-only"]
+                first = time_process(frozen_cmd, 1, env)[0]
+                frozen = []
+                for _ in range(runs):
+                    frozen += time_process(frozen_cmd, 1, env)
+                lines.append(Line("gui", "cold start to painted window (frozen .deb)", median(frozen), "ms",
+                                  "source install", median(source)))  # fmt: skip
+                lines.append(Line("gui", "  first start after unpacking (frozen)", first, "ms",
+                                  "frozen, median", median(frozen)))  # fmt: skip
+        else:
+            lines.append(Line("gui", "cold start (frozen): no .deb in packaging/linux/out", None, "ms", "-", None))
+    return lines
+
+
+def gui_lines(result: dict | None, listing: dict, size: int) -> list[Line]:
+    if result is None:
+        return [Line("gui", f"connections table at {size:,}: FAILED (see stderr)", None, "ms", "-", None)]
+    med = listing.get("medians", {}).get(size, {})
+    label = f"{size:,}"
+    lines = [
+        Line("gui", f"table {label}: first rows", result["first_ms"], "ms",
+             "raw transfer of all (x4)", med.get("raw")),
+        Line("gui", f"table {label}: all rows loaded", result["total_ms"], "ms",
+             "Node SDK listing (no GUI)", med.get("node"), target="info"),
+        Line("gui", f"table {label}: all rows loaded", result["total_ms"], "ms",
+             "our client alone (no GUI)", med.get("ours")),
+        Line("gui", f"table {label}: longest GUI stall while loading", result["stall_ms"], "ms",
+             "budget", STALL_BUDGET_MS, target="<= 100 ms"),
+        Line("gui", f"table {label}: filter per keystroke (median)", result["filter_median_ms"], "ms",
+             "budget", STALL_BUDGET_MS, target="<= 100 ms"),
+        Line("gui", f"table {label}: filter per keystroke (max)", result["filter_max_ms"], "ms",
+             "budget", STALL_BUDGET_MS, target="<= 100 ms"),
+        Line("gui", f"table {label}: sort, slowest column", result["sort_max_ms"], "ms",
+             "budget", STALL_BUDGET_MS, target="<= 100 ms"),
+        Line("gui", f"table {label}: scroll frame (median)", result["scroll_median_ms"], "ms",
+             "60 fps frame", FRAME_BUDGET_MS, target="<= 16.7 ms"),
+        Line("gui", f"table {label}: scroll frame (max)", result["scroll_max_ms"], "ms",
+             "budget", STALL_BUDGET_MS, target="<= 100 ms"),
+        Line("gui", f"table {label}: peak RSS", result["peak_rss_mib"], "MiB", "-", None),
+    ]  # fmt: skip
+    for line in lines:
+        if line.target.startswith("<="):
+            line.met = line.ours is not None and line.ours <= line.ref
+    return lines
+
+
+# --- webhooks --------------------------------------------------------------------------------------------------
+def _parse_webhooks(stdout: str) -> dict[str, tuple[float, float]]:
+    """{"ceiling"|"listener": (events/s, p99 ms)} from bench_webhooks.py's table."""
+    out = {}
+    for line in stdout.splitlines():
+        cells = re.split(r"\s{2,}", line.strip())
+        if len(cells) >= 5 and cells[0].startswith(("ceiling", "listener")):
+            out[cells[0].split()[0]] = (float(cells[2].replace(",", "")), float(cells[4]))
+    return out
+
+
+def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> list[Line]:
+    rates, ceilings, p99s, p99c, rate_ratios, p99_ratios = [], [], [], [], [], []
+    for run in range(runs):
+        done = subprocess.run(
+            [sys.executable, str(BENCH / "bench_webhooks.py"), "--requests", str(requests), "--clients", "4"],
+            capture_output=True,
+            text=True,
+        )
+        parsed = _parse_webhooks(done.stdout)
+        if "ceiling" not in parsed or "listener" not in parsed:
+            print(f"bench_webhooks.py failed:\n{done.stdout}\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        (c_rate, c_p99), (l_rate, l_p99) = parsed["ceiling"], parsed["listener"]
+        ceilings.append(c_rate)
+        rates.append(l_rate)
+        p99c.append(c_p99)
+        p99s.append(l_p99)
+        rate_ratios.append(l_rate / c_rate)
+        p99_ratios.append(l_p99 / c_p99)
+        print(f"  webhooks run {run + 1}/{runs}: listener {l_rate:,.0f}/s vs bare {c_rate:,.0f}/s", flush=True)
+    rate = Line("webhooks", f"accepted events/s ({requests:,} signed, 4 clients)", median(rates), "/s",
+                "bare http.server, no storage", median(ceilings), better="higher", target=">= 0.5",
+                ratios=rate_ratios)  # fmt: skip
+    rate.met = rate.ratio is not None and rate.ratio >= 0.5
+    lines = [
+        rate,
+        Line("webhooks", "p99 latency", median(p99s), "ms", "bare http.server", median(p99c), ratios=p99_ratios),
+    ]
+    stalls, idles, gui_rates = [], [], []
+    for _ in range(gui_runs):
+        done = subprocess.run(
+            [sys.executable, str(BENCH / "bench_webhooks_gui.py"), "--events", str(gui_events)],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+        )
+        ingest = re.search(r"GUI stall \(ingest\)\s+largest ([\d.]+) ms", done.stdout)
+        idle = re.search(r"GUI stall \(idle\)\s+largest ([\d.]+) ms", done.stdout)
+        accepted = re.search(r"accepted events/s\s+([\d,]+)", done.stdout)
+        if ingest is None:
+            print(f"bench_webhooks_gui.py failed:\n{done.stdout}\n{done.stderr[-2000:]}", file=sys.stderr)
+            continue
+        stalls.append(float(ingest.group(1)))
+        idles.append(float(idle.group(1)) if idle else float("nan"))
+        if accepted:
+            gui_rates.append(float(accepted.group(1).replace(",", "")))
+    stall = Line("webhooks", f"longest GUI stall while ingesting ({gui_events:,} events)", median(stalls), "ms",
+                 "budget", STALL_BUDGET_MS, target="<= 100 ms")  # fmt: skip
+    stall.met = stall.ours is not None and stall.ours <= STALL_BUDGET_MS
+    lines += [
+        stall,
+        Line("webhooks", "  same, GUI idle (noise floor of this machine)", median(idles), "ms", "-", None),
+        Line("webhooks", "accepted events/s with the inspector page open", median(gui_rates), "/s",
+             "listener alone", median(rates), better="higher"),
+    ]  # fmt: skip
+    return lines
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="fewer runs and events (about 3 minutes)")
+    ap.add_argument("--connections", default="10000,100000", help="environment sizes (comma-separated)")
+    ap.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 3)")
+    ap.add_argument("--page-size", type=int, default=1000)
+    ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="our concurrent page requests")
+    ap.add_argument("--skip", default="", help="sections to skip: listing,gui,webhooks")
+    ap.add_argument("--gui-child", type=int, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.gui_child is not None:
+        return gui_child(args.gui_child, args.page_size, args.concurrency)
+
+    runs = args.runs or (3 if args.quick else 5)
+    sizes = [int(s.replace("_", "")) for s in args.connections.split(",") if s.strip()]
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    began = time.perf_counter()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines: list[Line] = []
+    listing: dict = {}
+    if "listing" not in skip:
+        listing_lines, listing = bench_listing(sizes, runs, args.page_size, args.concurrency)
+        lines += listing_lines
+    if "gui" not in skip:
+        size = max(sizes)
+        print(f"GUI: connections table with {size:,} connections (child process) ...", flush=True)
+        lines += gui_lines(run_gui(size, args.page_size, args.concurrency), listing, size)
+        print("GUI: cold start ...", flush=True)
+        lines += bench_startup(runs)
+    if "webhooks" not in skip:
+        print("webhooks ...", flush=True)
+        lines += bench_webhooks(
+            runs,
+            requests=3000 if args.quick else 10_000,
+            gui_events=3000 if args.quick else 10_000,
+            gui_runs=1 if args.quick else 3,
+        )
+    header = (
+        f"Nango Desktop benchmarks — {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, load average {load:.1f} at start; medians of {runs} runs "
+        f"(GUI table: 1 run), ratios = ours / reference taken within each run, page size {args.page_size}; "
+        f"{time.perf_counter() - began:.0f} s"
+    )
+    print_table(lines, header)
+    return 0 if all(line.met is not False for line in lines) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
