@@ -271,13 +271,13 @@ def synthetic(page, listener, rate: float, seconds: float) -> None:
     next_id = [10**9]
     rng = random.Random(9)
     before = page.buckets.series(minutes=60).total
-    per_tick = max(1, round(rate / 100))
     emitted = [0]
 
     def tick() -> None:
         now = time.time()
         batch = []
-        for _ in range(per_tick):
+        due = int((time.perf_counter() - started) * rate) - emitted[0]  # paced by the clock, not the timer
+        for _ in range(max(0, due)):
             next_id[0] += 1
             ok = rng.random() > 0.1
             body = auth_webhook(success=ok) if rng.random() < 0.5 else sync_webhook(success=ok)
@@ -292,8 +292,8 @@ def synthetic(page, listener, rate: float, seconds: float) -> None:
     timer.timeout.connect(tick)
     meter = StallMeter()
     meter.start()
-    timer.start()
     started = time.perf_counter()
+    timer.start()
     spin_until(lambda: time.perf_counter() - started >= seconds, seconds + 10)
     timer.stop()
     elapsed = time.perf_counter() - started

@@ -661,7 +661,7 @@ class EventStore:
             params.extend(f.ids)
         if f.search:
             escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            if self.fts and len(f.search) >= 3:
+            if self.fts and len(f.search) >= 3 and "\x00" not in f.search:  # FTS5 queries stop at NUL
                 # indexed events through the trigram index, the few committed since through LIKE
                 clauses.append(
                     "(id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"

@@ -18,9 +18,11 @@ test -f /usr/share/icons/hicolor/256x256/apps/nango-desktop.png
 /usr/bin/nango-desktop --version
 
 run_smoke() {
-    # A real Secret Service (gnome-keyring) when available, so the smoke test proves the bundled backend works.
+    # A real Secret Service (gnome-keyring) when available, so the smoke test proves the bundled backend works:
+    # then a missing secure backend fails the test (--require-secure-keyring).
     if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
-        dbus-run-session -- sh -c 'echo -n smoke | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; '"$*"
+        dbus-run-session -- sh -c 'echo -n smoke | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1; '"$* --require-secure-keyring" \
+            2> >(grep -v 'Failed to set fd limit' >&2)
     else
         sh -c "$*"
     fi

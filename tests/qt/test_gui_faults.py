@@ -21,7 +21,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import KeyringLocked
-from PySide6.QtCore import QObject, QTimer, Slot
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QWidget
 
 from nango_desktop.qtutil.errors import install_crash_hooks
@@ -221,9 +221,9 @@ class Gate:
 
 
 def test_a_429_holds_back_every_task_of_the_profile(qtbot, nango_server, secret_store, contexts):
-    """Six concurrent tasks make three calls each; the first request gets 429 with Retry-After: 30. The tasks
-    share the profile's client and so its rate budget: until the wait is over, none of them sends another
-    request (only requests already in flight can still arrive). Then everything completes, no banner."""
+    """A task gets 429 with Retry-After: 30 and waits it out. Five more tasks start meanwhile (three calls
+    each): they share the profile's client and so its rate budget, so none of them sends a request before
+    the wait is over. Then everything completes, no banner."""
     clock = ManualClock()
     gate = Gate(clock)
 
@@ -235,19 +235,27 @@ def test_a_429_holds_back_every_task_of_the_profile(qtbot, nango_server, secret_
     contexts.append(ctx)
     nango_server.fail_next(429, times=1, headers={"Retry-After": "30"}, path_prefix="/integrations")
     tasks, results = 6, []
+    pool = QThreadPool.globalInstance()
+    threads = pool.maxThreadCount()
+    pool.setMaxThreadCount(max(threads, tasks + 2))  # all six run at once, whatever the number of cores
+
+    def work() -> list[int]:
+        return [len(ctx.client().list_integrations()) for _ in range(3)]
+
     try:
-        for _ in range(tasks):
-            ctx.run(lambda: [len(ctx.client().list_integrations()) for _ in range(3)], on_done=results.append)
-        # every task is now either waiting out the 429 or (if all its calls got through first) done
-        qtbot.waitUntil(lambda: gate.blocked + len(results) == tasks, timeout=TIMEOUT)
-        sent = len(nango_server.requests_to("/integrations"))
-        assert sent <= tasks  # the 429'd request and at most one request in flight per other task
-        assert gate.blocked >= tasks - 1 and not results
+        ctx.run(work, on_done=results.append)
+        qtbot.waitUntil(lambda: gate.blocked == 1, timeout=TIMEOUT)  # waiting out the 429
+        for _ in range(tasks - 1):
+            ctx.run(work, on_done=results.append)
+        qtbot.waitUntil(lambda: gate.blocked == tasks, timeout=TIMEOUT)  # every task holds back
+        assert len(nango_server.requests_to("/integrations")) == 1 and not results
     finally:
         gate.opened.set()
+        pool.setMaxThreadCount(threads)
     qtbot.waitUntil(lambda: len(results) == tasks, timeout=TIMEOUT)
     assert ctx.errors == [] and all(len(r) == 3 for r in results)
-    assert 30.0 in gate.waits  # the Retry-After the server asked for
+    assert gate.waits[0] == 30.0  # the Retry-After the server asked for
+    assert len(nango_server.requests_to("/integrations")) == 1 + tasks * 3
 
 
 # -- keyring states at startup ---------------------------------------------------------------------------

@@ -238,7 +238,7 @@ def test_events_chart_counts_stored_and_live_webhooks(qtbot, listener_ctx):
     assert page.events_card.subtitle.text() == "6 events, 3 failed"
     chart = page.events_chart
     csv_lines = chart.csv().splitlines()
-    assert csv_lines[0] == "Minute (UTC),Auth,Sync,Failed,Total"
+    assert csv_lines[0] == "Minute,Auth,Sync,Failed,Total"
     listener.stop()
 
 

@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -348,9 +348,7 @@ class OverviewPage(QWidget):
             "Connections created per week", self.weeks_chart, name="overviewWeeksChart",
             run=run, notify=notify, parent=self,
         )  # fmt: skip
-        self.events_chart = ChartWidget(
-            empty_text="No webhook events in this window", category_name="Minute (UTC)"
-        )
+        self.events_chart = ChartWidget(empty_text="No webhook events in this window", category_name="Minute")
         self.events_card = ChartCard(
             "Webhook events per minute", self.events_chart, name="overviewEventsChart",
             run=run, notify=notify, parent=self,
@@ -809,7 +807,7 @@ class OverviewPage(QWidget):
     @Slot()
     def _redraw_events(self, *_args: object) -> None:
         series = self.buckets.series(minutes=self.event_minutes())
-        labels = [datetime.fromtimestamp(m * 60, UTC).strftime("%H:%M") for m in series.minutes]
+        labels = [datetime.fromtimestamp(m * 60).strftime("%H:%M") for m in series.minutes]  # local time
         used = [t for t in EVENT_TYPES if any(series.by_type[t])] or ["auth", "sync"]
         self.events_chart.set_data(
             [str(m) for m in series.minutes],
