@@ -1,14 +1,24 @@
 """Connections browser figures, against FakeNango over loopback HTTP.
 
 For each size (default 25,000 and 100,000 connections) it prints: time to the first rows in the table and
-to every connection loaded (ConnectionsModel, pages of 1,000, a QTableView attached), the longest GUI-thread
-stall seen by a 5 ms QTimer during the load, then, on the largest size, the local filter latency per
-keystroke (proxy re-filter + counter), sort time per column, and the peak RSS of this process.
+to every connection loaded (ConnectionsModel + ConnectionsFilterProxy, pages of 1,000, a QTableView
+attached and sorted by Created as the page is), the longest GUI-thread stall seen by a 5 ms QTimer during
+the load, then, on the largest size:
+
+- filter latency per keystroke (proxy re-filter + counter + pending events, i.e. the repaint): several
+  words typed letter by letter (narrowing) then deleted letter by letter (widening), each word a different
+  one so that no result is reused from a previous word; medians and maximum;
+- integration / status filter changes, and the tag filter typed letter by letter;
+- sort time per column, ascending and descending (median of several runs, with the proxy's sort cache
+  emptied before each run when it has one, so every run sorts), and with a text filter and a selection;
+- the peak RSS of this process.
 
 FakeNango runs in a child process, so the RSS and the GIL are the app's alone (generating the fake data is
-not timed). Usage::
+not timed). The machine may be shared: every figure that can be repeated is a median. ``--tree DIR``
+imports ``nango_desktop`` from another checkout (before/after comparisons in the same conditions). Usage::
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_connections.py [--sizes 25000 100000] [--page-size 1000]
+        [--words 5] [--sort-runs 3] [--tree DIR]
 """
 
 from __future__ import annotations
@@ -23,11 +33,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, ROOT)
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def serve(n: int, conn) -> None:  # child process
+def serve(n: int, conn) -> None:  # child process (always the FakeNango of this checkout)
+    sys.path.insert(0, ROOT)
     from tests.nango_server import FakeNango
 
     server = FakeNango(connections=n, seed=7).start()
@@ -45,7 +57,7 @@ def start_server(n: int):
 
 
 def load(app, url: str, key: str, page_size: int):
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QTableView
 
     from nango_desktop.services.api import NangoClient
@@ -58,6 +70,8 @@ def load(app, url: str, key: str, page_size: int):
     view = QTableView()
     view.setModel(proxy)
     view.resize(1200, 700)
+    view.setSortingEnabled(True)  # as ConnectionsPage: the API's order, newest first
+    view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
     view.show()
     first: list[float] = []
     stall = {"max": 0.0, "last": None}
@@ -98,42 +112,169 @@ def load(app, url: str, key: str, page_size: int):
     return model, proxy, view, client, first[0] - t0, total, stall["max"], full_gc
 
 
-def measure_filters(app, model, proxy) -> list[tuple[str, float, int]]:
-    conn = next(c for c in model.connections() if c.customer.display_name)
-    word = conn.customer.display_name.split()[0].lower()
-    results = []
-    for i in range(1, len(word) + 1):
-        text = word[:i]
-        t0 = time.perf_counter()
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def timed(app, action) -> float:
+    """Run ``action`` and the events it posted (repaint included); seconds."""
+    t0 = time.perf_counter()
+    action()
+    app.processEvents()
+    return time.perf_counter() - t0
+
+
+def keystroke(app, proxy, text: str) -> tuple[float, int]:
+    def step() -> None:
         proxy.set_text(text)
         proxy.rowCount()
-        shown, _errored = proxy.counts()
-        app.processEvents()
-        results.append((text, time.perf_counter() - t0, shown))
+        proxy.counts()
+
+    seconds = timed(app, step)
+    return seconds, proxy.rowCount()
+
+
+def pick_words(model, count: int) -> list[str]:
+    """First words of display names, each starting with a different letter (no reuse between words)."""
+    words: dict[str, str] = {}
+    for conn in model.connections():
+        name = conn.customer.display_name
+        word = name.split()[0].lower() if name else ""
+        if len(word) >= 5 and word[0] not in words:
+            words[word[0]] = word
+            if len(words) == count:
+                break
+    return list(words.values())
+
+
+def measure_filters(app, model, proxy, words: list[str]) -> None:
+    typing: list[float] = []
+    first: list[float] = []
+    deleting: list[float] = []
+    print(f"filter per keystroke at {model.rowCount():,} rows (re-filter + counter + repaint):")
+    for word in words:
+        line = []
+        for i in range(1, len(word) + 1):
+            seconds, shown = keystroke(app, proxy, word[:i])
+            (first if i == 1 else typing).append(seconds)
+            line.append(f"{word[:i]!r} {seconds * 1000:.0f} ms ({shown:,})")
+        for i in range(len(word) - 1, -1, -1):
+            seconds, _shown = keystroke(app, proxy, word[:i])
+            deleting.append(seconds)
+        print("  typing " + ", ".join(line))
+    cache = getattr(proxy, "_filter_cache", None)
+    pasted: list[float] = []
+    for word in words:  # paste the word, then delete it letter by letter: no earlier result to reuse
+        if cache is not None:
+            cache.clear()
+        keystroke(app, proxy, word)
+        for i in range(len(word) - 1, -1, -1):
+            pasted.append(keystroke(app, proxy, word[:i])[0])
+    every = first + typing + deleting + pasted
+    print(f"  first letter (scan of every row): median {ms(statistics.median(first))}, max {ms(max(first))}")
+    print(
+        f"  next letters (narrowing):         median {ms(statistics.median(typing))}, max {ms(max(typing))}"
+    )
+    print(
+        f"  deleting letters (widening):      median {ms(statistics.median(deleting))}, "
+        f"max {ms(max(deleting))}"
+    )
+    print(
+        f"  deleting after a paste (uncached): median {ms(statistics.median(pasted))}, max {ms(max(pasted))}"
+    )
+    print(f"  every keystroke:                  median {ms(statistics.median(every))}, max {ms(max(every))}")
     proxy.set_text("")
-    return results
+    app.processEvents()
 
 
-def measure_sorts(app, proxy) -> list[tuple[str, float]]:
-    from PySide6.QtCore import Qt
+def measure_other_filters(app, model, proxy) -> None:
+    integrations = sorted({c.provider_config_key for c in model.connections()})
+    one = integrations[:1]
+    status = [
+        timed(app, lambda: proxy.set_statuses({"auth_error", "sync_error"})),
+        timed(app, lambda: proxy.set_statuses(None)),
+    ]
+    integ = [
+        timed(app, lambda: proxy.set_integrations(one)),
+        timed(app, lambda: proxy.set_integrations(None)),
+    ]
+    print(
+        f"status filter on/off: {ms(status[0])} / {ms(status[1])}; "
+        f"integration filter ({one[0]}) on/off: {ms(integ[0])} / {ms(integ[1])}"
+    )
+    tagged = next((c for c in model.connections() if c.tags.get("end_user_id")), None)
+    if tagged is not None:
+        text = f"end_user_id={tagged.tags['end_user_id']}"
+        times = []
+        for i in range(len("end_user_id") + 1, len(text) + 1):
+            key, _sep, value = text[:i].partition("=")
+            times.append(timed(app, lambda k=key, v=value: proxy.set_tag_filters({k: v})))
+        times.append(timed(app, lambda: proxy.set_tag_filters({})))
+        print(
+            f"tag filter typed ({len(times)} keystrokes): median {ms(statistics.median(times))}, "
+            f"max {ms(max(times))}"
+        )
+
+
+def sort_once(app, proxy, column: int, order) -> float:
+    cache = getattr(proxy, "_sort_cache", None)
+    if cache is not None:
+        cache.clear()  # measure a real sort, not a cached order
+    return timed(app, lambda: (proxy.sort(column, order), proxy.index(0, 0).data()))
+
+
+def measure_sorts(app, model, proxy, view, runs: int) -> None:
+    from PySide6.QtCore import QItemSelectionModel, Qt
 
     from nango_desktop.ui.connections.model import COLUMNS
 
-    results = []
+    asc, desc = Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder
+    print(f"sort at {model.rowCount():,} rows, median of {runs} runs (ascending / descending):")
+    every = []
     for column, name in enumerate(COLUMNS):
-        t0 = time.perf_counter()
-        proxy.sort(column, Qt.SortOrder.AscendingOrder)
-        proxy.index(0, 0).data()
-        app.processEvents()
-        results.append((name, time.perf_counter() - t0))
-    return results
+        up = [sort_once(app, proxy, column, asc) for _ in range(runs)]
+        down = [sort_once(app, proxy, column, desc) for _ in range(runs)]
+        every += up + down
+        print(f"  {name:<14} {ms(statistics.median(up)):>9} / {ms(statistics.median(down)):>9}")
+    print(f"  every sort: median {ms(statistics.median(every))}, max {ms(max(every))}")
+    cached = []
+    for column in range(len(COLUMNS)):  # back to a column sorted a moment ago
+        proxy.sort(column, asc)
+        proxy.sort(-1, asc)
+        cached.append(timed(app, lambda c=column: proxy.sort(c, asc)))
+    print(f"  back to a column sorted before (cached order if any): median {ms(statistics.median(cached))}")
+    # with a filter and a selection: the selected row must follow
+    proxy.sort(-1, asc)
+    proxy.set_text("a")
+    selection = view.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    selection.setCurrentIndex(proxy.index(proxy.rowCount() // 2, 0), flags)
+    key = view.currentIndex().data(Qt.ItemDataRole.UserRole + 3)
+    filtered = [sort_once(app, proxy, 0, order) for _ in range(runs) for order in (asc, desc)]
+    kept = view.currentIndex().data(Qt.ItemDataRole.UserRole + 3) == key
+    print(
+        f"  with the filter 'a' ({proxy.rowCount():,} rows) and a selected row: median "
+        f"{ms(statistics.median(filtered))} (selection kept: {kept})"
+    )
+    # a full-table selection (Ctrl+A) then sort
+    proxy.set_text("")
+    view.selectAll()
+    app.processEvents()
+    everything = [sort_once(app, proxy, 1, order) for order in (asc, desc)]
+    print(f"  with every row selected: median {ms(statistics.median(everything))}")
+    selection.clear()
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[25_000, 100_000])
     ap.add_argument("--page-size", type=int, default=1000)
+    ap.add_argument("--words", type=int, default=5, help="words typed and deleted for the filter figures")
+    ap.add_argument("--sort-runs", type=int, default=3)
+    ap.add_argument("--tree", help="import nango_desktop from this checkout instead")
     args = ap.parse_args()
+    if args.tree:
+        sys.path.insert(0, str(Path(args.tree).resolve()))
 
     from PySide6.QtWidgets import QApplication
 
@@ -159,15 +300,12 @@ def main() -> int:
         last = (model, proxy, view, client)
 
     model, proxy, view, client = last
-    filters = measure_filters(app, model, proxy)
-    print(f"filter per keystroke at {model.rowCount():,} rows (proxy re-filter + counter):")
-    for text, seconds, shown in filters:
-        print(f"  {text!r:>12}: {seconds * 1000:6.1f} ms ({shown:,} rows match)")
-    times = [s for _t, s, _n in filters]
-    print(f"  median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
-    print(f"sort at {model.rowCount():,} rows:")
-    for name, seconds in measure_sorts(app, proxy):
-        print(f"  {name:<14} {seconds * 1000:6.1f} ms")
+    import nango_desktop
+
+    print(f"(nango_desktop from {Path(nango_desktop.__file__).parent})")
+    measure_filters(app, model, proxy, pick_words(model, args.words))
+    measure_other_filters(app, model, proxy)
+    measure_sorts(app, model, proxy, view, args.sort_runs)
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS of the app process: {peak_kb / 1024:.0f} MiB")
     view.close()

@@ -206,7 +206,9 @@ def bench_listing(sizes: list[int], runs: int, page_size: int, concurrency: int)
         print(f"listing: starting FakeNango with {n:,} connections ...", flush=True)
         server = ServerProcess(n)
         try:
-            run_raw(server.url, server.key, page_size, 1)  # warm-up: the server sorts and caches its JSON once
+            run_raw(
+                server.url, server.key, page_size, 1
+            )  # warm-up: the server sorts and caches its JSON once
             raw1, rawc, ours_c, ours_1, nodes = [], [], [], [], []
             r_node, r_raw, r_seq_node, r_seq_raw = [], [], [], []
             sdk = "-"
@@ -264,15 +266,20 @@ def gui_child(size: int, page_size: int, concurrency: int) -> int:
     import bench_connections as bc
 
     app = QApplication.instance() or QApplication([])
+    from benchmarks.raw_transfer import fetch_all
+
     proc, pipe, url, key = bc.start_server(size)
     try:
+        fetch_all(
+            url, key, page_size
+        )  # warm-up, as for the listing: FakeNango sorts and caches its JSON once
         model, proxy, view, client, first, total, stall, full_gc = bc.load(app, url, key, page_size)
     finally:
         pipe.send("stop")
         proc.join(10)
     assert model.rowCount() == size, (model.rowCount(), size)
-    filters = [seconds * 1000 for _text, seconds, _shown in bc.measure_filters(app, model, proxy)]
-    sorts = [seconds * 1000 for _name, seconds in bc.measure_sorts(app, proxy)]
+    filters = measure_filters(app, model, proxy, bc)
+    sorts = measure_sorts(app, proxy, bc)
     scroll = measure_scroll(app, view)
     result = {
         "size": size,
@@ -294,8 +301,34 @@ def gui_child(size: int, page_size: int, concurrency: int) -> int:
     return 0
 
 
+def measure_filters(app, model, proxy, bc, words: int = 3) -> list[float]:
+    """ms per keystroke (re-filter + counter + repaint): typing then deleting first words of customer names."""
+    times = []
+    for word in bc.pick_words(model, words):
+        for i in [*range(1, len(word) + 1), *range(len(word) - 1, -1, -1)]:
+            seconds, _shown = bc.keystroke(app, proxy, word[:i])
+            times.append(seconds * 1000)
+    return times
+
+
+def measure_sorts(app, proxy, bc) -> list[float]:
+    """ms per sort (uncached), every column ascending then descending."""
+    from PySide6.QtCore import Qt
+
+    from nango_desktop.ui.connections.model import COLUMNS
+
+    orders = (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder)
+    times = [
+        bc.sort_once(app, proxy, column, order) * 1000 for column in range(len(COLUMNS)) for order in orders
+    ]
+    proxy.sort(-1, Qt.SortOrder.AscendingOrder)
+    app.processEvents()
+    return times
+
+
 def measure_scroll(app, view, frames: int = 120) -> list[float]:
     """Scroll through the whole table (page-sized and long jumps), repainting each frame; ms per frame."""
+    app.processEvents()
     bar = view.verticalScrollBar()
     top = bar.maximum()
     page = max(1, bar.pageStep())
@@ -309,14 +342,21 @@ def measure_scroll(app, view, frames: int = 120) -> list[float]:
     for value in positions:
         t0 = time.perf_counter()
         bar.setValue(value)
-        view.viewport().repaint()
         app.processEvents()
+        view.viewport().grab()  # paints the visible rows (offscreen has no real expose/repaint)
         times.append((time.perf_counter() - t0) * 1000)
     return times
 
 
 def run_gui(size: int, page_size: int, concurrency: int) -> dict | None:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--gui-child", str(size), "--page-size", str(page_size)]
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--gui-child",
+        str(size),
+        "--page-size",
+        str(page_size),
+    ]
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     for line in done.stdout.splitlines():
@@ -373,7 +413,9 @@ def bench_startup(runs: int) -> list[Line]:
                 lines.append(Line("gui", "  first start after unpacking (frozen)", first, "ms",
                                   "frozen, median", median(frozen)))  # fmt: skip
         else:
-            lines.append(Line("gui", "cold start (frozen): no .deb in packaging/linux/out", None, "ms", "-", None))
+            lines.append(
+                Line("gui", "cold start (frozen): no .deb in packaging/linux/out", None, "ms", "-", None)
+            )
     return lines
 
 
@@ -420,11 +462,18 @@ def _parse_webhooks(stdout: str) -> dict[str, tuple[float, float]]:
     return out
 
 
-def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> list[Line]:
+def _webhook_lines(runs: int, requests: int, clients: int, target: bool) -> list[Line]:
     rates, ceilings, p99s, p99c, rate_ratios, p99_ratios = [], [], [], [], [], []
     for run in range(runs):
         done = subprocess.run(
-            [sys.executable, str(BENCH / "bench_webhooks.py"), "--requests", str(requests), "--clients", "4"],
+            [
+                sys.executable,
+                str(BENCH / "bench_webhooks.py"),
+                "--requests",
+                str(requests),
+                "--clients",
+                str(clients),
+            ],
             capture_output=True,
             text=True,
         )
@@ -439,15 +488,24 @@ def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> 
         p99s.append(l_p99)
         rate_ratios.append(l_rate / c_rate)
         p99_ratios.append(l_p99 / c_p99)
-        print(f"  webhooks run {run + 1}/{runs}: listener {l_rate:,.0f}/s vs bare {c_rate:,.0f}/s", flush=True)
-    rate = Line("webhooks", f"accepted events/s ({requests:,} signed, 4 clients)", median(rates), "/s",
-                "bare http.server, no storage", median(ceilings), better="higher", target=">= 0.5",
-                ratios=rate_ratios)  # fmt: skip
-    rate.met = rate.ratio is not None and rate.ratio >= 0.5
-    lines = [
-        rate,
-        Line("webhooks", "p99 latency", median(p99s), "ms", "bare http.server", median(p99c), ratios=p99_ratios),
-    ]
+        print(
+            f"  webhooks ({clients} clients) run {run + 1}/{runs}: listener {l_rate:,.0f}/s vs bare {c_rate:,.0f}/s",
+            flush=True,
+        )
+    rate = Line("webhooks", f"accepted events/s ({requests:,} signed, {clients} clients)", median(rates), "/s",
+                "bare http.server, no storage", median(ceilings), better="higher",
+                target=">= 0.5" if target else "", ratios=rate_ratios)  # fmt: skip
+    if target:
+        rate.met = rate.ratio is not None and rate.ratio >= 0.5
+    p99 = Line("webhooks", f"  p99 latency ({clients} clients)", median(p99s), "ms", "bare http.server",
+               median(p99c), ratios=p99_ratios)  # fmt: skip
+    return [rate, p99]
+
+
+def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> list[Line]:
+    # 4 keep-alive clients (bench_webhooks.py's default) carry the issue's target; 16 show how group commit
+    # scales when Nango delivers more webhooks at once (each 2xx still waits for its commit's fsync).
+    lines = _webhook_lines(runs, requests, 4, target=True) + _webhook_lines(runs, requests, 16, target=False)
     stalls, idles, gui_rates = [], [], []
     for _ in range(gui_runs):
         done = subprocess.run(
@@ -469,11 +527,12 @@ def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> 
     stall = Line("webhooks", f"longest GUI stall while ingesting ({gui_events:,} events)", median(stalls), "ms",
                  "budget", STALL_BUDGET_MS, target="<= 100 ms")  # fmt: skip
     stall.met = stall.ours is not None and stall.ours <= STALL_BUDGET_MS
+    rates = [line.ours for line in lines[:1] if line.ours is not None]
     lines += [
         stall,
         Line("webhooks", "  same, GUI idle (noise floor of this machine)", median(idles), "ms", "-", None),
         Line("webhooks", "accepted events/s with the inspector page open", median(gui_rates), "/s",
-             "listener alone", median(rates), better="higher"),
+             "listener alone (4 clients)", median(rates), better="higher"),
     ]  # fmt: skip
     return lines
 
@@ -481,13 +540,17 @@ def bench_webhooks(runs: int, requests: int, gui_events: int, gui_runs: int) -> 
 # --- main ------------------------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
-        prog="python -m benchmarks.run", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m benchmarks.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--quick", action="store_true", help="fewer runs and events (about 3 minutes)")
     ap.add_argument("--connections", default="10000,100000", help="environment sizes (comma-separated)")
     ap.add_argument("--runs", type=int, default=None, help="runs per figure (default 5, --quick 3)")
     ap.add_argument("--page-size", type=int, default=1000)
-    ap.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="our concurrent page requests")
+    ap.add_argument(
+        "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="our concurrent page requests"
+    )
     ap.add_argument("--skip", default="", help="sections to skip: listing,gui,webhooks")
     ap.add_argument("--gui-child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)

@@ -342,8 +342,10 @@ class NangoClient:
         with gc_paused():
             for rows in self.iter_connection_pages(**kwargs):
                 result.extend(rows)
-        if len(result) >= _FREEZE_MIN_ROWS:
-            gc.freeze()
+            if len(result) >= _FREEZE_MIN_ROWS:
+                # Before the collector is back: everything allocated during the pause is still in the
+                # youngest generation, and the first collection would otherwise scan all of it at once.
+                gc.freeze()
         return result
 
     def get_connection(

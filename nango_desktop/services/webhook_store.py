@@ -264,6 +264,7 @@ class EventStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=30000")
+        conn.create_function("body_contains", 2, _body_contains, deterministic=True)
         return conn
 
     @contextmanager
@@ -661,13 +662,18 @@ class EventStore:
             params.extend(f.ids)
         if f.search:
             escaped = f.search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            if self.fts and len(f.search) >= 3 and "\x00" not in f.search:  # FTS5 queries stop at NUL
-                # indexed events through the trigram index, the few committed since through LIKE
+            if self.fts and "\x00" in f.search:  # FTS5 queries and LIKE stop at a NUL
+                clauses.append("body_contains(body, ?)")
+                params.append(f.search)
+            elif self.fts and len(f.search) >= 3:
+                # Index what is pending first (a search is rare and the backlog small), so results do not
+                # depend on the indexer's timing; events committed meanwhile are matched with LIKE.
+                self.index_pending()
                 clauses.append(
                     "(id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)"
-                    " OR (id > ? AND CAST(body AS TEXT) LIKE ? ESCAPE '\\'))"
+                    " OR (id > ? AND body_contains(body, ?)))"
                 )
-                params += ['"' + f.search.replace('"', '""') + '"', self._fts_upto, f"%{escaped}%"]
+                params += ['"' + f.search.replace('"', '""') + '"', self._fts_upto, f.search]
             else:
                 clauses.append("CAST(body AS TEXT) LIKE ? ESCAPE '\\'")
                 params.append(f"%{escaped}%")
@@ -710,6 +716,15 @@ _COLUMNS = (
     "id, received_at, peer, method, path, headers, body, verification, malformed, summary, duplicates,"
     " pinned, profile, replay_of, last_seen_at"
 )
+
+
+def _body_contains(body: bytes | str | None, needle: str | None) -> bool:
+    """SQL ``body_contains(body, text)``: what the trigram index matches (case-insensitive substring of the
+    body decoded like the index decodes it), for the few events not indexed yet."""
+    if body is None or not needle:
+        return False
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    return needle.casefold() in text.casefold()
 
 
 def _row_to_event(row: tuple[Any, ...]) -> StoredEvent:

@@ -106,7 +106,6 @@ class MainWindow(QMainWindow):
         ctx.profileChanged.connect(self._on_profile_changed)
         ctx.settingsChanged.connect(self._on_settings_changed)
         ctx.apiCall.connect(self._on_api_call)
-        ctx.errorRaised.connect(self._on_error)
         ctx.notified.connect(self._on_notified)
         ctx.navigateRequested.connect(self._on_navigate)
 
@@ -114,8 +113,9 @@ class MainWindow(QMainWindow):
         self._on_profile_changed(ctx.profile)
         self.show_page("connections" if ctx.profile is not None else "overview")
         self.restore_window_state()
-        for title, detail in ctx.attach_window(self):
+        for title, detail in ctx.attach_window(self):  # raised before the window existed (or while building it)
             self.error_banner.show_error(title, detail)
+        ctx.errorRaised.connect(self._on_error)
 
     # -- construction ---------------------------------------------------------------------------------
     def _action(

@@ -34,7 +34,7 @@ from nango_desktop.ui.connections.model import ConnectionsModel
 from nango_desktop.ui.connections.page import ConnectionsPage
 from nango_desktop.ui.context import AppContext
 from tests.helpers import MemoryKeyring
-from tests.nango_server import FakeNango, ManualClock
+from tests.nango_server import ManualClock
 
 TIMEOUT = 30_000
 PAGE = 10  # connections per request, so a 50-connection load takes 5 requests (+1 empty)
@@ -361,7 +361,9 @@ def test_exceptions_in_a_gui_slot_and_a_worker_thread_give_redacted_crash_report
     ctx = make_ctx(nango_server, secret_store)  # registers the API key as a known secret, like the app
     contexts.append(ctx)
     token = "nango_connect_session_" + "ab12" * 16
-    message = f"boom with {nango_server.secret_key} and Authorization: Bearer {nango_server.secret_key} {token}"
+    message = (
+        f"boom with {nango_server.secret_key} and Authorization: Bearer {nango_server.secret_key} {token}"
+    )
     exploder = Exploder(message)
     QTimer.singleShot(0, exploder.explode)  # raised inside a slot, by the event loop (GUI thread)
     qtbot.waitUntil(lambda: len(crash_handler.reports) == 1, timeout=TIMEOUT)
