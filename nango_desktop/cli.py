@@ -557,8 +557,8 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     smoke.add_argument(
         "--smoke-test",
         action="store_true",
-        help="build the main window offscreen, post a signed and a wrongly signed webhook to a loopback "
-        "listener, report the keyring backend; exit 0 when all checks pass",
+        help="check an installation: build the main window offscreen, post a signed and a wrongly signed "
+        "webhook to a loopback webhook server, report the keyring backend; exit 0 when all checks pass",
     )
     smoke.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)
     smoke.add_argument(

@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -209,6 +210,21 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
             pass
         raise
     _fsync_dir(path.parent)
+    _remove_stale_temps(path)
+
+
+STALE_TEMP_AGE = 60.0  # seconds: older temp files are left over from a crashed save, not a save under way
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temp files a killed save left behind (`.<name>.*.tmp`); never a recent one of another writer."""
+    now = time.time()
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TEMP_AGE:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -96,7 +96,9 @@ def _listener_check(data_dir: Path) -> str:
             "type": "auth",
         }
         good = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-        bad = json.dumps({**payload, "connectionId": "tampered"}, separators=(",", ":"), sort_keys=True).encode()
+        bad = json.dumps(
+            {**payload, "connectionId": "tampered"}, separators=(",", ":"), sort_keys=True
+        ).encode()
         port, path = server.bound_port, server.path
         status_good = _post(port, path, good, sign_headers(key, good))
         status_bad = _post(port, path, bad, sign_headers("wrong-" + key, bad))

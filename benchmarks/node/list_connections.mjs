@@ -3,7 +3,8 @@
 //
 //   node list_connections.mjs --base-url http://127.0.0.1:PORT --secret-key KEY [--page-size 1000] [--runs 1]
 //
-// Prints one JSON line per run: {"ms": <elapsed>, "count": <connections>, "pages": <requests>, "sdk": <version>}.
+// Prints one JSON line per run: {"ms": <elapsed>, "cpu_ms": <user+system CPU of this process>, "count": <connections>,
+// "pages": <requests>, "sdk": <version>}.
 // The SDK has no "list all" helper and Nango returns no total, so pages are fetched one after another.
 import { readFileSync } from 'node:fs';
 import { Nango } from '@nangohq/node';
@@ -42,7 +43,10 @@ async function listAll(nango) {
 const nango = new Nango({ host: baseUrl, secretKey });
 for (let run = 0; run < runs; run++) {
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const { count, pages } = await listAll(nango);
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    console.log(JSON.stringify({ ms, count, pages, sdk: sdkVersion }));
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    console.log(JSON.stringify({ ms, cpu_ms: cpuMs, count, pages, sdk: sdkVersion }));
 }

@@ -260,10 +260,11 @@ class NangoClient:
         """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
         paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages.
 
-        ``concurrency`` > 1 keeps that many page requests in flight (pages ``n+1 .. n+concurrency-1`` are
-        requested while page ``n`` is parsed), each through the shared rate limiter. Pages are still yielded
-        in order and paging still stops at the first short page: Nango gives no total, so up to
-        ``concurrency - 1`` requests past the end are wasted (they answer empty pages).
+        ``concurrency`` > 1 keeps up to that many page requests in flight once the first page came back
+        full (pages ``n+1 .. n+concurrency`` are requested while page ``n`` is parsed and consumed), each
+        through the shared rate limiter. Pages are still yielded in order and paging still stops at the first
+        short page: Nango gives no total, so up to ``concurrency`` requests past the end are wasted (they
+        answer empty pages).
         """
         fetch = partial(
             self._connection_page,
@@ -275,7 +276,7 @@ class NangoClient:
             cancel=cancel,
         )
         seen: set[int] = set()
-        for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), cancel)):
+        for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), page_size, cancel)):
             ids = [c.id for c in rows]
             if seen.isdisjoint(ids):  # the usual case: nothing shifted between two pages
                 fresh = rows
@@ -306,9 +307,13 @@ class NangoClient:
 
     @staticmethod
     def _pages_in_order(
-        fetch: Callable[[int], list[Connection]], concurrency: int, cancel: threading.Event | None
+        fetch: Callable[[int], list[Connection]],
+        concurrency: int,
+        page_size: int,
+        cancel: threading.Event | None,
     ) -> Iterator[list[Connection]]:
-        """fetch(0), fetch(1), ... in order, with up to ``concurrency`` calls running ahead on a pool."""
+        """fetch(0), fetch(1), ... in order, with up to ``concurrency`` calls running ahead on a pool while
+        pages come back full (a short page is the last one: nothing more is requested after it)."""
         if concurrency <= 1:
             page = 0
             while True:
@@ -316,11 +321,14 @@ class NangoClient:
                 page += 1
         pool = ThreadPoolExecutor(concurrency, thread_name_prefix="nango-pages")
         try:
-            ahead = deque(pool.submit(fetch, page) for page in range(concurrency))
-            next_page = concurrency
+            # Page 0 alone first: most filtered listings fit in one page and then cost one request.
+            ahead = deque([pool.submit(fetch, 0)])
+            next_page = 1
             while True:
                 rows = ahead.popleft().result()
-                if cancel is None or not cancel.is_set():
+                while (
+                    len(rows) >= page_size and len(ahead) < concurrency and not (cancel and cancel.is_set())
+                ):
                     ahead.append(pool.submit(fetch, next_page))
                     next_page += 1
                 yield rows

@@ -25,6 +25,8 @@ import keyring
 from keyring.backend import KeyringBackend
 from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
 
+from nango_desktop.logsetup import add_known_secret
+
 log = logging.getLogger(__name__)
 
 SERVICE = "nango-desktop"
@@ -169,7 +171,11 @@ class SecretStore:
         Raises SecretStoreUnavailable when the keyring cannot be read (no secure backend, locked, error,
         no answer within ``timeout``).
         """
-        kind = SecretKind(kind)
+        value = self._lookup(profile, SecretKind(kind))
+        add_known_secret(value)  # every key the app holds is masked in logs and crash reports from now on
+        return value
+
+    def _lookup(self, profile: str, kind: SecretKind) -> str | None:
         env = ENV_OVERRIDES.get(kind)
         if env and os.environ.get(env):
             return os.environ[env]
@@ -184,6 +190,7 @@ class SecretStore:
         kind = SecretKind(kind)
         if not value:
             raise ValueError("refusing to store an empty key")
+        add_known_secret(value)
         self._require_secure("save")
         self._call("save", lambda b: b.set_password(SERVICE, _account(profile, kind), value))
         with self._lock:
@@ -213,6 +220,7 @@ class SecretStore:
         """Use ``value`` for this run only (the keyring refused it); it is gone when the app exits."""
         if not value:
             raise ValueError("refusing to keep an empty key")
+        add_known_secret(value)
         with self._lock:
             self._memory[(profile, SecretKind(kind))] = value
 

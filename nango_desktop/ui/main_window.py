@@ -113,7 +113,8 @@ class MainWindow(QMainWindow):
         self._on_profile_changed(ctx.profile)
         self.show_page("connections" if ctx.profile is not None else "overview")
         self.restore_window_state()
-        for title, detail in ctx.attach_window(self):  # raised before the window existed (or while building it)
+        # errors raised before the window existed (or while building it), then the live ones
+        for title, detail in ctx.attach_window(self):
             self.error_banner.show_error(title, detail)
         ctx.errorRaised.connect(self._on_error)
 

@@ -30,6 +30,7 @@ from nango_desktop import cli
 from nango_desktop.domain.models import Connection
 from nango_desktop.logsetup import log_file
 from nango_desktop.qtutil.errors import CrashDialog, crash_report, describe_error, install_crash_hooks
+from nango_desktop.qtutil.workers import wait_for_all
 from nango_desktop.services.errors import NangoError
 from nango_desktop.services.links import token_of
 from nango_desktop.services.secrets import SecretStore
@@ -248,6 +249,8 @@ def test_full_session_leaves_no_secret_in_any_file(qtbot, server, memory_keyring
             for dialog in list(crash.dialogs):
                 dialog.close()
         app_module.shutdown(ctx, window, crash)  # saves the window state (QSettings), stops everything
+        assert wait_for_all(30.0, cancel=True), "background tasks still running after shutdown"
+        QApplication.processEvents()  # deliver their last results before the context goes away
         ctx.deleteLater()
         qInstallMessageHandler(previous_qt_handler)
         QApplication.processEvents()
@@ -281,12 +284,6 @@ def test_full_session_leaves_no_secret_in_any_file(qtbot, server, memory_keyring
     assert "RuntimeError" in crash.reports[0] and "leak-worker" in crash.reports[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SecretStore does not register the keys it reads as known secrets: a webhook signing key in an "
-    "exception message reaches the crash report and the log (fix: services/secrets.py get/set/keep_in_memory "
-    "call logsetup.add_known_secret)",
-)
 def test_signing_key_read_from_the_keyring_is_redacted_in_crash_reports(memory_keyring):
     from nango_desktop.services.secrets import SecretKind
 

@@ -28,7 +28,9 @@ def test_smoke_test_passes_and_reports_each_check(tmp_home):
 
 
 def test_smoke_test_fails_without_a_secure_keyring_when_required():
-    result = _smoke("--require-secure-keyring", env_extra={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    result = _smoke(
+        "--require-secure-keyring", env_extra={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    )
     assert result.returncode == 1
     assert "FAIL  keyring: RuntimeError: no secure keyring backend is usable" in result.stdout
     assert "FAILED (1 check(s))" in result.stdout

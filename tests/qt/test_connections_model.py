@@ -1,12 +1,16 @@
-"""ConnectionsModel + ConnectionsFilterProxy against FakeNango (real HTTP on loopback)."""
+"""ConnectionsModel + ConnectionsFilterProxy against FakeNango (real HTTP on loopback, or its data alone)."""
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import QTableView
 
+from nango_desktop.domain.models import Connection
 from nango_desktop.services.api import NangoClient
 from nango_desktop.services.errors import InvalidKeyError, ServerError
 from nango_desktop.ui.connections.model import (
@@ -14,12 +18,16 @@ from nango_desktop.ui.connections.model import (
     CONNECTION_ID,
     CREATED,
     CUSTOMER,
+    EMAIL,
+    INTEGRATION,
     STATUS,
     ConnectionRole,
     ConnectionsFilterProxy,
     ConnectionsModel,
+    Key,
     KeyRole,
     SortKeyRole,
+    key_of,
 )
 from tests.nango_server import FakeNango
 
@@ -282,3 +290,261 @@ def test_load_in_flight_when_list_is_replaced(qtbot, nango_server, client):
     task.signals.done.connect(done.set)
     qtbot.waitUntil(done.is_set, timeout=20_000)
     assert model.rowCount() == 0
+
+
+# -- ConnectionsFilterProxy: list-of-rows proxy (filter and sort without per-row C++ -> Python calls) --------
+
+
+def static_model(n: int, seed: int = 11) -> ConnectionsModel:
+    """A model with ``n`` FakeNango connections, no HTTP (the server is not started)."""
+    server = FakeNango(connections=n, seed=seed)
+    model = ConnectionsModel()
+    model.set_connections([Connection.model_validate(c) for c in server.connections])
+    return model
+
+
+def brute_force(model: ConnectionsModel, terms, integrations, statuses, tags) -> set[Key]:
+    """The rows the filters accept, computed the slow and obvious way."""
+    out = set()
+    for row in model.rows():
+        if statuses is not None and row.status not in statuses:
+            continue
+        if integrations is not None and row.key[1] not in integrations:
+            continue
+        if not all(t in row.haystack for t in terms):
+            continue
+        if any(k not in row.tags or (v and row.tags[k] != v) for k, v in tags.items()):
+            continue
+        out.add(row.key)
+    return out
+
+
+def view_keys(proxy: ConnectionsFilterProxy) -> list[Key]:
+    return [proxy.index(r, 0).data(KeyRole) for r in range(proxy.rowCount())]
+
+
+def assert_sorted_view(proxy: ConnectionsFilterProxy) -> None:
+    column, order = proxy.sort_column, proxy.sort_order
+    if column < 0:
+        rows = proxy.source_rows()
+        assert rows == sorted(rows)  # the source order
+        return
+    keys = [proxy.index(r, column).data(SortKeyRole) for r in range(proxy.rowCount())]
+    assert keys == sorted(keys, reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+def test_proxy_matches_a_brute_force_filter_through_random_edits(qtbot, qtmodeltester):
+    """Typing on (narrowing), deleting (cached results), other filters and sorts, in a random order: the
+    view always holds exactly the accepted rows, in sort order, with the counter and the mappings right."""
+    model = static_model(400)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)  # checks every signal the proxy emits from here on
+    rng = random.Random(5)
+    haystacks = [r.haystack for r in model.rows()]
+    integrations = sorted({r.key[1] for r in model.rows()})
+    tagged = [r.tags for r in model.rows() if r.tags]
+    text = ""
+    for step in range(160):
+        op = rng.choice(
+            ["type", "type", "type", "delete", "delete", "word", "status", "integ", "tag", "sort"]
+        )
+        if op == "type":  # the next letter of a haystack that contains the last word: the text narrows
+            words = text.split()
+            last = words[-1] if words and not text.endswith(" ") else ""
+            hay = rng.choice([h for h in haystacks if last in h] or haystacks)
+            at = hay.find(last) if last else rng.randrange(len(hay))
+            letter = hay[at + len(last) : at + len(last) + 1]
+            if letter and letter not in "\x1f ":
+                text += letter
+        elif op == "delete":
+            text = text[:-1]
+        elif op == "word":
+            text = (text + " " + rng.choice(["a", "er", "io", "github", "ok", "=", "z"])).strip()
+        elif op == "status":
+            proxy.set_statuses(rng.choice([None, {"ok"}, {"auth_error"}, {"auth_error", "sync_error"}]))
+        elif op == "integ":
+            proxy.set_integrations(rng.choice([None, set(rng.sample(integrations, 2)), {integrations[0]}]))
+        elif op == "tag":
+            tags = rng.choice(tagged)
+            key = rng.choice(sorted(tags))
+            proxy.set_tag_filters(rng.choice([{}, {key: ""}, {key: tags[key]}, {key: tags[key][:-1]}]))
+        else:
+            proxy.sort(rng.randrange(-1, len(COLUMNS)), rng.choice(list(Qt.SortOrder)))
+        proxy.set_text(text)
+        expected = brute_force(
+            model, tuple(text.lower().split()), proxy.integrations, proxy.statuses, proxy.tag_filters
+        )
+        keys = view_keys(proxy)
+        assert len(keys) == len(set(keys)) and set(keys) == expected, (step, op, text)
+        assert_sorted_view(proxy)
+        errored = sum(1 for r in range(proxy.rowCount()) if proxy.connection(r).status != "ok")
+        assert proxy.counts() == (len(expected), errored)
+        for r in range(0, proxy.rowCount(), 7):
+            source = proxy.mapToSource(proxy.index(r, CUSTOMER))
+            assert source.column() == CUSTOMER and proxy.mapFromSource(source).row() == r
+        assert proxy.is_filtering() == bool(
+            text.split() or proxy.integrations is not None or proxy.statuses is not None or proxy.tag_filters
+        )
+
+
+def test_sort_is_stable_like_qsortfilterproxymodel(qtbot):
+    model = static_model(300)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    proxy.sort(CUSTOMER)
+    proxy.sort(STATUS)  # by status, then by customer inside each status
+    pairs = [
+        (proxy.index(r, STATUS).data(SortKeyRole), proxy.index(r, CUSTOMER).data(SortKeyRole))
+        for r in range(300)
+    ]
+    assert pairs == sorted(pairs)
+    # sorting a filtered view sorts the shown rows; the full order catches up when the filter widens
+    proxy.set_statuses({"ok"})
+    proxy.sort(INTEGRATION, Qt.SortOrder.DescendingOrder)
+    shown = view_keys(proxy)
+    proxy.set_statuses(None)
+    assert_sorted_view(proxy)
+    full = view_keys(proxy)
+    assert [k for k in full if k in set(shown)] == shown  # the filtered view was a slice of the full one
+    triples = [
+        tuple(proxy.index(r, c).data(SortKeyRole) for c in (INTEGRATION, STATUS, CUSTOMER))
+        for r in range(300)
+    ]
+    # descending on integration, ties by status then customer (the earlier sorts)
+    for a, b in zip(triples, triples[1:], strict=False):
+        assert a[0] > b[0] or (a[0] == b[0] and a[1:] <= b[1:])
+    proxy.sort(-1)
+    assert proxy.source_rows() == list(range(300))
+
+
+def test_selection_follows_sort_filter_and_source_changes(qtbot, qtmodeltester):
+    model = static_model(200)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    selection = view.selectionModel()
+    rows = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    selection.setCurrentIndex(proxy.index(120, CONNECTION_ID), rows)
+    conn = proxy.connection(120)
+    persistent = QPersistentModelIndex(proxy.index(120, CONNECTION_ID))
+
+    def selected() -> list[Key]:
+        return [i.data(KeyRole) for i in selection.selectedRows()]
+
+    for column in range(len(COLUMNS)):
+        proxy.sort(column, Qt.SortOrder.DescendingOrder)
+        assert proxy.connection(persistent.row()) is conn and persistent.column() == CONNECTION_ID
+        assert view.currentIndex().data(ConnectionRole) is conn and selected() == [key_of(conn)]
+    proxy.set_text(conn.connection_id[: len(conn.connection_id) // 2])  # still shown
+    proxy.set_text(conn.connection_id)
+    assert proxy.connection(persistent.row()) is conn and selected() == [key_of(conn)]
+    proxy.set_text("zz-no-such-connection")  # hidden: the persistent index and the selection go
+    assert not persistent.isValid() and selected() == [] and proxy.rowCount() == 0
+    proxy.set_text("")
+    assert proxy.rowCount() == 200
+
+    # source changes: a row of the view is renamed (moves in the sort), one above it is removed,
+    # an unknown one is added on top of the source; the current row stays on its connection
+    proxy.sort(CUSTOMER, Qt.SortOrder.AscendingOrder)
+    current = QPersistentModelIndex(proxy.index(100, 0))
+    kept = proxy.connection(100)
+    other = proxy.connection(150)
+    renamed = other.model_copy(update={"tags": {**other.tags, "end_user_display_name": "!First Renamed"}})
+    renamed.__dict__.pop("customer", None)
+    renamed.__dict__.pop("all_tags", None)
+    model.update_connection(renamed)
+    assert proxy.index(0, CUSTOMER).data() == "!First Renamed"
+    assert proxy.connection(current.row()) is kept
+    gone = proxy.connection(3)
+    assert model.remove_connection(*key_of(gone))
+    assert proxy.rowCount() == 199 and proxy.connection(current.row()) is kept
+    assert key_of(gone) not in view_keys(proxy)
+    newcomer = renamed.model_copy(update={"connection_id": "brand-new-zzz"})
+    newcomer.__dict__.pop("customer", None)
+    model.update_connection(newcomer)  # unknown: inserted at source row 0
+    assert model.connection(0) is newcomer and proxy.rowCount() == 200
+    assert proxy.connection(current.row()) is kept
+    assert_sorted_view(proxy)
+    # under a filter, an update that stops matching leaves the view, one that starts matching joins it
+    proxy.set_text("!first renamed")
+    assert {k[0] for k in view_keys(proxy)} == {other.connection_id, "brand-new-zzz"}
+    back = other.model_copy()
+    back.__dict__.pop("customer", None)
+    model.update_connection(back)
+    assert [k[0] for k in view_keys(proxy)] == ["brand-new-zzz"]
+    proxy.set_text("")
+    # the source reorders itself (ConnectionsModel.sort): the proxy keeps its own order and the selection
+    proxy.sort(-1)
+    current = QPersistentModelIndex(proxy.index(42, 0))
+    kept = proxy.connection(42)
+    model.sort(EMAIL, Qt.SortOrder.DescendingOrder)
+    assert proxy.connection(current.row()) is kept and proxy.source_rows() == list(range(200))
+    assert [proxy.connection(r) for r in range(200)] == model.connections()
+
+
+def test_pages_are_inserted_at_the_end_when_they_fit_the_sort(qtbot, qtmodeltester, nango_server, client):
+    """Sorted by Created, newest first (the page's default): pages arrive in that order, so each one is a
+    plain rowsInserted at the end, never a re-layout."""
+    model = ConnectionsModel(lambda: client, page_size=7)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.sort(CREATED, Qt.SortOrder.DescendingOrder)
+    inserted, layouts = [], []
+    proxy.rowsInserted.connect(lambda _p, first, last: inserted.append((first, last)))
+    proxy.layoutChanged.connect(lambda *a: layouts.append(a))
+    with qtbot.waitSignal(model.loadFinished, timeout=20_000):
+        model.load()
+    assert len(inserted) == 8 and inserted[0] == (0, 6) and layouts == []
+    assert [c.connection_id for c in proxy.visible_connections()] == api_order(nango_server)
+
+
+def test_pages_sorted_by_another_column_and_filtered(qtbot, qtmodeltester, nango_server, client):
+    model = ConnectionsModel(lambda: client, page_size=6)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    qtmodeltester.check(proxy, force_py=True)
+    proxy.sort(CUSTOMER, Qt.SortOrder.AscendingOrder)
+    proxy.set_statuses({"ok", "sync_error"})
+    seen = []
+    proxy.rowsInserted.connect(lambda *a: seen.append(proxy.rowCount()))
+    with qtbot.waitSignal(model.loadFinished, timeout=20_000):
+        model.load()
+    assert seen and seen[0] < proxy.rowCount()  # rows showed up page by page
+    assert_sorted_view(proxy)  # re-sorted when the load finished, without waiting for the timer
+    expected = brute_force(model, (), None, frozenset({"ok", "sync_error"}), {})
+    assert set(view_keys(proxy)) == expected and len(expected) == proxy.rowCount()
+    proxy.set_statuses(None)
+    assert proxy.rowCount() == 50
+    assert_sorted_view(proxy)
+
+
+def test_proxy_basics(qtbot, qtmodeltester):
+    proxy = ConnectionsFilterProxy()
+    assert proxy.rowCount() == 0 and proxy.columnCount() == 0 and proxy.connection(0) is None
+    assert proxy.visible_connections() == [] and proxy.counts() == (0, 0)
+    proxy.set_text("x")  # no source: remembered
+    model = static_model(30)
+    proxy.setSourceModel(model)
+    assert proxy.text == "x" and proxy.rowCount() == len(brute_force(model, ("x",), None, None, {}))
+    proxy.set_text("")
+    qtmodeltester.check(proxy)
+    assert proxy.headerData(STATUS, Qt.Orientation.Horizontal) == "Status"
+    assert proxy.headerData(0, Qt.Orientation.Vertical) is None
+    index = proxy.index(0, STATUS)
+    assert index.data() == model.index(0, STATUS).data()
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == model.index(0, STATUS).data(Qt.ItemDataRole.ToolTipRole)
+    assert not proxy.index(30, 0).isValid() and not proxy.index(0, len(COLUMNS)).isValid()
+    assert not proxy.parent(index).isValid() and proxy.rowCount(index) == 0
+    assert proxy.mapFromSource(QModelIndex()) == QModelIndex()
+    with pytest.raises(TypeError):
+        proxy.setSourceModel(QStandardItemModel())
+    parent = QObject()
+    owned = ConnectionsFilterProxy(parent)
+    assert owned.parent() is parent  # QObject.parent() still works
+    model.set_connections([])
+    assert proxy.rowCount() == 0 and proxy.counts() == (0, 0)

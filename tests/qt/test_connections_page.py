@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QWidget
 from nango_desktop.services.api import NangoClient
 from nango_desktop.services.secrets import SecretKind
 from nango_desktop.settings import Profile, Settings
-from nango_desktop.ui.connections.model import CUSTOMER, KeyRole, key_of
+from nango_desktop.ui.connections.model import CUSTOMER, STATUS, KeyRole, SortKeyRole, key_of
 from nango_desktop.ui.connections.page import ConnectionsPage, parse_tag_filter
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.widgets import DestructiveConfirmDialog
@@ -334,3 +334,56 @@ def test_parse_tag_filter():
         [],
     )
     assert parse_tag_filter("=x")[1] == ["“=x” has no tag key"]
+
+
+def test_selection_and_counter_follow_sort_and_local_filter(qtbot, page):
+    select_row(page, 10)
+    key = page.proxy.index(10, 0).data(KeyRole)
+    header = page.table.horizontalHeader()
+    for column, order in ((CUSTOMER, Qt.SortOrder.AscendingOrder), (STATUS, Qt.SortOrder.DescendingOrder)):
+        header.setSortIndicator(column, order)
+        assert page.table.currentIndex().data(KeyRole) == key
+        assert [i.data(KeyRole) for i in page.table.selectionModel().selectedRows()] == [key]
+    page.search.setText(key[0][:6])  # typing: narrows letter by letter, the selected row stays
+    page.search.setText(key[0])
+    assert key[0] in visible_ids(page) and page.table.currentIndex().data(KeyRole) == key
+    shown = page.proxy.rowCount()
+    qtbot.waitUntil(lambda: page.counter.text().startswith(f"{shown} of 50 connections ("))
+    assert page.detail.connection is not None and key_of(page.detail.connection) == key
+    page.search.setText("zz-no-such-connection")
+    assert page.proxy.rowCount() == 0 and page.table.selectionModel().selectedRows() == []
+    qtbot.waitUntil(lambda: page.counter.text() == "0 of 50 connections (0 with errors)")
+    page.search.setText("")
+    assert page.proxy.rowCount() == 50
+    statuses = [page.proxy.index(r, STATUS).data(SortKeyRole) for r in range(50)]
+    assert statuses == sorted(statuses, reverse=True)
+
+
+def test_refresh_while_sorted_keeps_sort_and_selection(qtbot, page, nango_server):
+    page.table.horizontalHeader().setSortIndicator(CUSTOMER, Qt.SortOrder.AscendingOrder)
+    select_row(page, 20)
+    key = page.proxy.index(20, 0).data(KeyRole)
+    nango_server.add_connection("slack", "fresh-sorted-one")
+    with qtbot.waitSignal(page.model.loadFinished, timeout=LOAD_TIMEOUT):
+        page.refresh()
+    assert page.proxy.rowCount() == 51
+    names = [page.proxy.index(r, CUSTOMER).data(SortKeyRole) for r in range(51)]
+    assert names == sorted(names)
+    assert page.table.currentIndex().data(KeyRole) == key
+    assert [i.data(KeyRole) for i in page.table.selectionModel().selectedRows()] == [key]
+
+
+def test_pending_selection_while_sorted_and_loading(qtbot, ctx, nango_server):
+    nango_server.set_delay(0.02)
+    target = nango_server.connections[0]  # oldest: arrives in the last page
+    page = ConnectionsPage(ctx)
+    qtbot.addWidget(page)
+    page.model._page_size = 10
+    page.table.horizontalHeader().setSortIndicator(CUSTOMER, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(lambda: page.model.is_loading, timeout=LOAD_TIMEOUT)
+    page.select_connection(target["connection_id"], target["provider_config_key"])
+    qtbot.waitUntil(lambda: page.detail.connection is not None, timeout=LOAD_TIMEOUT)
+    qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
+    assert page.current_connection().connection_id == target["connection_id"]
+    names = [page.proxy.index(r, CUSTOMER).data(SortKeyRole) for r in range(page.proxy.rowCount())]
+    assert len(names) == 50 and names == sorted(names, reverse=True)

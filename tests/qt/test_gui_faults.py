@@ -171,9 +171,17 @@ def test_opening_a_connection_deleted_meanwhile_says_so(qtbot, nango_server, sec
     title, detail = ctx.errors[-1]
     assert title == "Not found (it may have been deleted)"
     assert "404" in detail and gone.connection_id in detail
-    assert page.detail.full is None and page.model.rowCount() == 50
+    assert page.detail.full is None
+    # the list learns of it too: the row of the deleted connection goes away
+    qtbot.waitUntil(lambda: page.model.rowCount() == 49, timeout=TIMEOUT)
+    ids = {page.model.connection(r).connection_id for r in range(page.model.rowCount())}
+    assert gone.connection_id not in ids
     # the app keeps working: another connection opens
-    other = page.model.connection(4)
+    other = next(
+        page.model.connection(r)
+        for r in range(49)
+        if page.model.connection(r).connection_id != gone.connection_id
+    )
     page.detail.show_connection(other)
     page.detail.load_full()
     qtbot.waitUntil(lambda: page.detail.full is not None, timeout=TIMEOUT)

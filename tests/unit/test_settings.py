@@ -208,3 +208,22 @@ def test_sigkill_during_saves_leaves_a_valid_file(tmp_home):
     loaded = load_settings()
     assert loaded.load_problem is None
     assert len(loaded.profiles) == 40
+
+
+def test_saving_removes_temp_files_left_by_a_killed_save(tmp_path):
+    import os
+    import time
+
+    from nango_desktop import settings as settings_mod
+
+    path = tmp_path / "profiles.json"
+    stale = tmp_path / ".profiles.json.abc123.tmp"
+    fresh = tmp_path / ".profiles.json.def456.tmp"  # another process may be writing it right now
+    stale.write_bytes(b"{half")
+    fresh.write_bytes(b"{half")
+    old = time.time() - settings_mod.STALE_TEMP_AGE - 10
+    os.utime(stale, (old, old))
+    settings_mod.save_settings(settings_mod.Settings(), path)
+    assert not stale.exists()
+    assert fresh.exists()
+    assert settings_mod.load_settings(path).profiles == []

@@ -853,8 +853,12 @@ class ConnectionDetail(QWidget):
         return task
 
     def _show_error(self, exc: BaseException) -> None:
-        if not isinstance(exc, CancelledError):
-            self.ctx.show_error(exc, self)
+        if isinstance(exc, CancelledError):
+            return
+        if isinstance(exc, NotFoundError) and self.connection is not None:
+            # deleted meanwhile (another admin, the dashboard): let the list drop its row
+            self.ctx.connectionChanged.emit(*key_of(self.connection))
+        self.ctx.show_error(exc, self)
 
 
 def _ago(delta: Any) -> str:

@@ -155,6 +155,7 @@ def status_icon(status: str) -> QIcon:
 
 
 _DISPLAY = Qt.ItemDataRole.DisplayRole
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
 _DECORATION = Qt.ItemDataRole.DecorationRole
 _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
@@ -254,9 +255,7 @@ class ConnectionsModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Reorder the rows by the precomputed keys (``column`` -1 restores the API order)."""
@@ -507,12 +506,14 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     through a C++ -> Python virtual call. Filters run as C-level ``compress``/``map`` passes over
     per-source-row lists precomputed from the ``_Row`` objects (haystack, integration, status, tags). A
     filter that narrows the previous one (typing on: "ed" -> "eds") only looks at the rows shown; the last
-    few results are kept, so deleting characters is a lookup. Sorting sorts all source rows with
-    ``list.sort(key=column_keys.__getitem__)`` (ties in API order), and the view rows follow; every change
-    of the visible rows is one ``layoutChanged`` with the persistent indexes (selection, current row)
-    moved to their rows. Pages appended while loading are filtered alone and inserted with one
-    ``beginInsertRows`` at the end; when a sort is active and the page does not fall after the last row,
-    the rows are re-sorted a moment later (``RESORT_DELAY_MS``, and at once when the load finishes).
+    few results are kept, so deleting characters is a lookup. Sorting is ``sorted(rows,
+    key=column_keys.__getitem__)`` on the precomputed keys, stable like QSortFilterProxyModel's (ties keep
+    the previous view order); a filtered view sorts only the rows shown, the full order catches up when
+    it is needed. Every change of the view rows is one ``layoutChanged`` (hint ``VerticalSortHint``: the
+    columns stay) with the persistent indexes (selection, current row) moved to their rows, or invalid
+    when their row is filtered out. Pages appended while loading are filtered alone and inserted with one
+    ``beginInsertRows`` at the end; when a sort is active and a page does not fall after the last row, the
+    rows are re-sorted a moment later (``RESORT_DELAY_MS``, and at once when the load finishes).
 
     Filters: ``set_text`` (every whitespace-separated term must occur in the row's haystack: customer,
     email, organization, integration, ids, ``tag=value`` pairs), ``set_integrations``, ``set_statuses``
@@ -551,7 +552,9 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._pos: list[int] | None = None  # source row -> proxy row (-1 hidden), built on demand
         self._applied: _Filter = ((), None, None, ())  # the filter _visible reflects
         self._filter_cache: dict[_Filter, list[int]] = {}
-        self._sort_cache: dict[tuple[int, bool], list[int]] = {}
+        # sorts applied to _visible but not yet to _order (sorting a filtered view sorts the shown rows
+        # only; _order catches up when it is needed: a wider filter, a change of the rows)
+        self._order_behind: list[tuple[int, bool]] = []
         self._errored: int | None = None
         self._unsorted = False  # rows appended out of order, re-sort pending
 
@@ -617,9 +620,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         return cell_data(self._source.rows()[self._visible[index.row()]], index.column(), role)
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and self._source is not None:
@@ -648,7 +649,19 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._unsorted = False
         if self._source is None:
             return
-        self._relayout(self._sorted_order())
+        if self._sort_column < 0:  # back to the source order: no ties, nothing left to catch up
+            self._order, self._order_behind = list(range(len(self._hay))), []
+        elif self.is_filtering():
+            self._order_behind.append((self._sort_column, self._descending))
+        else:
+            self._order = self._sort_rows(self._full_order())
+        visible = self._sort_rows(self._visible) if self.is_filtering() else list(self._order)
+        self._filter_cache.clear()  # the cached lists are in the old order
+        self._set_visible(visible)
+
+    @property
+    def _descending(self) -> bool:
+        return self._sort_order == Qt.SortOrder.DescendingOrder
 
     @property
     def sort_column(self) -> int:
@@ -762,13 +775,13 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         if flt == self._applied:
             return
         if not self.is_filtering():
-            visible = list(self._order)
+            visible = list(self._full_order())
         elif flt in self._filter_cache:
             visible = list(self._filter_cache[flt])
         elif _narrows(self._applied, flt):
             visible = self._select(self._visible, flt, skip=self._applied)
         else:
-            visible = self._select(self._order, flt)
+            visible = self._select(self._full_order(), flt)
         self._applied = flt
         self._remember(flt, visible)
         self._set_visible(visible)
@@ -820,25 +833,22 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
             keys = self._keys[column] = [r.sort_keys[column] for r in self._source.rows()]
         return keys if keys is not None else []
 
-    def _sorted_order(self, hint: list[int] | None = None) -> list[int]:
-        """Every source row in the order of the current sort (ties in source order).
-
-        ``hint``: the current order, nearly sorted already (cheaper to sort, same result)."""
-        n = len(self._hay)
+    def _sort_rows(self, rows: list[int]) -> list[int]:
+        """``rows`` (source rows) sorted by the current sort, stable: ties keep their order, so sorting by
+        one column then another orders by the second then the first (as QSortFilterProxyModel does)."""
         column = self._sort_column
         if column < 0:
-            return list(range(n))
-        descending = self._sort_order == Qt.SortOrder.DescendingOrder
-        cached = self._sort_cache.get((column, descending))
-        if cached is not None and len(cached) == n:
-            return list(cached)
-        order = sorted(
-            hint if hint is not None else range(n),
-            key=self._column_keys(column).__getitem__,
-            reverse=descending,
-        )
-        self._sort_cache[(column, descending)] = list(order)
-        return order
+            return sorted(rows)
+        return sorted(rows, key=self._column_keys(column).__getitem__, reverse=self._descending)
+
+    def _full_order(self) -> list[int]:
+        """Every source row in view order (applies the sorts made while filtering)."""
+        if self._order_behind:
+            order = self._order
+            for column, descending in self._order_behind:
+                order = sorted(order, key=self._column_keys(column).__getitem__, reverse=descending)
+            self._order, self._order_behind = order, []
+        return self._order
 
     def _begin_change(self) -> None:
         """layoutAboutToBeChanged, remembering the source row of every persistent index."""
@@ -888,25 +898,12 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._visible = visible
         self._end_change()
 
-    def _relayout(self, order: list[int]) -> None:
-        """New view order of every row; the visible set stays."""
-        if self.is_filtering():
-            keep = set(self._visible)
-            visible = list(filter(keep.__contains__, order))
-        else:
-            visible = list(order)
-        self._filter_cache.clear()  # the cached lists are in the old order
-        self._begin_change()
-        self._order = order
-        self._visible = visible
-        self._end_change()
-
     def _rebuild(self) -> None:
         """Recompute everything from the source rows (reset, source layout change)."""
         rows = self._source.rows() if self._source is not None else []
         self._clear_rows()
         self._extend_columns(rows)
-        self._order = self._sorted_order()
+        self._order = self._sort_rows(list(range(len(rows))))
         flt = self._filter_state()
         self._visible = self._select(self._order, flt) if self.is_filtering() else list(self._order)
         self._applied = flt
@@ -922,7 +919,6 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
 
     def _rows_changed(self) -> None:
         self._filter_cache.clear()
-        self._sort_cache.clear()
         self._pos = None
         self._errored = None
 
@@ -939,6 +935,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
 
     def _on_rows_about_to_be_inserted(self, parent: QModelIndex, first: int, _last: int) -> None:
         if first < len(self._hay):  # not an append: the proxy rows move (rare: one row on top)
+            self._full_order()
             self._begin_change()
 
     def _on_rows_inserted(self, parent: QModelIndex, first: int, last: int) -> None:
@@ -952,10 +949,14 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
                 return r + count if r >= first else r
 
             self._rows_changed()
-            self._order = self._sorted_order() if self._sort_column >= 0 else list(range(len(self._hay)))
-            accepted = set(self._select(list(range(first, last + 1)), self._applied))
-            keep = {moved(r) for r in self._visible} | accepted
-            self._visible = [r for r in self._order if r in keep]
+            added = list(range(first, last + 1))
+            if self._sort_column >= 0:  # the new rows after the rows they tie with
+                self._order = self._sort_rows([moved(r) for r in self._order] + added)
+            else:
+                self._order = list(range(len(self._hay)))
+            keep = {moved(r) for r in self._visible}
+            keep.update(self._select(added, self._applied))
+            self._visible = list(filter(keep.__contains__, self._order))
             self._end_change(moved)
             return
         self._append(new_rows, first)
@@ -971,20 +972,20 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
 
     def _append(self, rows: list[_Row], first: int) -> None:
         """A page appended to the source: filter it alone, insert it at the end of the view."""
+        order = self._full_order()
         self._extend_columns(rows)
         self._rows_changed()
         new = list(range(first, first + len(rows)))
         if self._sort_column >= 0:
             keys = self._column_keys(self._sort_column)
-            descending = self._sort_order == Qt.SortOrder.DescendingOrder
-            new.sort(key=keys.__getitem__, reverse=descending)
-            if self._order and not self._unsorted:
-                last, head = keys[self._order[-1]], keys[new[0]]
-                if (head < last) if not descending else (head > last):
+            new = self._sort_rows(new)
+            if order and not self._unsorted:
+                last, head = keys[order[-1]], keys[new[0]]
+                if (head > last) if self._descending else (head < last):
                     self._unsorted = True  # somewhere inside: re-sort in a moment (one layoutChanged)
             if self._unsorted and not self._resort_timer.isActive():
                 self._resort_timer.start()
-        self._order.extend(new)
+        order.extend(new)
         accepted = self._select(new, self._applied) if self.is_filtering() else new
         if accepted:
             at = len(self._visible)
@@ -996,13 +997,19 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     def _resort(self) -> None:
         if self._unsorted and self._source is not None:
             self._unsorted = False
-            self._relayout(self._sorted_order(hint=self._order))
+            order = self._sort_rows(self._full_order())  # nearly sorted already: cheap
+            visible = self._sort_rows(self._visible) if self.is_filtering() else list(order)
+            self._filter_cache.clear()
+            self._begin_change()
+            self._order, self._visible = order, visible
+            self._end_change()
 
     def _flush_resort(self, _complete: bool = True) -> None:
         self._resort_timer.stop()
         self._resort()
 
     def _on_rows_about_to_be_removed(self, parent: QModelIndex, first: int, last: int) -> None:
+        self._full_order()
         self._begin_change()
 
     def _on_rows_removed(self, parent: QModelIndex, first: int, last: int) -> None:
@@ -1051,6 +1058,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         first, last = top_left.row(), bottom_right.row()
         rows = self._source.rows()
         changed = list(range(first, last + 1))
+        self._full_order()
         old_keys = None
         if self._sort_column >= 0:
             keys = self._column_keys(self._sort_column)
@@ -1076,9 +1084,9 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
             return
         self._begin_change()
         if moved:
-            self._order = self._sorted_order(hint=self._order)
+            self._order = self._sort_rows(self._order)
         keep = (set(self._visible) - set(changed)) | accepted
-        self._visible = [r for r in self._order if r in keep]
+        self._visible = list(filter(keep.__contains__, self._order))
         self._end_change()
 
     @Slot()
