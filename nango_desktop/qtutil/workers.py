@@ -193,7 +193,7 @@ class Task(QRunnable):
         with _LOCK:
             _RUNNING[self.signals] = self
         self._started = True
-        (pool or QThreadPool.globalInstance()).start(self)
+        (pool or task_pool()).start(self)
         return self
 
     def cancel(self) -> None:
@@ -211,6 +211,23 @@ class Task(QRunnable):
     def wait(self, timeout: float | None = None) -> bool:
         """Block until ``fn`` finished (for shutdown and tests); True if it did."""
         return self._finished.wait(timeout)
+
+
+# Tasks wait on the network, the keyring (which can hang on an unlock prompt) and SQLite, not on the CPU:
+# Qt's global pool has one thread per core (2 on a small laptop or CI machine), so one slow keyring call and one
+# long listing would starve every other action. Our own pool has room for that.
+MIN_POOL_THREADS = 16
+_POOL: QThreadPool | None = None
+
+
+def task_pool() -> QThreadPool:
+    """The pool Tasks run on (created on first use, GUI thread)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = QThreadPool()
+        _POOL.setObjectName("nangoTaskPool")
+        _POOL.setMaxThreadCount(max(MIN_POOL_THREADS, QThreadPool.globalInstance().maxThreadCount()))
+    return _POOL
 
 
 def run_task(fn: Callable[..., Any], *args: Any, **kw: Any) -> Task:
@@ -243,7 +260,7 @@ def wait_for_all(timeout: float = 5.0, *, cancel: bool = False) -> bool:
     if cancel:
         cancel_all()
     deadline = QDeadlineTimer(max(0, int(timeout * 1000)))
-    ok = QThreadPool.globalInstance().waitForDone(deadline)
+    ok = task_pool().waitForDone(deadline)
     for task in running_tasks():  # started on another pool
         ok = task.wait(max(0.0, deadline.remainingTime() / 1000)) and ok
     if QCoreApplication.instance() is not None:

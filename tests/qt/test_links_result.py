@@ -44,9 +44,10 @@ def reconnect(qtbot, profile_ctx, nango_server, clock):
 
     def issue(index: int = 0):
         conn = Connection.model_validate(list_item(nango_server.connections[index]))
+        before = set(result_dialogs())  # a dialog another test left open is not ours
         actions.reconnect_links(profile_ctx, None, [conn])
-        qtbot.waitUntil(lambda: len(result_dialogs()) > len(opened))
-        dialog = next(d for d in result_dialogs() if d not in opened)
+        qtbot.waitUntil(lambda: bool(set(result_dialogs()) - before))
+        dialog = next(d for d in result_dialogs() if d not in before)
         opened.append(dialog)
         return dialog.view
 
