@@ -8,6 +8,7 @@ MainWindow -> exec -> clean shutdown (stop the listener, wait for tasks, close c
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,6 +54,9 @@ def create_application(argv: Sequence[str] | None = None, *, scheme: str | None 
 
 def build_context(secrets: SecretStore | None = None) -> AppContext:
     settings = load_settings()
+    chosen = os.environ.get("NANGO_DESKTOP_PROFILE")  # `nango-desktop --profile NAME` sets it
+    if chosen and settings.get(chosen) is not None:
+        settings.current_profile = chosen
     ctx = AppContext(settings, secrets)
     if settings.load_problem:
         ctx.show_message_error("Your settings could not be read", settings.load_problem)

@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
 
         self._fill_profiles()
         self._on_profile_changed(ctx.profile)
-        self.show_page("connections" if ctx.profile is not None else "overview")
+        self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
         self.restore_window_state()
         # errors raised before the window existed (or while building it), then the live ones
         for title, detail in ctx.attach_window(self):

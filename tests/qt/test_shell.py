@@ -74,7 +74,7 @@ def test_object_names_and_pages(shell):
     assert isinstance(shell.pages["links"], PlaceholderPage)  # constructor raised: placeholder, app runs
     reason = shell.pages["links"].findChild(QLabel, "placeholderReason")
     assert "page constructor failed" in reason.text()
-    assert shell.current_page_key() == "connections"
+    assert shell.current_page_key() == "overview"
 
 
 def test_missing_page_module_gives_placeholder(qtbot, monkeypatch, profile_ctx):
@@ -351,3 +351,16 @@ def test_remove_profile_deletes_keys_and_switches(
         qtbot.waitUntil(lambda: ("nango-desktop", "live:api-key") not in memory_keyring.store, timeout=5000)
     finally:
         ctx.shutdown(timeout=10)
+
+
+def test_profile_chosen_on_the_command_line_is_the_current_one(qtbot, monkeypatch, memory_keyring):
+    from nango_desktop import app
+    from nango_desktop.settings import Profile, Settings, save_settings
+
+    save_settings(Settings(profiles=[Profile(name="dev"), Profile(name="prod")], current_profile="dev"))
+    monkeypatch.setenv("NANGO_DESKTOP_PROFILE", "prod")
+    ctx = app.build_context()
+    try:
+        assert ctx.profile is not None and ctx.profile.name == "prod"
+    finally:
+        ctx.shutdown(timeout=5.0)
