@@ -49,7 +49,9 @@ def memory_keyring():
 @pytest.fixture
 def spec_path() -> Path:
     if not SPEC_PATH.is_file():
-        pytest.skip(f"Nango OpenAPI spec not found at {SPEC_PATH} (expected ../shared/nango/openapi.yaml beside the repo)")
+        pytest.skip(
+            f"Nango OpenAPI spec not found at {SPEC_PATH} (expected ../shared/nango/openapi.yaml beside the repo)"
+        )
     return SPEC_PATH
 
 
