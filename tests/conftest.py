@@ -65,3 +65,21 @@ def nango_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _close_leftover_windows():
+    """Hide top-level windows a test left open: on the offscreen platform they all sit at the same place and
+    would take the mouse, focus and clipboard events of the tests that follow."""
+    yield
+    import sys
+
+    if "PySide6.QtWidgets" not in sys.modules:  # a Qt-free test: keep it Qt-free
+        return
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        return
+    for widget in QApplication.topLevelWidgets():
+        if widget.isVisible():
+            widget.close()

@@ -260,10 +260,13 @@ def wait_for_all(timeout: float = 5.0, *, cancel: bool = False) -> bool:
     if cancel:
         cancel_all()
     deadline = QDeadlineTimer(max(0, int(timeout * 1000)))
-    ok = task_pool().waitForDone(deadline)
-    for task in running_tasks():  # started on another pool
-        ok = task.wait(max(0.0, deadline.remainingTime() / 1000)) and ok
-    if QCoreApplication.instance() is not None:
-        QCoreApplication.processEvents()  # deliver queued results and release the finished tasks
-        _bury()
-    return ok and not running_tasks()
+    while True:
+        ok = task_pool().waitForDone(deadline)
+        for task in running_tasks():  # started on another pool
+            ok = task.wait(max(0.0, deadline.remainingTime() / 1000)) and ok
+        if QCoreApplication.instance() is not None:
+            QCoreApplication.processEvents()  # deliver queued results and release the finished tasks
+            _bury()
+        # a delivered result may have started a follow-up task: wait for that one too, within the deadline
+        if not ok or not running_tasks() or deadline.hasExpired():
+            return ok and not running_tasks()

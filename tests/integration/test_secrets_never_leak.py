@@ -147,8 +147,8 @@ def test_full_session_leaves_no_secret_in_any_file(qtbot, server, memory_keyring
             qtbot.addWidget(window)
             window.show()
         crash = install_crash_hooks(lambda: window)
-        page = window.show_page("connections")
-        assert page.model.rowCount() == 40
+        page = window.show_page("connections")  # the window opens on the Overview, which loaded them first
+        qtbot.waitUntil(lambda: page.model.rowCount() == 40, timeout=TIMEOUT)
 
         # show the credentials of a connection
         conn = next(c for c in page.model.connections() if c.connection_id == oauth["connection_id"])
