@@ -42,7 +42,9 @@ def main() -> int:
     ap.add_argument("--deb", default=None)
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    debs = [args.deb] if args.deb else sorted(glob.glob(str(ROOT / "packaging/linux/out/nango-desktop_*.deb")))
+    debs = (
+        [args.deb] if args.deb else sorted(glob.glob(str(ROOT / "packaging/linux/out/nango-desktop_*.deb")))
+    )
     if not debs:
         print("no .deb found: run bash packaging/linux/build.sh first", file=sys.stderr)
         return 1
@@ -57,14 +59,21 @@ def main() -> int:
         frozen_cmd = [str(exe), "--smoke-test", "--startup-only"]
         first = time_runs(frozen_cmd, 1, env)[0]
         frozen = time_runs(frozen_cmd, args.runs, env)
-        source = time_runs([sys.executable, "-m", "nango_desktop", "--smoke-test", "--startup-only"], args.runs, env)
+        source = time_runs(
+            [sys.executable, "-m", "nango_desktop", "--smoke-test", "--startup-only"], args.runs, env
+        )
         rows += [
             (".deb size", f"{deb.stat().st_size / 2**20:.1f} MiB"),
             ("installed tree (/opt/nango-desktop)", f"{du(root / 'opt') / 2**20:.1f} MiB"),
             ("frozen: first start to painted window", f"{first * 1000:.0f} ms"),
-            (f"frozen: start to painted window (median of {args.runs})", f"{statistics.median(frozen) * 1000:.0f} ms"),
-            (f"source install: start to painted window (median of {args.runs})",
-             f"{statistics.median(source) * 1000:.0f} ms"),
+            (
+                f"frozen: start to painted window (median of {args.runs})",
+                f"{statistics.median(frozen) * 1000:.0f} ms",
+            ),
+            (
+                f"source install: start to painted window (median of {args.runs})",
+                f"{statistics.median(source) * 1000:.0f} ms",
+            ),
         ]
     width = max(len(k) for k, _ in rows)
     print(f"{'figure'.ljust(width)}  value")

@@ -347,31 +347,34 @@ class EventStore:
                 log.warning("Indexing webhook bodies for search failed; searches use LIKE", exc_info=True)
 
     def index_pending(self) -> int:
-        """Add committed events not yet in the trigram index to it; returns how many (any thread)."""
+        """Add committed events not yet in the trigram index to it; returns how many (any thread).
+
+        The watermark is re-read inside the write transaction: another EventStore on the same file (the CLI
+        while the app runs, a second page in tests) may have indexed some events already."""
         done = 0
         while self.fts and not self._closed:
             with self._write_lock:
                 if self._closed:
-                    break
-                upto = self._fts_upto
-                rows = self._writer.execute(
-                    "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", (upto, _FTS_BATCH)
-                ).fetchall()
-                if not rows:
                     break
                 # Derived data: no fsync of its own (synchronous=NORMAL); the next event's commit (FULL)
                 # syncs these WAL frames too, and a crash before that only loses index rows, redone on open.
                 self._writer.execute("PRAGMA synchronous=NORMAL")
                 try:
                     with self._transaction() as conn:
+                        upto = max(self._fts_upto, self._fts_watermark(conn))
+                        rows = conn.execute(
+                            "SELECT id, body FROM events WHERE id > ? ORDER BY id LIMIT ?", (upto, _FTS_BATCH)
+                        ).fetchall()
                         conn.executemany(
                             "INSERT INTO events_fts(rowid, body) VALUES (?, ?)",
                             [(eid, body.decode("utf-8", "replace")) for eid, body in rows],
                         )
                 finally:
                     self._writer.execute("PRAGMA synchronous=FULL")
-                self._fts_upto = rows[-1][0]
+                self._fts_upto = rows[-1][0] if rows else upto
                 done += len(rows)
+                if not rows:
+                    break
         return done
 
     def _transaction(self) -> _Transaction:

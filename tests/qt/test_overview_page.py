@@ -126,6 +126,7 @@ def test_clicking_a_figure_opens_filtered_connections(
     page = main_window.pages["overview"]
     connections = main_window.pages["connections"]
     qtbot.waitUntil(lambda: len(profile_ctx.connections) == SEEDED, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: connections.model.rowCount() == SEEDED, timeout=TIMEOUT)  # its own load, too
     main_window.show_page("overview")
     wait_complete(qtbot, page)
     connections.apply_filter(status="ok", search="zzz")  # filters left from before are cleared

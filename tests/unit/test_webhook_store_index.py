@@ -103,3 +103,20 @@ def test_search_with_a_nul_character(store):
     event = store.add(body=raw, headers={}, verification=verify(raw, {}, [SIGNING_KEY]))[0]
     assert [e.id for e in store.search("nul\x00he")] == [event.id]
     assert store.search("absent\x00text") == []
+
+
+def test_two_stores_on_the_same_file_share_the_index(tmp_home):
+    path = event_store_path("dev")
+    first, second = EventStore(path, profile="dev"), EventStore(path, profile="dev")
+    try:
+        if not first.fts:
+            pytest.skip("SQLite without the FTS5 trigram tokenizer")
+        ids = [add(first, f"shared-{i}").id for i in range(3)]
+        first.index_pending()
+        assert second.index_pending() == 0  # already indexed by the other store: no duplicate rowids
+        assert {e.id for e in second.search("shared-")} == set(ids)
+        ids.append(add(second, "shared-3").id)
+        assert {e.id for e in first.search("shared-")} == set(ids)
+    finally:
+        first.close()
+        second.close()
