@@ -135,6 +135,15 @@ check() {
 check "ruff check ." "$PY" -m ruff check .
 check "lint-imports" lint-imports
 
+# The few tests that need a real X server (focus, clipboard) first, so the main run's summary closes the output.
+if command -v xvfb-run >/dev/null; then
+    xvfb_tests() {
+        local status=0
+        QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -m "xvfb and not slow" "$@" || status=$?
+        ((status == 0 || status == 5)) # 5: no test is marked xvfb
+    }
+    check "pytest -m xvfb (Xvfb, Qt xcb)" xvfb_tests "$@"
+fi
 export QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
     # dbus-daemon cannot raise its fd limit in containers, and gnome-keyring's prompter has no display:
@@ -148,14 +157,6 @@ else
         "$PY" -m pytest -m "$PYTEST_MARKERS" "$@"
 fi
 
-if command -v xvfb-run >/dev/null; then
-    xvfb_tests() {
-        local status=0
-        QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1280x1024x24" "$PY" -m pytest -m "xvfb and not slow" "$@" || status=$?
-        ((status == 0 || status == 5)) # 5: no test is marked xvfb
-    }
-    check "pytest -m xvfb (Xvfb, Qt xcb)" xvfb_tests "$@"
-fi
 
 if ((${#FAILED[@]})); then
     printf '\033[1;31mFAILED: %s\033[0m\n' "${FAILED[@]}" >&2
