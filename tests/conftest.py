@@ -83,3 +83,22 @@ def _close_leftover_windows():
     for widget in QApplication.topLevelWidgets():
         if widget.isVisible():
             widget.close()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """cli.main and app.setup_app_logging install the app's handlers on the root logger; put the runner's back."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
+    yield
+    for name, old in quiet.items():
+        logging.getLogger(name).setLevel(old)
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)
+    logging.captureWarnings(False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -22,23 +21,6 @@ from nango_desktop.settings import load_settings, settings_path
 from tests.nango_server import FakeNango
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main installs the app's log handlers on the root logger; put the test runner's back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
-    yield
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import io
-import logging
 import os
 import shutil
 import subprocess
@@ -48,23 +47,6 @@ def _secret_service_problem() -> str | None:
     except Exception as exc:
         return f"no Secret Service reachable: {exc}"
     return None
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main installs the app's log handlers on the root logger; put the test runner's back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
-    yield
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.fixture(autouse=True)

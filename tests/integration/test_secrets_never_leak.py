@@ -44,23 +44,6 @@ from tests.webhook_helpers import auth_webhook, nango_headers, nango_json, post_
 TIMEOUT = 30_000
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """cli.main / setup_app_logging install the app's handlers on the root logger; put the runner's back."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    quiet = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
-    yield
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
-    for handler in root.handlers[:]:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    logging.captureWarnings(False)
-
-
 @pytest.fixture
 def server():
     # A UUID-shaped key like Nango's: no prefix for a regex to recognise, only the app's own bookkeeping
