@@ -41,6 +41,8 @@ class AppContext(QObject):
     apiCall = Signal(object)  # CallInfo, on the GUI thread
     connectionChanged = Signal(str, str)  # (connection_id, integration_id)
     connectionsLoaded = Signal(object)  # list[Connection] the Connections page loaded (shared cache)
+    connectionsLoadStarted = Signal()  # the Connections page started loading the whole list
+    connectionsPageLoaded = Signal(object)  # list[Connection]: one more page of that load
     errorRaised = Signal(str, str)  # (title, detail) -> the main window's error banner
     notified = Signal(str, str)  # (title, message) -> tray / status bar
     navigateRequested = Signal(str, dict)  # (page, kw)

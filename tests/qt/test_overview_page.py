@@ -331,3 +331,18 @@ def test_follows_dark_palette_and_profile_switch(qtbot, page, profile_ctx):
         qapp.setPalette(before)
     profile_ctx.set_profile(None)
     assert page.stats is None and page.figures["connections"].value is None
+
+
+def test_the_window_fetches_the_connection_list_once(qtbot, main_window, profile_ctx, nango_server):
+    """The Overview (first page) follows the Connections page's load page by page instead of fetching the
+    list a second time: the rate limit (200 requests a minute on Nango's free plan) is spent once."""
+    page = main_window.pages["overview"]
+    assert main_window.current_page_key() == "overview"
+    seen = []
+    page.statsChanged.connect(lambda s: seen.append((s.connections, s.complete)))
+    qtbot.waitUntil(lambda: len(profile_ctx.connections) == SEEDED, timeout=TIMEOUT)
+    wait_complete(qtbot, page)
+    assert page.stats.connections == SEEDED
+    assert (1000, False) in seen  # figures after the first page, before the load completed
+    listings = nango_server.requests_to("/connections", "GET")
+    assert len(listings) == 2  # two pages of 1,000, fetched once

@@ -206,6 +206,7 @@ class ConnectionsModel(QAbstractTableModel):
 
     loadStarted = Signal(object)
     loadProgress = Signal(int)
+    pageLoaded = Signal(object)  # list[Connection] of each page of the current load, as it arrives
     loadFinished = Signal(bool)
     loadFailed = Signal(object)
     _pageReady = Signal(int, object)  # (generation, list[_Row]); emitted on the worker thread
@@ -404,6 +405,7 @@ class ConnectionsModel(QAbstractTableModel):
             if self._sort_column >= 0 and not self._resort_timer.isActive():
                 self._resort_timer.start()
         self.loadProgress.emit(len(self._rows) if self._staged is None else len(self._staged))
+        self.pageLoaded.emit([r.conn for r in rows])
 
     def _on_done(self, generation: int, _loaded: int) -> None:
         # Delivered after every page of this load (same worker thread, same event queue, FIFO).

@@ -256,6 +256,7 @@ class ConnectionsPage(QWidget):
             signal.connect(self._schedule_counter)
         self.model.loadStarted.connect(self._on_load_started)
         self.model.loadProgress.connect(self._on_load_progress)
+        self.model.pageLoaded.connect(self._on_page_loaded)
         self.model.loadFinished.connect(self._on_load_finished)
         self.model.loadFailed.connect(self._on_load_failed)
         self.model.modelAboutToBeReset.connect(self._save_view)
@@ -420,6 +421,13 @@ class ConnectionsPage(QWidget):
     def _on_load_started(self, task: Any) -> None:
         self.busy.track(task, "Loading connections…")
         self._schedule_counter()
+        if self.model.search is None:  # the whole list: other pages follow it instead of loading it again
+            self.ctx.connectionsLoadStarted.emit()
+
+    @Slot(object)
+    def _on_page_loaded(self, connections: object) -> None:
+        if self.model.search is None:
+            self.ctx.connectionsPageLoaded.emit(connections)
 
     @Slot(int)
     def _on_load_progress(self, _loaded: int) -> None:

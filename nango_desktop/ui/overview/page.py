@@ -297,6 +297,8 @@ class OverviewPage(QWidget):
         self._events_generation = 0
         self._load_task: Any = None
         self._publishing = False
+        self._follow: ConnectionAggregator | None = None  # following the Connections page's load
+        self._follow_shown_at = 0.0
         self._listener: Any = None
         self._tracker: Any = None
         self._attention_shown_at = 0.0
@@ -472,6 +474,8 @@ class OverviewPage(QWidget):
         self._links_timer.setInterval(self.LINKS_MS)
         self._links_timer.timeout.connect(self.load_links)
         ctx.connectionsLoaded.connect(self._on_connections_loaded)
+        ctx.connectionsLoadStarted.connect(self._on_follow_started)
+        ctx.connectionsPageLoaded.connect(self._on_follow_page)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._attach_tracker()
         self._show_stats(None)
@@ -495,10 +499,16 @@ class OverviewPage(QWidget):
 
     def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
+        # Decide once the events already queued ran: the Connections page may be about to start its load.
+        QTimer.singleShot(0, self._load_if_nobody_does)
+
+    def _load_if_nobody_does(self) -> None:
         if (
-            self.ctx.profile is not None
+            self.isVisible()
+            and self.ctx.profile is not None
             and self.stats is None
             and self._load_task is None
+            and self._follow is None  # the Connections page is loading: we follow its pages
             and not self.ctx.connections  # published: its aggregation is on the way
         ):
             self.load_connections()  # shown before anything was published: load it ourselves
@@ -520,10 +530,11 @@ class OverviewPage(QWidget):
             self._show_links({})
             return
         self.status.setText("")
+        self._follow = None
         if self.ctx.connections:
             self._on_connections_loaded(self.ctx.connections)
         elif self.isVisible():
-            self.load_connections()
+            QTimer.singleShot(0, self._load_if_nobody_does)
         self.load_integrations()
         self.load_events()
         self.load_links()
@@ -598,8 +609,30 @@ class OverviewPage(QWidget):
             self._load_task = None
 
     @Slot(object)
+    @Slot()
+    def _on_follow_started(self) -> None:
+        """The Connections page loads the whole list: follow its pages instead of fetching it a second time."""
+        self._cancel_load()
+        self._generation += 1
+        self._follow = ConnectionAggregator(self.configured)
+        self._follow_shown_at = 0.0
+        self.status.setText("Loading connections…")
+
+    @Slot(object)
+    def _on_follow_page(self, connections: object) -> None:
+        if self._follow is None:
+            return
+        self._follow.add(connections)  # type: ignore[arg-type]
+        now = time.monotonic()
+        if now - self._follow_shown_at >= SNAPSHOT_EVERY:  # the first page at once, then a few per second
+            self._follow_shown_at = now
+            stats = self._follow.snapshot(complete=False)
+            self._show_stats(stats)
+            self.status.setText(f"Loading connections… {stats.connections:,} so far")
+
     def _on_connections_loaded(self, connections: object) -> None:
         """Another page published the full list: aggregate it on a worker (our own load stops)."""
+        self._follow = None
         if self._publishing:
             return
         self._cancel_load()
