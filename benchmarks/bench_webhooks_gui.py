@@ -33,31 +33,13 @@ os.environ["NANGO_DESKTOP_HOME"] = tempfile.mkdtemp(prefix="nango-bench-")
 from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from benchmarks.stall import StallMeter  # noqa: E402
 from nango_desktop.services.secrets import SecretKind, SecretStore  # noqa: E402
 from nango_desktop.settings import ListenerSettings, Profile, Settings  # noqa: E402
 from nango_desktop.ui.context import AppContext  # noqa: E402
 from nango_desktop.ui.webhooks.page import WebhooksPage  # noqa: E402
 from tests.helpers import MemoryKeyring  # noqa: E402
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json  # noqa: E402
-
-
-class StallMeter:
-    """Gaps between ticks of a fast QTimer on the GUI thread."""
-
-    def __init__(self, interval_ms: int = 5) -> None:
-        self.ticks: list[float] = []
-        self.timer = QTimer()
-        self.timer.setInterval(interval_ms)
-        self.timer.timeout.connect(lambda: self.ticks.append(time.perf_counter()))
-
-    def start(self) -> None:
-        self.ticks = [time.perf_counter()]
-        self.timer.start()
-
-    def stop(self) -> list[float]:
-        self.timer.stop()
-        self.ticks.append(time.perf_counter())
-        return [b - a for a, b in zip(self.ticks, self.ticks[1:], strict=False)]
 
 
 def run_loop_until(predicate, app: QApplication, poll_ms: int = 20) -> None:
