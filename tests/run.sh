@@ -6,8 +6,8 @@
 # 1. On Debian/Ubuntu, installs the missing system packages (D-Bus, gnome-keyring, Xvfb, the libraries
 #    Qt's xcb/offscreen plugins load, Python and Node when absent). apt runs only when something is
 #    missing, through sudo when not root. Set NANGO_CI_SKIP_APT=1 to never touch apt.
-# 2. pip install -e ".[test]" (skipped while pyproject.toml is unchanged since the last run); a venv
-#    outside the repo is used when the system Python is externally managed (PEP 668).
+# 2. pip install -e ".[test]" into a project virtualenv outside the repo (~/.cache/nango-desktop-ci/venv),
+#    never into the global interpreter; skipped while pyproject.toml is unchanged since the last run.
 # 3. npm ci in tests/contract (Prism mock for the contract tests) when npm exists and the lock changed.
 # 4. ruff check ., lint-imports, then pytest -m "not slow" inside dbus-run-session with a throw-away
 #    gnome-keyring (login keyring unlocked with a dummy password, in a temporary directory, so the real
@@ -77,11 +77,16 @@ fi
 
 # --- 2. Python packages -----------------------------------------------------------------------------
 PY="${PYTHON:-python3}"
-if [[ -z "${PYTHON:-}" && -z "${VIRTUAL_ENV:-}" ]] &&
-    "$PY" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'; then
+# Always a project virtualenv (never the user's global interpreter, externally managed or not), unless
+# PYTHON names an interpreter or a virtualenv is already active.
+if [[ -z "${PYTHON:-}" && -z "${VIRTUAL_ENV:-}" ]]; then
+    "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "Python 3.11 or newer is needed ($("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
+        exit 1
+    }
     VENV="${NANGO_CI_VENV:-$CACHE/venv}"
     if [[ ! -x "$VENV/bin/python" ]]; then
-        log "Creating a virtualenv in $VENV (the system Python is externally managed)"
+        log "Creating a virtualenv in $VENV"
         "$PY" -m venv "$VENV"
     fi
     PY="$VENV/bin/python"
