@@ -247,7 +247,7 @@ def synthetic(page, listener, rate: float, seconds: float) -> None:
     batches of StoredEvents emitted on the listener's ``eventsReceived`` every 10 ms (as its drain does)."""
     from nango_desktop.domain.webhooks import summarize
     from nango_desktop.services.signing import Verification, VerificationStatus
-    from nango_desktop.services.webhook_store import StoredEvent
+    from nango_desktop.store.events import StoredEvent
 
     verification = Verification(VerificationStatus.VERIFIED)
     next_id = [10**9]
@@ -289,7 +289,7 @@ def synthetic(page, listener, rate: float, seconds: float) -> None:
 def screenshot(args: argparse.Namespace) -> int:
     """The main window at 1280x800 on the Overview page with seeded data, saved to ``args.screenshot``."""
     from nango_desktop.app import build_main_window
-    from nango_desktop.services.links import LinkStatus
+    from nango_desktop.domain.links import LinkStatus
     from nango_desktop.services.signing import verify
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -32,7 +32,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nango_desktop.services.webhook_server import WebhookServer  # noqa: E402
-from nango_desktop.services.webhook_store import EventStore  # noqa: E402
+from nango_desktop.store.events import EventStore  # noqa: E402
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json  # noqa: E402
 
 PATH = "/webhooks/nango"

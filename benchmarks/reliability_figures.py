@@ -58,7 +58,7 @@ def _fresh_home() -> Path:
 
 
 def flood(requests: int) -> dict[str, int]:
-    from nango_desktop.services.webhook_store import EventStore, event_store_path
+    from nango_desktop.store.events import EventStore, event_store_path
     from tests.integration.test_webhook_hardening import _flood
     from tests.webhook_helpers import running_listener
 

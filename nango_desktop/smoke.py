@@ -79,7 +79,7 @@ def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
 def _listener_check(data_dir: Path) -> str:
     from nango_desktop.services.signing import sign_headers
     from nango_desktop.services.webhook_server import WebhookServer
-    from nango_desktop.services.webhook_store import EventStore
+    from nango_desktop.store.events import EventStore
 
     key = secrets.token_hex(16)
     store = EventStore(data_dir / "smoke-events.sqlite3")

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nango_desktop.services.signing import sign_headers
-from nango_desktop.services.webhook_store import EventStore
+from nango_desktop.store.events import EventStore
 
 SIGNING_KEY = "test-webhook-signing-key"
 PREVIOUS_KEY = "previous-webhook-signing-key"
@@ -198,7 +198,7 @@ def free_port() -> int:
 def running_listener(store: EventStore | None = None, *, keys=(SIGNING_KEY,), **kw) -> Iterator[Any]:
     """A WebhookServer on 127.0.0.1, random port, for the duration of a ``with`` block."""
     from nango_desktop.services.webhook_server import WebhookServer
-    from nango_desktop.services.webhook_store import event_store_path
+    from nango_desktop.store.events import event_store_path
 
     own_store = store is None
     store = store or EventStore(event_store_path("test"), profile="test")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 import httpx
 
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, sign_headers
-from nango_desktop.services.webhook_store import (
+from nango_desktop.store.events import (
     REDACTED,
     REPLAY_HEADER,
     EventStore,

@@ -17,57 +17,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from enum import StrEnum
-from typing import Any
 
-HMAC_HEADER = "X-Nango-Hmac-Sha256"
-LEGACY_HEADER = "X-Nango-Signature"
+from nango_desktop.domain.webhooks import HMAC_HEADER, LEGACY_HEADER, Verification, VerificationStatus
+
+__all__ = [
+    "HMAC_HEADER",
+    "LEGACY_HEADER",
+    "Verification",
+    "VerificationStatus",
+    "hmac_signature",
+    "legacy_signature",
+    "sign_body",
+    "sign_headers",
+    "verify",
+]
+
 _MAX_SIGNATURE_CHARS = 256  # what we keep of a received header (garbage can be long)
-
-
-class VerificationStatus(StrEnum):
-    VERIFIED = "verified"
-    INVALID = "invalid"
-    UNSIGNED = "unsigned"
-    NO_KEY = "no_key"
-
-
-@dataclass(frozen=True)
-class Verification:
-    status: VerificationStatus
-    header: str | None = None  # which header matched (HMAC_HEADER preferred)
-    key_index: int | None = None  # 0 = current key, 1 = previous, ...
-    expected_hmac: str | None = None  # with the first (current) key
-    received_hmac: str | None = None
-    expected_legacy: str | None = None
-    received_legacy: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is VerificationStatus.VERIFIED
-
-    def describe(self) -> str:
-        if self.status is VerificationStatus.VERIFIED:
-            which = "HMAC" if self.header == HMAC_HEADER else "legacy signature"
-            key = "current key" if self.key_index == 0 else f"previous key #{self.key_index}"
-            return f"verified ({which}, {key})"
-        return {
-            VerificationStatus.INVALID: "invalid signature",
-            VerificationStatus.UNSIGNED: "unsigned (no signature header)",
-            VerificationStatus.NO_KEY: "not checked (no signing key configured)",
-        }[self.status]
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = str(self.status)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Verification:
-        values = {k: data.get(k) for k in cls.__dataclass_fields__}
-        values["status"] = VerificationStatus(data.get("status") or VerificationStatus.UNSIGNED)
-        return cls(**values)
 
 
 def hmac_signature(key: str, raw: bytes) -> str:

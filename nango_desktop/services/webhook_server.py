@@ -46,8 +46,8 @@ from urllib.parse import urlsplit
 
 from nango_desktop.domain.webhooks import parse_body, summarize
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
-from nango_desktop.services.webhook_store import EventStore, ForwardResult, StoredEvent
 from nango_desktop.settings import DEFAULT_LISTENER_PORT
+from nango_desktop.store.events import EventStore, ForwardResult, StoredEvent
 
 log = logging.getLogger(__name__)
 

@@ -347,7 +347,7 @@ class AppContext(QObject):
     def event_store(self) -> Any:
         if self._event_store is None and self.profile is not None:
             try:
-                from nango_desktop.services.webhook_store import EventStore, event_store_path
+                from nango_desktop.store.events import EventStore, event_store_path
             except ImportError:
                 log.warning("Webhook event store unavailable in this build")
                 return None
@@ -364,7 +364,7 @@ class AppContext(QObject):
     def link_store(self) -> Any:
         if self._link_store is None:
             try:
-                from nango_desktop.services.links import LinkStore
+                from nango_desktop.store.links import LinkStore
             except ImportError:
                 log.warning("Link store unavailable in this build")
                 return None

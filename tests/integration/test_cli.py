@@ -367,7 +367,7 @@ def test_link_new_prints_link_and_expiry(run, adhoc, nango_server):
     assert query["apiURL"] == [nango_server.url]  # self-hosted: the Connect UI must know the API
     assert expires_line.startswith("Expires:") and "UTC (in 30 min)" in expires_line
     # Recorded in the GUI's link history, without the session token (a bearer secret).
-    from nango_desktop.services.links import LinkStore
+    from nango_desktop.store.links import LinkStore
 
     store = LinkStore()
     try:
@@ -427,7 +427,7 @@ def test_no_command_starts_the_gui(run, monkeypatch):
 def test_cli_works_without_the_webhook_commands(run, monkeypatch):
     import nango_desktop
 
-    monkeypatch.setitem(sys.modules, "nango_desktop.cli_webhooks", None)  # importing it now fails
-    monkeypatch.delattr(nango_desktop, "cli_webhooks", raising=False)
+    monkeypatch.setitem(sys.modules, "nango_desktop.cli.webhooks", None)  # importing it now fails
+    monkeypatch.delattr(nango_desktop.cli, "webhooks", raising=False)
     code, out, _ = run("--help")
     assert code == 0 and "connections" in out and "listen" not in out

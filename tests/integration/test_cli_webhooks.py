@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nango_desktop import cli
-from nango_desktop.services.webhook_store import EventStore, event_store_path
+from nango_desktop.store.events import EventStore, event_store_path
 from tests.webhook_helpers import (
     SIGNING_KEY,
     auth_webhook,
@@ -273,7 +273,7 @@ def test_network_text_cannot_drive_the_terminal(tmp_home, env_key, capsys):
         assert "\\x1b[2J" in out
     _, out, _ = run(["events", "list"], capsys)
     assert not any(line.startswith("FAKE LINE") for line in out.splitlines())
-    from nango_desktop.cli_webhooks import event_line
+    from nango_desktop.cli.webhooks import event_line
 
     with EventStore(event_store_path("default")) as store:
         line = event_line(store.get(1))

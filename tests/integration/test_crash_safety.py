@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from nango_desktop.services.webhook_store import event_store_path
 from nango_desktop.settings import Profile, Settings, load_settings, settings_path
+from nango_desktop.store.events import event_store_path
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
 

@@ -27,12 +27,12 @@ from PySide6.QtWidgets import QApplication
 
 from nango_desktop import app as app_module
 from nango_desktop import cli
+from nango_desktop.domain.links import token_of
 from nango_desktop.domain.models import Connection
 from nango_desktop.logsetup import log_file
 from nango_desktop.qtutil.errors import CrashDialog, crash_report, describe_error, install_crash_hooks
 from nango_desktop.qtutil.workers import wait_for_all
 from nango_desktop.services.errors import NangoError
-from nango_desktop.services.links import token_of
 from nango_desktop.services.secrets import SecretStore
 from nango_desktop.settings import load_settings, save_settings
 from nango_desktop.ui.links import actions

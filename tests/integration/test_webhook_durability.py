@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from nango_desktop.services.webhook_store import EventStore, event_store_path
+from nango_desktop.store.events import EventStore, event_store_path
 from tests.webhook_helpers import auth_webhook, free_port, nango_headers, nango_json, post_raw, wait_for
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from nango_desktop.services.signing import sign_headers
 from nango_desktop.services.webhook_server import WebhookServer
-from nango_desktop.services.webhook_store import EventStore
+from nango_desktop.store.events import EventStore
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_json, post_raw, post_webhook
 
 FUZZ_EXAMPLES = 300

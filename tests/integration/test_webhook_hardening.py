@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from nango_desktop.services.webhook_store import EventStore, event_store_path
+from nango_desktop.store.events import EventStore, event_store_path
 from tests.webhook_helpers import (
     auth_webhook,
     nango_headers,

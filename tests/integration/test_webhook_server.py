@@ -17,7 +17,7 @@ from nango_desktop.services.webhook_server import (
     ListenerError,
     WebhookServer,
 )
-from nango_desktop.services.webhook_store import EventFilter, EventStore, event_store_path
+from nango_desktop.store.events import EventFilter, EventStore, event_store_path
 from tests.webhook_helpers import (
     PREVIOUS_KEY,
     SIGNING_KEY,

@@ -7,9 +7,10 @@ import csv
 import httpx
 import pytest
 
+from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
 from nango_desktop.services.api import NangoClient
-from nango_desktop.services.links import CSV_HEADER, LinkStatus, token_of
+from nango_desktop.services.links import CSV_HEADER
 from nango_desktop.settings import Profile, Settings
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.links import actions

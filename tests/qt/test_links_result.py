@@ -9,8 +9,8 @@ import segno
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
-from nango_desktop.services.links import LinkStatus, token_of
 from nango_desktop.ui.links import actions
 from nango_desktop.ui.links.qr import read_modules
 from nango_desktop.ui.links.result import LinkResultDialog, format_remaining

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
-from nango_desktop.services.links import LinkRequest, LinkStatus, token_of
+from nango_desktop.services.links import LinkRequest
 from nango_desktop.services.secrets import SecretKind
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.ui.context import AppContext

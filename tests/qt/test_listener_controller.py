@@ -13,8 +13,8 @@ import pytest
 
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.services.signing import VerificationStatus
-from nango_desktop.services.webhook_store import REPLAY_HEADER, EventStore
 from nango_desktop.settings import ListenerSettings, Profile, Settings
+from nango_desktop.store.events import REPLAY_HEADER, EventStore
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.webhooks.controller import ListenerController, UserError, webhook_url_for_nango
 from tests.helpers import MemoryKeyring

@@ -13,8 +13,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QImage
 
+from nango_desktop.domain.links import LinkStatus
 from nango_desktop.domain.models import Connection
-from nango_desktop.services.links import LinkStatus
 from nango_desktop.services.secrets import SecretKind
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.ui.context import AppContext

@@ -21,8 +21,8 @@ from PySide6.QtGui import QGuiApplication
 
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.services.signing import verify
-from nango_desktop.services.webhook_store import EventFilter, EventStore
 from nango_desktop.settings import ListenerSettings, Profile, Settings
+from nango_desktop.store.events import EventFilter, EventStore
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.webhooks import model as m
 from nango_desktop.ui.webhooks.detail import curl_command, error_position
@@ -393,7 +393,7 @@ def test_copy_as_curl_resends_the_exact_request(qtbot, page, ctx):
 
 
 def test_detail_without_a_signing_key(qtbot):
-    from nango_desktop.services.webhook_store import StoredEvent
+    from nango_desktop.store.events import StoredEvent
     from nango_desktop.ui.webhooks.detail import EventDetail
 
     raw = nango_json(auth_webhook())
@@ -410,7 +410,7 @@ def test_detail_without_a_signing_key(qtbot):
 
 
 def test_curl_command_for_binary_body():
-    from nango_desktop.services.webhook_store import StoredEvent
+    from nango_desktop.store.events import StoredEvent
 
     raw = b"\xff\x00{'"
     event = StoredEvent(1, 0.0, "127.0.0.1", "POST", "/w", {"Content-Type": "application/json"}, raw,

@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CORE_PACKAGES = ("nango_desktop.domain", "nango_desktop.services")
+CORE_PACKAGES = ("nango_desktop.domain", "nango_desktop.services", "nango_desktop.store", "nango_desktop.cli")
 CORE_MODULES = (
     "nango_desktop.paths",
     "nango_desktop.settings",
-    "nango_desktop.cli",
     "nango_desktop.logsetup",
 )
 

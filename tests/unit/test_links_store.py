@@ -1,4 +1,4 @@
-"""services/links.py and services/session_tokens.py without Qt: history, link URLs, matching, bulk logic."""
+"""services/links.py, store/links.py and store/tokens.py without Qt: history, link URLs, matching, bulk logic."""
 
 from __future__ import annotations
 
@@ -10,28 +10,24 @@ from types import SimpleNamespace
 import pytest
 from pydantic import SecretStr
 
+from nango_desktop.domain.links import LinkRecord, LinkStatus, strip_token, token_of, with_token
 from nango_desktop.domain.webhooks import summarize
 from nango_desktop.services.errors import BadRequestError, RateLimitedError
 from nango_desktop.services.links import (
     CSV_HEADER,
     BulkItem,
-    LinkRecord,
     LinkRequest,
-    LinkStatus,
-    LinkStore,
     build_connect_link,
     bulk_items,
     generate_reconnect_links,
     match_event,
     message_template,
     outcome_of,
-    strip_token,
-    token_of,
-    with_token,
     write_csv,
 )
-from nango_desktop.services.session_tokens import SERVICE, SessionTokens, account_name
 from nango_desktop.settings import Profile
+from nango_desktop.store.links import LinkStore
+from nango_desktop.store.tokens import SERVICE, SessionTokens, account_name
 
 TOKEN = "nango_connect_session_" + "ab12" * 16
 LINK = f"https://connect.nango.dev/?session_token={TOKEN}"

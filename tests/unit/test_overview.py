@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nango_desktop.domain.links import LinkStatus
 from nango_desktop.domain.models import Connection
 from nango_desktop.domain.overview import (
     EVENT_TYPES,
@@ -26,9 +27,9 @@ from nango_desktop.domain.overview import (
     week_monday,
     week_range,
 )
-from nango_desktop.services.links import LinkStatus, LinkStore
 from nango_desktop.services.signing import verify
-from nango_desktop.services.webhook_store import EventStore
+from nango_desktop.store.events import EventStore
+from nango_desktop.store.links import LinkStore
 from tests.nango_server import list_item, make_connections
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json, sync_webhook
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nango_desktop.services.signing import VerificationStatus, verify
-from nango_desktop.services.webhook_store import (
+from nango_desktop.store.events import (
     REDACTED,
     EventFilter,
     EventStore,

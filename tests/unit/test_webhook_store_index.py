@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nango_desktop.services.signing import verify
-from nango_desktop.services.webhook_store import EventStore, event_store_path
+from nango_desktop.store.events import EventStore, event_store_path
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json
 
 

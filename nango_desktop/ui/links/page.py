@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.services.links import LinkRecord, LinkStatus
+from nango_desktop.domain.links import LinkRecord, LinkStatus
 from nango_desktop.ui import icons
 from nango_desktop.ui.links.result import STATUS_TEXT, LinkResultDialog, format_remaining
 from nango_desktop.ui.links.tracking import LinkTracker, tracker_for

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.services.links import LinkRecord, LinkStatus, message_template
+from nango_desktop.domain.links import LinkRecord, LinkStatus
+from nango_desktop.services.links import message_template
 from nango_desktop.ui import icons
 from nango_desktop.ui.links.qr import qr_pixmap
 from nango_desktop.ui.links.tracking import LinkTracker

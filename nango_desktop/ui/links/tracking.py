@@ -21,20 +21,12 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from nango_desktop.domain.links import LinkRecord, LinkStatus, with_token
 from nango_desktop.domain.webhooks import parse_body, summarize
 from nango_desktop.services.errors import InvalidKeyError
-from nango_desktop.services.links import (
-    IssuedLink,
-    LinkIssuer,
-    LinkRecord,
-    LinkStatus,
-    LinkStore,
-    match_event,
-    outcome_of,
-    poll_link,
-    with_token,
-)
-from nango_desktop.services.session_tokens import SessionTokens
+from nango_desktop.services.links import IssuedLink, LinkIssuer, match_event, outcome_of, poll_link
+from nango_desktop.store.links import LinkStore
+from nango_desktop.store.tokens import SessionTokens
 
 log = logging.getLogger(__name__)
 

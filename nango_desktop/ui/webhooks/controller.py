@@ -30,8 +30,8 @@ from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.forwarder import Forwarder
 from nango_desktop.services.webhook_server import HEALTH_PATH, ListenerError, WebhookServer, is_loopback
-from nango_desktop.services.webhook_store import ForwardResult
 from nango_desktop.settings import ListenerSettings
+from nango_desktop.store.events import ForwardResult
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
-from nango_desktop.services.webhook_store import REDACTED, ForwardResult, StoredEvent
+from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
 from nango_desktop.ui.webhooks.model import SIGNATURE_COLOR, format_time
 
 SKIP_CURL_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "expect"}

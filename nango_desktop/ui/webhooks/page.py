@@ -42,8 +42,8 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.services.signing import VerificationStatus
-from nango_desktop.services.webhook_store import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.settings import ListenerSettings
+from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.ui import icons
 from nango_desktop.ui.webhooks import model as m
 from nango_desktop.ui.webhooks.controller import (

@@ -19,16 +19,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from nango_desktop.services.webhook_store import (
+from nango_desktop.cli.common import CliContext, CliError, print_table
+from nango_desktop.settings import ListenerSettings, Profile
+from nango_desktop.store.events import (
     EventFilter,
     EventStore,
     ForwardResult,
     StoredEvent,
     event_store_path,
 )
-from nango_desktop.settings import ListenerSettings, Profile
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +94,8 @@ def _positive(value: str) -> int:
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
-def _profile(args: argparse.Namespace, ctx: Any) -> Profile:
+def _profile(args: argparse.Namespace, ctx: CliContext) -> Profile:
     """The selected profile; without any profile set up, ``listen`` and ``events`` still work ("default")."""
-    from nango_desktop.cli import CliError
 
     try:
         return ctx.profile()
@@ -107,7 +106,7 @@ def _profile(args: argparse.Namespace, ctx: Any) -> Profile:
 
 
 @contextmanager
-def _open_store(args: argparse.Namespace, ctx: Any) -> Iterator[EventStore]:
+def _open_store(args: argparse.Namespace, ctx: CliContext) -> Iterator[EventStore]:
     profile = _profile(args, ctx)
     store = EventStore(event_store_path(profile.name), profile=profile.name)
     try:
@@ -177,8 +176,7 @@ def event_line(event: StoredEvent, duplicate: bool = False) -> str:
 # -- listen ------------------------------------------------------------------------------------------------
 
 
-def cmd_listen(args: argparse.Namespace, ctx: Any) -> int:
-    from nango_desktop.cli import CliError
+def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
     from nango_desktop.services.secrets import SecretStoreUnavailable
     from nango_desktop.services.webhook_server import ListenerError, WebhookServer
 
@@ -276,8 +274,7 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
 # -- events ------------------------------------------------------------------------------------------------
 
 
-def cmd_events_list(args: argparse.Namespace, ctx: Any) -> int:
-    from nango_desktop.cli import _print_table
+def cmd_events_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with _open_store(args, ctx) as store:
         events = store.list(args.limit, 0, _filter(args))
@@ -296,12 +293,11 @@ def cmd_events_list(args: argparse.Namespace, ctx: Any) -> int:
                 "CONNECTION",
                 "DUPS",
             ]
-            _print_table(ctx.stdout, header, [_row(e) for e in events])
+            print_table(ctx.stdout, header, [_row(e) for e in events])
     return 0
 
 
-def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
-    from nango_desktop.cli import CliError
+def cmd_events_show(args: argparse.Namespace, ctx: CliContext) -> int:
 
     with _open_store(args, ctx) as store:
         event = store.get(args.id)
@@ -357,7 +353,7 @@ def cmd_events_show(args: argparse.Namespace, ctx: Any) -> int:
     return 0
 
 
-def cmd_events_export(args: argparse.Namespace, ctx: Any) -> int:
+def cmd_events_export(args: argparse.Namespace, ctx: CliContext) -> int:
     with _open_store(args, ctx) as store:
         if args.output is None:
             count = store.export_json(ctx.stdout, _filter(args))

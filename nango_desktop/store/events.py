@@ -34,8 +34,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
-from nango_desktop.domain.webhooks import WebhookSummary, parse_body, summarize
-from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, Verification, VerificationStatus
+from nango_desktop.domain.webhooks import (
+    HMAC_HEADER,
+    LEGACY_HEADER,
+    Verification,
+    VerificationStatus,
+    WebhookSummary,
+    parse_body,
+    summarize,
+)
 
 log = logging.getLogger(__name__)
 

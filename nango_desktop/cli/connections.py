@@ -1,0 +1,204 @@
+"""`connections list|show`: every page of GET /connections streamed as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING
+
+from nango_desktop.cli.common import (
+    EXIT_OK,
+    CliContext,
+    page_size_arg,
+    print_pairs,
+    print_table,
+    scalar,
+    tag_arg,
+    tags_arg,
+)
+
+if TYPE_CHECKING:
+    from nango_desktop.domain.models import Connection
+
+log = logging.getLogger(__name__)
+
+CSV_COLUMNS = (
+    "connection_id", "integration", "provider", "end_user_id", "email", "display_name",
+    "organization_id", "organization_name", "status", "errors", "created", "tags",
+)  # fmt: skip
+TABLE_COLUMNS = (
+    "CONNECTION ID",
+    "INTEGRATION",
+    "PROVIDER",
+    "END USER",
+    "EMAIL",
+    "ORGANIZATION",
+    "STATUS",
+    "CREATED",
+)
+
+
+def _row(conn: Connection) -> dict[str, str]:
+    customer = conn.customer
+    return {
+        "connection_id": conn.connection_id,
+        "integration": conn.provider_config_key,
+        "provider": conn.provider,
+        "end_user_id": customer.end_user_id or "",
+        "email": customer.email or "",
+        "display_name": customer.display_name or "",
+        "organization_id": customer.organization_id or "",
+        "organization_name": customer.organization_name or "",
+        "status": conn.status,
+        "errors": ",".join(sorted({e.type for e in conn.errors})),
+        "created": conn.created,
+        "tags": json.dumps(conn.tags, sort_keys=True, ensure_ascii=False) if conn.tags else "",
+    }
+
+
+def _error_filter(kind: str | None) -> Callable[[Connection], bool]:
+    if kind == "auth":
+        return lambda c: c.has_auth_error
+    if kind == "sync":
+        return lambda c: c.has_sync_error
+    if kind == "any":
+        return lambda c: bool(c.errors)
+    return lambda c: True
+
+
+def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
+    tags = tags_arg(args.tag, validate=False)
+    keep = _error_filter(args.errors)
+    with ctx.client() as client:
+        pages = client.iter_connection_pages(
+            search=args.search or None,
+            integration_ids=args.integration or None,
+            tags=tags or None,
+            page_size=args.page_size,
+        )
+        rows = (c for page in pages for c in page if keep(c))
+        count = _WRITERS[args.format](ctx.stdout, rows)
+    log.info("Listed %d connections", count)
+    return EXIT_OK
+
+
+def _write_json(out: IO[str], conns: Iterable[Connection]) -> int:
+    """Stream a JSON array, one connection per line, without holding every connection in memory."""
+    count = 0
+    out.write("[")
+    for conn in conns:
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(conn.model_dump(mode="json"), ensure_ascii=False, sort_keys=True))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    out.flush()
+    return count
+
+
+def _write_csv(out: IO[str], conns: Iterable[Connection]) -> int:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for conn in conns:
+        writer.writerow(_row(conn))
+        count += 1
+    out.flush()
+    return count
+
+
+def _write_table(out: IO[str], conns: Iterable[Connection]) -> int:
+    """Aligned columns need every width first, so the table (unlike JSON and CSV) is built in memory."""
+    table = []
+    for conn in conns:
+        r = _row(conn)
+        end_user, organization = (
+            r["display_name"] or r["end_user_id"],
+            r["organization_name"] or r["organization_id"],
+        )
+        status = r["status"].replace("_", " ")
+        table.append([r["connection_id"], r["integration"], r["provider"], end_user, r["email"], organization, status, r["created"]])  # fmt: skip
+    print_table(out, TABLE_COLUMNS, table)
+    print(f"\n{len(table)} connection(s)", file=out)
+    return len(table)
+
+
+_WRITERS: dict[str, Callable[[IO[str], Iterable[Connection]], int]] = {
+    "json": _write_json,
+    "csv": _write_csv,
+    "table": _write_table,
+}
+
+
+def cmd_connections_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    with ctx.client() as client:
+        conn = client.get_connection(args.connection_id, args.integration, force_refresh=args.refresh)
+    data = conn.model_dump(mode="json", exclude={"credentials"})
+    if args.credentials:
+        data["credentials"] = {k: v.get_secret_value() for k, v in conn.credentials.items()}
+    else:
+        data["credentials"] = conn.credentials_masked()
+    if args.json:
+        json.dump(data, ctx.stdout, indent=2, ensure_ascii=False, sort_keys=True)
+        ctx.print()
+        return EXIT_OK
+    customer = conn.customer
+    fields = [
+        ("Connection", conn.connection_id),
+        ("Integration", conn.provider_config_key),
+        ("Provider", conn.provider),
+        ("Status", conn.status.replace("_", " ")),
+        ("End user", customer.end_user_id or ""),
+        ("Email", customer.email or ""),
+        ("Name", customer.display_name or ""),
+        ("Organization", customer.organization or ""),
+        ("Created", conn.created),
+        ("Updated", conn.updated_at or ""),
+        ("Webhook URL", conn.webhook_url_override or ""),
+        ("Errors", ", ".join(f"{e.type} (log {e.log_id})" if e.log_id else e.type for e in conn.errors)),
+    ]
+    print_pairs(ctx.stdout, [(k, v) for k, v in fields if v])
+    for title, mapping in (
+        ("Tags", conn.tags),
+        ("Metadata", conn.metadata or {}),
+        ("Connection config", conn.connection_config),
+        ("Credentials", data["credentials"]),
+    ):
+        if mapping:
+            ctx.print(f"\n{title}:")
+            print_pairs(ctx.stdout, [(f"  {k}", scalar(v)) for k, v in mapping.items()])
+    if conn.credentials and not args.credentials:
+        ctx.print("\n(credentials hidden; add --credentials to print them)")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    conns = sub.add_parser("connections", help="list and inspect connections")
+    csub = conns.add_subparsers(dest="connections_command", metavar="COMMAND", required=True)
+
+    lst = csub.add_parser("list", help="list ALL matching connections (every page)")
+    lst.add_argument("--search", metavar="S", help="Nango's search (connection id, end user...)")
+    lst.add_argument("--integration", metavar="I", action="append", help="integration id (repeatable)")
+    lst.add_argument("--tag", metavar="K=V", action="append", type=tag_arg, help="tag filter (repeatable)")
+    lst.add_argument(
+        "--errors",
+        nargs="?",
+        const="any",
+        choices=("any", "auth", "sync"),
+        help="only connections with errors (of a kind: auth, sync)",
+    )
+    lst.add_argument("--format", choices=tuple(_WRITERS), default="table")
+    lst.add_argument(
+        "--page-size", type=page_size_arg, default=1000, metavar="N", help="connections per request"
+    )
+    lst.set_defaults(func=cmd_connections_list)
+
+    show = csub.add_parser("show", help="show one connection (credentials masked unless --credentials)")
+    show.add_argument("connection_id", metavar="ID")
+    show.add_argument("--integration", metavar="I", required=True)
+    show.add_argument("--json", action="store_true")
+    show.add_argument("--credentials", action="store_true", help="print the credentials in clear")
+    show.add_argument("--refresh", action="store_true", help="force a token refresh (force_refresh=true)")
+    show.set_defaults(func=cmd_connections_show)
