@@ -15,6 +15,7 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 DEFAULT_API_URL = "https://api.nango.dev"
 CLOUD_API_HOST = "api.nango.dev"
+DEFAULT_DASHBOARD_URL = "https://app.nango.dev"  # Nango Cloud's dashboard (packages/webapp)
+THEMES = ("system", "light", "dark")
+Theme = Literal["system", "light", "dark"]
 DEFAULT_LISTENER_PORT = 8765
 SETTINGS_FILE = "profiles.json"
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}$")
@@ -70,6 +74,9 @@ class Profile(BaseModel):
     production: bool = False
     listener: ListenerSettings = Field(default_factory=ListenerSettings)
     connect_ui_url: str | None = None
+    # Where "Open in Nango" links point. None: Nango Cloud's dashboard for the cloud API, the API's own
+    # server for a self-hosted one (a self-hosted Nango serves its dashboard next to its API).
+    dashboard_url: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -92,6 +99,25 @@ class Profile(BaseModel):
     def _valid_connect_ui_url(cls, value: str | None) -> str | None:
         return normalize_api_url(value) if value and value.strip() else None
 
+    @field_validator("dashboard_url")
+    @classmethod
+    def _valid_dashboard_url(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        try:
+            return normalize_api_url(value)
+        except ValueError:
+            raise ValueError(
+                f"dashboard URL must look like https://app.nango.dev or http://host:port, not {value!r}"
+            ) from None
+
+    @property
+    def dashboard_base(self) -> str:
+        """The dashboard "Open in Nango" links use (see ``dashboard_url``)."""
+        if self.dashboard_url:
+            return self.dashboard_url
+        return self.api_url if self.is_self_hosted else DEFAULT_DASHBOARD_URL
+
     @property
     def is_self_hosted(self) -> bool:
         return (urlsplit(self.api_url).hostname or "").lower() != CLOUD_API_HOST
@@ -103,8 +129,19 @@ class Settings(BaseModel):
     schema_version: int = SCHEMA_VERSION
     profiles: list[Profile] = Field(default_factory=list)
     current_profile: str | None = None
+    theme: Theme = "system"  # colour scheme of the GUI: follow the system, or force light / dark
     # Set by load_settings when the file could not be used (the GUI shows it once); never saved.
     _load_problem: str | None = PrivateAttr(default=None)
+
+    @field_validator("theme", mode="before")
+    @classmethod
+    def _known_theme(cls, value: object) -> object:
+        """An unknown theme (a newer version's, a hand edit) falls back to "system" instead of costing the
+        whole settings file."""
+        if value not in THEMES:
+            log.warning("Unknown theme %r in the settings; using the system's", value)
+            return "system"
+        return value
 
     @property
     def load_problem(self) -> str | None:

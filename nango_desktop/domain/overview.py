@@ -12,7 +12,10 @@
 - ``nice_ticks`` and ``csv_text`` serve the charts.
 
 "Broken" follows ``domain.endusers``: an auth error (the customer has to reconnect; a reconnect link fixes
-it). Sync errors are counted apart.
+it). Sync errors are counted apart. Broken connections whose customer is unknown (no end user id or email in
+their tags or legacy end user) are listed too, in one group "No end user" (``NO_END_USER``), after the end
+users, so the list adds up to the Auth errors figure; ``attention_summary`` says what the list leaves out
+(connections with only a sync error).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from nango_desktop.domain.endusers import organization_key, user_key
+from nango_desktop.domain.natsort import natural_key
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ STATUS_LABELS = {"ok": "OK", "auth_error": "Auth error", "sync_error": "Sync err
 LINK_STATUSES: tuple[str, ...] = ("pending", "completed", "expired", "revoked", "failed")
 EVENT_TYPES: tuple[str, ...] = ("auth", "sync", "async_action", "forward", "other")
 FAILED = "failed"
+NO_END_USER = "none:"  # AttentionItem.key of the group of broken connections without an end user
+NO_END_USER_LABEL = "No end user"
 
 
 # -- connections ----------------------------------------------------------------------------------------
@@ -87,12 +93,18 @@ class AttentionItem:
     total: int = 0  # all connections of this user
 
     @property
+    def is_no_end_user(self) -> bool:
+        return self.key == NO_END_USER
+
+    @property
     def label(self) -> str:
+        if self.is_no_end_user:
+            return NO_END_USER_LABEL
         return self.display_name or self.email or self.end_user_id or ""
 
     @property
     def integrations(self) -> list[str]:
-        return sorted({c.provider_config_key for c in self.broken})
+        return sorted({c.provider_config_key for c in self.broken}, key=natural_key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +120,11 @@ class ConnectionStats:
     attention: list[AttentionItem] = field(default_factory=list)  # most broken first
     complete: bool = True  # False while pages are still arriving
     attention_connections: int = 0  # broken connections listed under "needs attention"
+    attention_without_user: int = 0  # of those, broken connections with no end user (the last group)
 
     def integration_rows(self) -> list[tuple[str, dict[str, int]]]:
         """Integrations, most connections first (ties by name)."""
-        return sorted(self.per_integration.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+        return sorted(self.per_integration.items(), key=lambda kv: (-sum(kv[1].values()), natural_key(kv[0])))
 
 
 class ConnectionAggregator:
@@ -128,6 +141,9 @@ class ConnectionAggregator:
         self.organizations: set[str] = set()
         self.attention: dict[str, AttentionItem] = {}
         self.sync_by_user: Counter[str] = Counter()
+        self.no_user_broken: list[Any] = []  # broken connections without an end user
+        self.no_user_sync = 0
+        self.no_user_total = 0
 
     def set_integrations(self, keys: Iterable[str]) -> None:
         """The integrations configured in the environment (GET /integrations), used or not."""
@@ -154,6 +170,11 @@ class ConnectionAggregator:
                 self.organizations.add(okey)
             key = user_key(info.end_user_id, info.email)
             if key is None:
+                self.no_user_total += 1
+                if status == "auth_error":
+                    self.no_user_broken.append(conn)
+                elif status == "sync_error":
+                    self.no_user_sync += 1
                 continue
             self.users[key] += 1
             if status == "sync_error":
@@ -188,7 +209,20 @@ class ConnectionAggregator:
             )
             for i in self.attention.values()
         ]
-        attention.sort(key=lambda i: (-len(i.broken), -i.sync_errors, i.label.casefold(), i.key))
+        attention.sort(key=lambda i: (-len(i.broken), -i.sync_errors, natural_key(i.label), i.key))
+        if self.no_user_broken:  # last: no one to send a link to, but counted and listed
+            attention.append(
+                AttentionItem(
+                    NO_END_USER,
+                    None,
+                    None,
+                    None,
+                    None,
+                    list(self.no_user_broken),
+                    self.no_user_sync,
+                    self.no_user_total,
+                )
+            )
         return ConnectionStats(
             connections=self.count,
             end_users=len(self.users),
@@ -201,7 +235,23 @@ class ConnectionAggregator:
             attention=attention,
             complete=complete,
             attention_connections=sum(len(i.broken) for i in attention),
+            attention_without_user=len(self.no_user_broken),
         )
+
+
+def attention_summary(stats: ConnectionStats) -> str:
+    """The line above the "needs attention" list: who, how many, and what the list leaves out."""
+    broken = stats.attention_connections
+    if not broken:
+        text = "Nothing is broken"
+    else:
+        users = sum(1 for i in stats.attention if not i.is_no_end_user)
+        text = f"{users:,} end user{'' if users == 1 else 's'}, {broken:,} broken connection{'' if broken == 1 else 's'}"
+        if stats.attention_without_user:
+            text += f" ({stats.attention_without_user:,} with no end user)"
+    if stats.sync_errors:
+        text += f" · {stats.sync_errors:,} sync error{'' if stats.sync_errors == 1 else 's'} not listed"
+    return text
 
 
 def aggregate(connections: Iterable[Any], integrations: Iterable[str] = ()) -> ConnectionStats:

@@ -267,7 +267,7 @@ def test_needs_attention_order_and_one_click_reconnect(qtbot, page, profile_ctx,
     names = [model.index(r, 0).data() for r in range(model.rowCount())]
     assert names == ["Zed", "Bob", "Ann"]
     assert [model.index(r, 2).data() for r in range(3)] == ["3 of 3", "2 of 3", "1 of 1"]
-    assert page.attention_count.text() == "3 end users, 6 broken connections"
+    assert page.attention_count.text() == "3 end users, 6 broken connections · 2 sync errors not listed"
     requested = []
     monkeypatch.setattr(profile_ctx, "request_reconnect_links", lambda conns: requested.append(conns))
     page.show()

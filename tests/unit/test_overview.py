@@ -13,11 +13,13 @@ from hypothesis import strategies as st
 
 from nango_desktop.domain.links import LinkStatus
 from nango_desktop.domain.models import Connection
+from nango_desktop.domain.natsort import natural_sorted
 from nango_desktop.domain.overview import (
     EVENT_TYPES,
     ConnectionAggregator,
     EventBuckets,
     aggregate,
+    attention_summary,
     csv_text,
     event_type,
     iso_week,
@@ -133,18 +135,60 @@ def test_needs_attention_most_broken_first():
         conn(
             "legacy", errors=["auth"], end_user={"id": "g", "email": "g@example.com", "display_name": "Gus"}
         ),
-        conn("nobody", errors=["auth"]),  # no end user: not listed, still counted
+        conn("nobody", errors=["auth"]),  # no end user: listed last, in the "No end user" group
     ]
     stats = aggregate(connections)
     order = [(i.label, len(i.broken), i.sync_errors) for i in stats.attention]
-    # most broken first; ties: more sync errors first, then by name
-    assert order == [("Bob", 3, 0), ("Cy", 2, 0), ("Di", 1, 1), ("Ann", 1, 0), ("Gus", 1, 0)]
+    # most broken first; ties: more sync errors first, then by name; the group without end user last
+    assert order == [
+        ("Bob", 3, 0),
+        ("Cy", 2, 0),
+        ("Di", 1, 1),
+        ("Ann", 1, 0),
+        ("Gus", 1, 0),
+        ("No end user", 1, 0),
+    ]
     bob = stats.attention[0]
     assert [c.connection_id for c in bob.broken] == ["b1", "b2", "b3"]
     assert bob.total == 4 and bob.integrations == ["github", "jira", "slack"]
     assert stats.auth_errors == 9 and stats.sync_errors == 2
     assert stats.end_users == 7 and stats.organizations == 1
-    assert stats.attention_connections == 8  # "nobody" has no end user
+    assert stats.attention_connections == 9 == stats.auth_errors  # "nobody" is in the last group
+    assert stats.attention_without_user == 1 and stats.attention[-1].is_no_end_user
+    assert attention_summary(stats) == (
+        "5 end users, 9 broken connections (1 with no end user) · 2 sync errors not listed"
+    )
+
+
+def test_needs_attention_adds_up_to_the_auth_errors_figure(generated):
+    """The issue's 1,544 vs 1,630: every broken connection is listed, with or without an end user."""
+    rows, connections = generated
+    stats = aggregate(connections)
+    without_user = [
+        r
+        for r in rows
+        if any(e["type"] == "auth" for e in r["errors"] or [])
+        and not (r["tags"].get("end_user_id") or r["tags"].get("end_user_email") or r["end_user"])
+    ]
+    assert without_user, "the generator makes broken connections without an end user"
+    assert stats.attention_connections == stats.auth_errors
+    assert stats.attention_without_user == len(without_user)
+    group = stats.attention[-1]
+    assert group.label == "No end user" and len(group.broken) == len(without_user)
+    assert all(not i.is_no_end_user for i in stats.attention[:-1])
+
+
+def test_names_sort_naturally():
+    def user(uid):
+        return {"end_user_id": uid, "end_user_display_name": uid}
+
+    connections = [conn(f"c{n}", errors=["auth"], tags=user(f"user {n}")) for n in (10, 2, 1)]
+    stats = aggregate(connections)
+    assert [i.label for i in stats.attention] == ["user 1", "user 2", "user 10"]  # one broken each
+    many = [conn(f"x{n}", errors=["auth"], tags=user("zed"), integration=f"int{n}") for n in (10, 9, 1)]
+    assert aggregate(many).attention[0].integrations == ["int1", "int9", "int10"]
+    assert natural_sorted(["b10", "B9", "a", "b009"]) == ["a", "b009", "B9", "b10"]
+    assert attention_summary(aggregate([conn("ok")])) == "Nothing is broken"
 
 
 def test_iso_weeks_across_year_boundary():

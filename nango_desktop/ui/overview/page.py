@@ -75,6 +75,7 @@ from nango_desktop.domain.overview import (
     ConnectionStats,
     EventBuckets,
     aggregate,
+    attention_summary,
     link_status_counts,
     read_event_counts,
     week_monday,
@@ -706,11 +707,7 @@ class OverviewPage(QWidget):
         if stats.complete or now - self._attention_shown_at >= ATTENTION_EVERY:
             self._attention_shown_at = now  # while loading: at most once a second (a reset of many rows)
             self.attention_model.set_items(stats.attention)
-        users = len(stats.attention)
-        broken = stats.attention_connections
-        self.attention_count.setText(
-            f"{users:,} end users, {broken:,} broken connections" if users else "Nothing is broken"
-        )
+        self.attention_count.setText(attention_summary(stats))
         if stats.complete:
             self.status.setText(
                 f"{stats.connections:,} connections · updated {datetime.now().strftime('%H:%M:%S')}"
@@ -771,7 +768,9 @@ class OverviewPage(QWidget):
         item = index.data(AttentionModel.ItemRole)
         if item is None:
             return
-        if item.end_user_id:
+        if item.is_no_end_user:  # nobody to open: the broken connections themselves
+            self.ctx.navigate("connections", filter={"clear": True, "status": "auth_error"})
+        elif item.end_user_id:
             self.ctx.navigate("endusers", end_user_id=item.end_user_id)
         else:
             self.ctx.navigate("endusers", search=item.email or item.label)
