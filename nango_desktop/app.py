@@ -88,9 +88,10 @@ def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
     app = create_application(argv)
     log.info("%s %s starting", APP_NAME, __version__)
     ctx = build_context()
+    theme.set_theme(app, ctx.settings.theme)  # the user's choice (View → Theme), before the first paint
     window = build_main_window(ctx)
     crash: CrashHandler = install_crash_hooks(lambda: window)
-    window.show()
+    window.show_restored()
     schedule_first_run(window)
     try:
         code = app.exec()

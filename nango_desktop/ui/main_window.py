@@ -8,7 +8,11 @@ Stable objectNames (automation): mainWindow, mainToolbar, profileCombo, producti
 navList, pageStack, statusApi, statusRateLimit, statusListener, and the actions actionNewProfile,
 actionEditProfile, actionRemoveProfile, actionQuit, actionPageOverview, actionPageConnections,
 actionPageEndusers, actionPageLinks, actionPageWebhooks, actionRefresh, actionSearch, actionNewLink,
-actionToggleListener, actionAbout, actionOpenLogFolder.
+actionToggleListener, actionAbout, actionOpenLogFolder, actionToggleSidebar, actionThemeSystem,
+actionThemeLight, actionThemeDark.
+
+Geometry: the first start fits the screen's available area (1280x800 at most, frame included, so the status
+bar is on screen at 1280x800); later starts restore the saved geometry, maximised state and sidebar.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtCore import QByteArray, QMargins, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -45,6 +50,13 @@ from nango_desktop.ui.widgets import ErrorBanner, PlaceholderPage
 log = logging.getLogger(__name__)
 
 WINDOW_STATE_FILE = "window.ini"
+LISTENER_ERROR_TITLE = "The webhook listener stopped with an error"
+DESIGN_SIZE = QSize(1280, 800)  # the first window, when the screen has room for it
+FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)  # title bar and borders, before the window manager tells us
+SIDEBAR_WIDTH = 176
+SIDEBAR_COLLAPSED_WIDTH = 48
+COLLAPSE_SIDEBAR_BELOW = 1200  # first start on a narrower screen: icons-only sidebar
+THEME_LABELS = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,23 @@ def window_settings() -> QSettings:
     return QSettings(str(paths.config_dir() / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
 
 
+def first_start_geometry(available: QRect, frame: QMargins = FRAME_ALLOWANCE) -> QRect:
+    """The client area of the first window: DESIGN_SIZE or less so that the whole frame (title bar, borders)
+    fits in ``available`` (the screen minus panels and docks), centred."""
+    width = min(DESIGN_SIZE.width(), available.width() - frame.left() - frame.right())
+    height = min(DESIGN_SIZE.height(), available.height() - frame.top() - frame.bottom())
+    outer_w = width + frame.left() + frame.right()
+    outer_h = height + frame.top() + frame.bottom()
+    x = available.x() + (available.width() - outer_w) // 2 + frame.left()
+    y = available.y() + (available.height() - outer_h) // 2 + frame.top()
+    return QRect(x, y, width, height)
+
+
+def _available_geometry(widget: QWidget) -> QRect:
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
+
+
 def build_page(spec: PageSpec, ctx: AppContext) -> QWidget:
     """Construct a page, or a PlaceholderPage explaining why it is not available."""
     try:
@@ -96,6 +125,7 @@ class MainWindow(QMainWindow):
         self._listener_state = "stopped"
         self._tray: QSystemTrayIcon | None = None
         self.actions_by_name: dict[str, QAction] = {}
+        self.restore_maximized = False
 
         self._build_actions()
         self._build_menus()
@@ -174,6 +204,24 @@ class MainWindow(QMainWindow):
         self.action_open_logs = a(
             "actionOpenLogFolder", "Open &log folder", self.open_log_folder, icon="folder"
         )
+        self.action_toggle_sidebar = a(
+            "actionToggleSidebar",
+            "Compact &sidebar",
+            self._on_sidebar_action,
+            "Ctrl+B",
+            tip="Icons only in the sidebar, more room for the page (Ctrl+B)",
+        )
+        self.action_toggle_sidebar.setCheckable(True)
+        self.theme_group = QActionGroup(self)
+        self.theme_group.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for key, label in THEME_LABELS:
+            action = a(f"actionTheme{key.capitalize()}", label, self._on_theme_action)
+            action.setCheckable(True)
+            action.setData(key)
+            self.theme_group.addAction(action)
+            self.theme_actions[key] = action
+        self.theme_actions.get(self.ctx.settings.theme, self.theme_actions["system"]).setChecked(True)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -185,6 +233,11 @@ class MainWindow(QMainWindow):
         view_menu.addActions(self.page_actions)
         view_menu.addSeparator()
         view_menu.addActions([self.action_refresh, self.action_search])
+        view_menu.addSeparator()
+        view_menu.addAction(self.action_toggle_sidebar)
+        theme_menu = view_menu.addMenu("&Theme")
+        theme_menu.setObjectName("menuTheme")
+        theme_menu.addActions(list(self.theme_actions.values()))
         tools_menu = bar.addMenu("&Tools")
         tools_menu.addActions([self.action_new_link, self.action_toggle_listener])
         help_menu = bar.addMenu("&Help")
@@ -200,8 +253,12 @@ class MainWindow(QMainWindow):
         self.profile_combo = QComboBox(toolbar)
         self.profile_combo.setObjectName("profileCombo")
         self.profile_combo.setAccessibleName("Profile")
-        self.profile_combo.setMinimumContentsLength(18)
-        self.profile_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.profile_combo.setMinimumContentsLength(22)
+        # a fixed width: adding or renaming a profile must not re-flow the toolbar (long names elide; the
+        # popup shows them whole)
+        self.profile_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.profile_combo.activated.connect(self._on_profile_selected)
         toolbar.addWidget(label)
         toolbar.addWidget(self.profile_combo)
@@ -215,6 +272,21 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.action_toggle_listener)
         self.addToolBar(toolbar)
         self.toolbar = toolbar
+        self._steady_width(self.action_toggle_listener, ("Start webhook &listener", "Stop webhook &listener"))
+
+    def _steady_width(self, action: QAction, texts: tuple[str, ...]) -> None:
+        """The toolbar button of ``action`` as wide as its widest label: changing the label (Start/Stop)
+        must not move the buttons around it."""
+        button = self.toolbar.widgetForAction(action)
+        if button is None:
+            return
+        current = action.text()
+        width = 0
+        for text in texts:
+            action.setText(text)
+            width = max(width, button.sizeHint().width())
+        action.setText(current)
+        button.setMinimumWidth(width)
 
     def _build_central(self) -> None:
         self.production_banner = QLabel(self)
@@ -231,7 +303,7 @@ class MainWindow(QMainWindow):
         self.nav_list.setObjectName("navList")
         self.nav_list.setAccessibleName("Navigation")
         self.nav_list.setIconSize(QSize(20, 20))
-        self.nav_list.setFixedWidth(176)
+        self.nav_list.setFixedWidth(SIDEBAR_WIDTH)
         self.nav_list.setSpacing(2)
         self.nav_list.setFrameShape(QListWidget.Shape.NoFrame)
         self.nav_list.setStyleSheet(
@@ -409,12 +481,14 @@ class MainWindow(QMainWindow):
         color = {"listening": "ok", "error": "error"}.get(state)
         self.status_listener.setStyleSheet(f"color: {icons.STATUS_COLORS[color]};" if color else "")
         running = state == "listening"
+        if running:  # whatever stopped it is fixed: its error no longer belongs in the banner
+            self.error_banner.withdraw(LISTENER_ERROR_TITLE)
         self.action_toggle_listener.setText(
             "Stop webhook &listener" if running else "Start webhook &listener"
         )
         self.action_toggle_listener.setIcon(icons.icon("stop" if running else "play"))
         if state == "error" and message:
-            self.ctx.show_message_error("The webhook listener stopped with an error", message)
+            self.ctx.show_message_error(LISTENER_ERROR_TITLE, message)
 
     @Slot()
     def toggle_listener(self) -> None:
@@ -537,6 +611,38 @@ class MainWindow(QMainWindow):
     def open_log_folder(self) -> bool:
         return QDesktopServices.openUrl(QUrl.fromLocalFile(str(paths.log_dir())))
 
+    # -- view: sidebar, theme -----------------------------------------------------------------------------
+    @Slot()
+    def _on_sidebar_action(self) -> None:
+        self.set_sidebar_compact(self.action_toggle_sidebar.isChecked())
+
+    def set_sidebar_compact(self, compact: bool) -> None:
+        """Icons only (tooltips keep the names) or icons and names."""
+        self.action_toggle_sidebar.setChecked(compact)
+        self.nav_list.setFixedWidth(SIDEBAR_COLLAPSED_WIDTH if compact else SIDEBAR_WIDTH)
+        for row, spec in enumerate(PAGE_SPECS[: self.nav_list.count()]):
+            self.nav_list.item(row).setText("" if compact else spec.title)
+
+    def sidebar_compact(self) -> bool:
+        return self.action_toggle_sidebar.isChecked()
+
+    @Slot()
+    def _on_theme_action(self) -> None:
+        action = self.sender()
+        if isinstance(action, QAction):
+            self.set_theme(str(action.data()))
+
+    def set_theme(self, choice: str) -> None:
+        """Apply the theme now and keep it in the settings (the next start applies it before painting)."""
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            theme.set_theme(app, choice)
+        if choice in self.theme_actions:
+            self.theme_actions[choice].setChecked(True)
+        if self.ctx.settings.theme != choice:
+            self.ctx.settings.theme = choice  # type: ignore[assignment] - validated by the model
+            self.ctx.save_settings()
+
     # -- geometry -------------------------------------------------------------------------------------
     def restore_window_state(self) -> bool:
         store = window_settings()
@@ -545,19 +651,42 @@ class MainWindow(QMainWindow):
         restored = isinstance(geometry, QByteArray | bytes) and self.restoreGeometry(geometry)
         if isinstance(state, QByteArray | bytes):
             self.restoreState(state)
+        self.restore_maximized = restored and _as_bool(store.value("maximized"))
+        available = _available_geometry(self)
         if not restored:
-            self.resize(1280, 800)
+            self.setGeometry(first_start_geometry(available))
+        compact = store.value("sidebarCompact")
+        self.set_sidebar_compact(
+            _as_bool(compact) if compact is not None else available.width() < COLLAPSE_SIDEBAR_BELOW
+        )
         return bool(restored)
+
+    def show_restored(self) -> None:
+        """Show as last time: maximised if it was (restoreGeometry alone does not survive every window
+        manager), else at the restored or first-start geometry."""
+        if self.restore_maximized:
+            self.showMaximized()
+        else:
+            self.show()
 
     def save_window_state(self) -> None:
         store = window_settings()
         store.setValue("geometry", self.saveGeometry())
         store.setValue("windowState", self.saveState())
+        store.setValue("maximized", self.isMaximized())
+        store.setValue("sidebarCompact", self.sidebar_compact())
         store.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
         super().closeEvent(event)
+
+
+def _as_bool(value: object) -> bool:
+    """QSettings (INI) gives booleans back as "true"/"false" strings."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
 
 
 def schedule_first_run(window: MainWindow) -> None:

@@ -80,14 +80,18 @@ def is_dark() -> bool:
 
 
 class _SchemeWatcher(QObject):
+    """Follows the system scheme while the user's choice is "system" (QStyleHints.colorSchemeChanged)."""
+
     def __init__(self, app: QApplication) -> None:
         super().__init__(app)
         self._app = app
+        self.choice = "system"
         app.styleHints().colorSchemeChanged.connect(self.reapply)
 
     @Slot()
     def reapply(self, *_args: object) -> None:
-        self._app.setPalette(dark_palette() if system_is_dark() else light_palette())
+        dark = system_is_dark() if self.choice == "system" else self.choice == "dark"
+        self._app.setPalette(dark_palette() if dark else light_palette())
 
 
 def apply_theme(app: QApplication, scheme: str | None = None) -> None:
@@ -97,3 +101,19 @@ def apply_theme(app: QApplication, scheme: str | None = None) -> None:
     app.setPalette(dark_palette() if dark else light_palette())
     if scheme is None and app.findChild(_SchemeWatcher) is None:
         _SchemeWatcher(app)
+
+
+def set_theme(app: QApplication, choice: str) -> None:
+    """The user's choice, applied now and kept: "system" follows the system scheme live, "light"/"dark"
+    force one. Widgets that use palette roles follow at once (QEvent.ApplicationPaletteChange)."""
+    choice = choice if choice in ("system", "light", "dark") else "system"
+    watcher = app.findChild(_SchemeWatcher)
+    if watcher is None:
+        watcher = _SchemeWatcher(app)
+    watcher.choice = choice
+    watcher.reapply()
+
+
+def theme_choice(app: QApplication) -> str:
+    watcher = app.findChild(_SchemeWatcher)
+    return watcher.choice if watcher is not None else "system"

@@ -140,6 +140,17 @@ class ErrorBanner(QFrame):
         self._errors.clear()
         self._update()
 
+    def withdraw(self, title: str) -> int:
+        """Remove every error with this title (its cause is fixed); returns how many were removed."""
+        before = len(self._errors)
+        self._errors = [e for e in self._errors if e[0] != title]
+        removed = before - len(self._errors)
+        if removed:
+            self._update()
+            if not self._errors:
+                self.dismissed.emit()
+        return removed
+
     # -- internals ----------------------------------------------------------------------------------
     def _update(self) -> None:
         if not self._errors:

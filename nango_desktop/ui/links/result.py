@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -75,7 +75,8 @@ class LinkResultView(QWidget):
         title.setWordWrap(True)
         meta = QLabel(link_meta(record))
         meta.setObjectName("linkMeta")
-        meta.setStyleSheet("color: palette(mid);")
+        # a palette role, not a stylesheet colour: readable in light and dark, and follows a theme switch
+        meta.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.status_label = QLabel()
         self.status_label.setObjectName("linkStatus")
         self.countdown = QLabel()
