@@ -31,6 +31,7 @@ def cmd_profile_add(args: argparse.Namespace, ctx: CliContext) -> int:
             environment=args.environment,
             production=args.production,
             connect_ui_url=args.connect_ui_url,
+            dashboard_url=args.dashboard_url,
         )
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         raise UsageError("Invalid profile", validation_text(exc)) from None
@@ -128,6 +129,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--environment", default="dev", help="environment label (default: dev)")
     add.add_argument("--production", action="store_true", help="mark as a production environment")
     add.add_argument("--connect-ui-url", type=api_url_arg, help="Connect UI URL of a self-hosted Nango")
+    add.add_argument(
+        "--dashboard-url",
+        type=api_url_arg,
+        help="dashboard for 'Open in Nango' links (default: https://app.nango.dev, or the self-hosted server)",
+    )
     add.add_argument("--with-signing-key", action="store_true", help="also read the webhook signing key")
     add.add_argument("--no-key", action="store_true", help="store no API key (use NANGO_SECRET_KEY)")
     add.add_argument("--check", action="store_true", help="verify the key against the API before saving")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,3 +86,38 @@ def with_token(link: str, token: str) -> str:
 
 def token_of(link: str) -> str | None:
     return dict(parse_qsl(urlsplit(link).query)).get(TOKEN_PARAM)
+
+
+def unreachable_api_warning(api_url: str, self_hosted: bool = True) -> str | None:
+    """Why a customer may not be able to use a link of this profile, or None.
+
+    For a self-hosted profile the link carries ``apiURL=<api url>``: the Connect UI in the *customer's*
+    browser calls that address. A loopback host (localhost, 127.x, ::1) only exists on this computer; a
+    private address only inside its network.
+    """
+    if not self_hosted:
+        return None
+    host = (urlsplit(api_url).hostname or "").lower()
+    if not host:
+        return None
+    if host == "localhost" or host.endswith(".localhost"):
+        loopback, private = True, False
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return None
+        loopback = address.is_loopback or address.is_unspecified
+        private = address.is_private and not loopback
+    if loopback:
+        return (
+            f"This profile's API is {api_url}, a loopback address: the link tells the customer's browser to "
+            "call it, which only works on this computer. Use a link only for a test here, or give the "
+            "profile an address the customer can reach."
+        )
+    if private:
+        return (
+            f"This profile's API is {api_url}, a private address: the link only works for customers inside "
+            "that network."
+        )
+    return None

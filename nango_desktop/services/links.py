@@ -12,7 +12,7 @@ import csv
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -305,6 +305,7 @@ class BulkItem:
     record_id: int | None = None
     error: str | None = None
     record: LinkRecord | None = field(default=None, repr=False)
+    customer: str | None = None  # the name people know the customer by (display name > email > id)
 
     @property
     def state(self) -> str:
@@ -317,7 +318,11 @@ def bulk_items(connections: Iterable[Any]) -> list[BulkItem]:
         customer = customer_of(connection)
         items.append(
             BulkItem(
-                connection.connection_id, connection.provider_config_key, customer.end_user_id, customer.email
+                connection.connection_id,
+                connection.provider_config_key,
+                customer.end_user_id,
+                customer.email,
+                customer=customer.display_name or customer.customer or None,
             )
         )
     return items
@@ -414,15 +419,16 @@ def write_csv(items: Iterable[BulkItem], path: Path) -> int:
     return count
 
 
-def message_template(record: LinkRecord, url: str) -> str:
-    """A message the admin can paste to the customer."""
+def message_template(record: LinkRecord, url: str, names: Mapping[str, str] | None = None) -> str:
+    """A message the admin can paste to the customer; integrations by their display names (``names``:
+    integration id -> display name, e.g. "GitHub" for ``github-prod``) when known, else by id."""
     minutes = max(1, round(record.remaining() / 60))
     greeting = f"Hi {record.display_name}," if record.display_name else "Hi,"
+    labels = [(names or {}).get(key) or key for key in record.integration_ids]
     what = (
-        f"reconnect your {record.integration_ids[0]} account"
-        if record.kind == "reconnect" and record.integration_ids
-        else "connect your account"
-        + (f" ({', '.join(record.integration_ids)})" if record.integration_ids else "")
+        f"reconnect your {labels[0]} account"
+        if record.kind == "reconnect" and labels
+        else "connect your account" + (f" ({', '.join(labels)})" if labels else "")
     )
     expires = datetime.fromtimestamp(record.expires_at, UTC).strftime("%H:%M UTC")
     return (

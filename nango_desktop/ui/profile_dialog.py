@@ -6,6 +6,10 @@ thread, showing progress and Nango's error title/detail on failure, then stores 
 (also on a worker). When the keyring refuses, the dialog offers to keep the keys in memory for this run
 only. The keyring backend is named ("Keys are stored in: Secret Service (GNOME Keyring)").
 
+Form problems are marked under each field (``FormErrors``: field -> message), all at once, in reserved lines
+that never move the fields; the status line only says how many fields need attention. The dashboard URL
+("Open in Nango" links) defaults to Nango Cloud's, or the server itself for a self-hosted API.
+
 When editing, empty key fields keep the stored keys. The dialog never writes settings itself; the caller
 gets a ``ProfileResult`` (``ProfileDialog.ask``) and saves it through ``AppContext.upsert_profile``.
 """
@@ -37,12 +41,40 @@ from nango_desktop.qtutil.errors import describe_error
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import MissingScopeError
 from nango_desktop.services.secrets import SecretKind, SecretStoreUnavailable
-from nango_desktop.settings import DEFAULT_API_URL, Profile
+from nango_desktop.settings import DEFAULT_API_URL, DEFAULT_DASHBOARD_URL, Profile
 from nango_desktop.ui import icons
 from nango_desktop.ui.context import AppContext
+from nango_desktop.ui.forms import FieldMessage
 from nango_desktop.ui.widgets import BusyBar
 
 ENVIRONMENTS = ("dev", "staging", "prod")
+
+
+FIELD_LABELS = {
+    "name": "Name",
+    "api_url": "API URL",
+    "dashboard_url": "Dashboard URL",
+    "environment": "Environment",
+    "api_key": "API key",
+    "host": "Listener host",
+    "port": "Listener port",
+}
+
+
+class FormErrors(ValueError):
+    """Problems of the form, by field (keys of FIELD_LABELS); str() lists them as "Field: message"."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{FIELD_LABELS.get(k, k)}: {m}" for k, m in errors.items()))
+
+
+def _field_of(loc: tuple) -> str:
+    """A pydantic error location -> our field key (``("listener", "port")`` -> ``"port"``)."""
+    parts = [str(p) for p in loc]
+    if parts[:1] == ["listener"] and len(parts) > 1:
+        return parts[1]
+    return parts[0] if parts else "name"
 
 
 @dataclass
@@ -86,6 +118,14 @@ class ProfileDialog(QDialog):
         self.name_edit.setPlaceholderText("e.g. Acme dev")
         self.url_edit = QLineEdit(DEFAULT_API_URL, self)
         self.url_edit.setObjectName("profileApiUrl")
+        self.dashboard_edit = QLineEdit(self)
+        self.dashboard_edit.setObjectName("profileDashboardUrl")
+        self.dashboard_edit.setToolTip(
+            "Where “Open in Nango” links go. Empty: Nango Cloud's dashboard for the cloud API, the server "
+            "itself for a self-hosted one."
+        )
+        self.url_edit.textChanged.connect(self._update_dashboard_placeholder)
+        self._update_dashboard_placeholder()
         self.env_combo = QComboBox(self)
         self.env_combo.setObjectName("profileEnvironment")
         self.env_combo.setEditable(True)
@@ -101,12 +141,24 @@ class ProfileDialog(QDialog):
         self.keyring_label.setObjectName("keyringBackendLabel")
         self.keyring_label.setWordWrap(True)
 
+        self.field_messages: dict[str, FieldMessage] = {
+            key: FieldMessage(f"profileError_{key}", self) for key in FIELD_LABELS
+        }
+
+        def with_message(widget: QWidget, key: str) -> QVBoxLayout:
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(widget)
+            column.addWidget(self.field_messages[key])
+            return column
+
         form = QFormLayout()
-        form.addRow("&Name", self.name_edit)
-        form.addRow("API &URL", self.url_edit)
-        form.addRow("&Environment", self.env_combo)
+        form.addRow("&Name", with_message(self.name_edit, "name"))
+        form.addRow("API &URL", with_message(self.url_edit, "api_url"))
+        form.addRow("&Dashboard URL", with_message(self.dashboard_edit, "dashboard_url"))
+        form.addRow("&Environment", with_message(self.env_combo, "environment"))
         form.addRow("", self.production_check)
-        form.addRow("API &key", self.key_edit)
+        form.addRow("API &key", with_message(self.key_edit, "api_key"))
         form.addRow("&Signing key", self.signing_edit)
         form.addRow("", self.keyring_label)
 
@@ -118,8 +170,8 @@ class ProfileDialog(QDialog):
         self.port_spin.setRange(0, 65535)
         self.port_spin.setSpecialValueText("any free port")
         listener_form = QFormLayout(listener_box)
-        listener_form.addRow("&Host", self.host_edit)
-        listener_form.addRow("&Port", self.port_spin)
+        listener_form.addRow("&Host", with_message(self.host_edit, "host"))
+        listener_form.addRow("&Port", with_message(self.port_spin, "port"))
 
         self.status_label = QLabel(self)
         self.status_label.setObjectName("profileStatus")
@@ -155,6 +207,7 @@ class ProfileDialog(QDialog):
         if profile is not None:
             self.name_edit.setText(profile.name)
             self.url_edit.setText(profile.api_url)
+            self.dashboard_edit.setText(profile.dashboard_url or "")
             self.env_combo.setCurrentText(profile.environment)
             self.production_check.setChecked(profile.production)
         self.host_edit.setText(listener.host if listener else "127.0.0.1")
@@ -178,6 +231,16 @@ class ProfileDialog(QDialog):
             text = f"Keyring: {describe_error(result)[0]}"  # type: ignore[arg-type]
         self.keyring_label.setText(text)
 
+    @Slot()
+    def _update_dashboard_placeholder(self) -> None:
+        try:
+            probe = Profile(name="x", api_url=self.url_edit.text().strip() or DEFAULT_API_URL)
+        except ValidationError:
+            base = DEFAULT_DASHBOARD_URL
+        else:
+            base = probe.dashboard_base
+        self.dashboard_edit.setPlaceholderText(f"{base} (default)")
+
     @Slot(str)
     def _environment_changed(self, text: str) -> None:
         if text.strip().lower() in ("prod", "production"):
@@ -185,7 +248,7 @@ class ProfileDialog(QDialog):
 
     # -- validation ----------------------------------------------------------------------------------
     def build_profile(self) -> Profile:
-        """The profile described by the form; raises ValueError with a readable message."""
+        """The profile described by the form; raises FormErrors (a ValueError) naming every bad field."""
         base = self.original.model_dump() if self.original else {}
         listener = dict(base.get("listener") or {})
         listener.update(host=self.host_edit.text().strip() or "127.0.0.1", port=self.port_spin.value())
@@ -193,21 +256,49 @@ class ProfileDialog(QDialog):
             {self.original.name} if self.original else set()
         )
         name = self.name_edit.text().strip()
-        if name in names:
-            raise ValueError(f"A profile named “{name}” already exists")
+        errors: dict[str, str] = {}
+        if not name:
+            errors["name"] = "Required: a name for this profile, e.g. “Acme dev”."
+        elif name in names:
+            errors["name"] = f"A profile named “{name}” already exists."
+        if not self.url_edit.text().strip():
+            errors["api_url"] = "Required: e.g. https://api.nango.dev, or your server's URL."
         base.update(
-            name=name,
-            api_url=self.url_edit.text().strip(),
+            name=name or "unnamed",
+            api_url=self.url_edit.text().strip() or DEFAULT_API_URL,
+            dashboard_url=self.dashboard_edit.text().strip() or None,
             environment=self.env_combo.currentText().strip() or "dev",
             production=self.production_check.isChecked(),
             listener=listener,
         )
         try:
-            return Profile.model_validate(base)
+            profile = Profile.model_validate(base)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first.get("loc", ())) or "profile"
-            raise ValueError(f"{field}: {first.get('msg', '').removeprefix('Value error, ')}") from None
+            for error in exc.errors():
+                field = _field_of(tuple(error.get("loc", ())))
+                message = str(error.get("msg", "")).removeprefix("Value error, ")
+                errors.setdefault(field, message[:1].upper() + message[1:])
+            profile = None
+        if errors or profile is None:
+            raise FormErrors(errors)
+        return profile
+
+    def show_field_errors(self, errors: dict[str, str]) -> None:
+        """Mark each field's problem under it (and clear the others); focus the first bad field."""
+        for key, label in self.field_messages.items():
+            label.set_message(errors.get(key))
+        widgets = {
+            "name": self.name_edit,
+            "api_url": self.url_edit,
+            "dashboard_url": self.dashboard_edit,
+            "environment": self.env_combo,
+            "api_key": self.key_edit,
+            "host": self.host_edit,
+            "port": self.port_spin,
+        }
+        first = next((widgets[k] for k in FIELD_LABELS if k in errors and k in widgets), None)
+        if first is not None:
+            first.setFocus()
 
     def _show_status(self, html: str, kind: str = "info") -> None:
         color = icons.STATUS_COLORS.get(kind)
@@ -227,15 +318,25 @@ class ProfileDialog(QDialog):
     def test_and_save(self) -> None:
         """Validate the form, then test the key against the API on a worker."""
         self.memory_button.hide()
+        errors: dict[str, str] = {}
+        profile: Profile | None = None
         try:
             profile = self.build_profile()
-        except ValueError as exc:
-            self._show_status(_esc(str(exc)), "error")
-            return
+        except FormErrors as exc:
+            errors.update(exc.errors)
         key = self.key_edit.text().strip()
         if not key and self.original is None:
-            self._show_status("Enter the environment's API key (secret key).", "error")
-            self.key_edit.setFocus()
+            errors["api_key"] = "Required: the environment's API key (secret key)."
+        self.show_field_errors(errors)
+        if errors or profile is None:
+            count = len(errors)
+            fields = ", ".join(FIELD_LABELS.get(k, k) for k in errors)
+            self._show_status(
+                _esc(
+                    f"{count} field{'s' if count > 1 else ''} need{'' if count > 1 else 's'} attention: {fields}."
+                ),
+                "error",
+            )
             return
         self._pending = profile
         self._task = Task(self._check_key, profile, key, on_done=self._checked, on_error=self._check_failed)

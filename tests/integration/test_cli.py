@@ -431,3 +431,12 @@ def test_cli_works_without_the_webhook_commands(run, monkeypatch):
     monkeypatch.delattr(nango_desktop.cli, "webhooks", raising=False)
     code, out, _ = run("--help")
     assert code == 0 and "connections" in out and "listen" not in out
+
+
+def test_profile_add_keeps_a_dashboard_url_for_open_in_nango_links(run, memory_keyring, nango_server):
+    code, _, err = run(
+        "profile", "add", "self", "--url", nango_server.url, "--dashboard-url", "http://localhost:3000/",
+        stdin=nango_server.secret_key + "\n",
+    )  # fmt: skip
+    assert code == 0, err
+    assert load_settings().get("self").dashboard_base == "http://localhost:3000"

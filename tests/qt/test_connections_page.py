@@ -136,6 +136,28 @@ def test_integration_menu_lists_integrations(qtbot, page, nango_server):
     assert page.proxy.rowCount() == 50 and page.integration_button.text() == "All integrations"
 
 
+def test_integration_menu_stays_open_while_ticking_and_the_button_keeps_its_width(qtbot, page, nango_server):
+    qtbot.waitUntil(lambda: len(page.integration_menu.actions()) >= 2 + len(nango_server.integrations))
+    page.show()
+    qtbot.waitExposed(page)
+    width = page.integration_button.width()
+    row_before = page.status_combo.mapTo(page, page.status_combo.rect().topLeft())
+    menu = page.integration_menu
+    menu.popup(page.integration_button.mapToGlobal(page.integration_button.rect().bottomLeft()))
+    qtbot.waitUntil(menu.isVisible)
+    picks = [a for a in menu.actions() if a.isCheckable()][:2]
+    for action in picks:
+        qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(action).center())
+        assert menu.isVisible() and action.isChecked()  # still open: tick the next one
+    assert page.checked_integrations() == {a.data() for a in picks}
+    assert page.integration_button.text() == "2 integrations"
+    qtbot.mouseClick(menu, Qt.MouseButton.LeftButton, pos=menu.actionGeometry(picks[0]).center())
+    assert not picks[0].isChecked()  # a second click unticks
+    assert page.integration_button.width() == width
+    assert page.status_combo.mapTo(page, page.status_combo.rect().topLeft()) == row_before
+    menu.close()
+
+
 def test_server_search_reloads_with_search_param(qtbot, page, nango_server):
     target = nango_server.connections[5]["connection_id"]
     page.search.set_debounce(0)
@@ -204,7 +226,7 @@ def test_copy_ids_and_context_menu(qtbot, page, monkeypatch):
     conn = page.current_connection()
     page.action_new_link.trigger()
     prefill = requested[1]
-    assert prefill["integration_ids"] == [conn.provider_config_key]
+    assert prefill["existing_integrations"] == [conn.provider_config_key] and "integration_ids" not in prefill
     if conn.customer.end_user_id:
         assert prefill["end_user_id"] == conn.customer.end_user_id
 

@@ -186,7 +186,9 @@ def test_page_builds_directory_from_published_connections(qtbot, page, ctx, monk
     page.new_link_button.click()
     prefill = calls[-1]
     assert prefill["end_user_id"] == "ann" and prefill["email"] == "ann@acme.com"
-    assert prefill["organization_id"] == "acme" and prefill["integration_ids"] == ["github", "slack"]
+    assert prefill["organization_id"] == "acme"
+    # the user's integrations are shown as connected, not pre-ticked: a new link is for another one
+    assert prefill["existing_integrations"] == ["github", "slack"] and "integration_ids" not in prefill
     page.show_button.click()
     assert calls[-1] == ("connections", {"filter": {"clear": True, "tags": {"end_user_id": "ann"}}})
     page.connections_view.doubleClicked.emit(page.connections_proxy.index(0, 0))

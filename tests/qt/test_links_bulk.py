@@ -6,6 +6,7 @@ import csv
 
 import httpx
 import pytest
+from PySide6.QtCore import Qt
 
 from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
@@ -164,3 +165,14 @@ def test_only_broken_connections(qtbot, profile_ctx, nango_server):
     assert dialog.only_broken.isEnabled()
     dialog.only_broken.setChecked(True)
     assert [i.connection_id for i in dialog.model.items] == [c.connection_id for c in broken]
+
+
+def test_customers_are_shown_by_name_not_by_id(qtbot, profile_ctx, nango_server):
+    connections = [c for c in connections_of(nango_server) if c.customer.display_name][:5]
+    assert connections
+    dialog = open_bulk(qtbot, profile_ctx, connections)
+    model = dialog.model
+    for row, conn in enumerate(connections):
+        assert model.index(row, 0).data() == conn.customer.display_name
+        if conn.customer.end_user_id:
+            assert conn.customer.end_user_id in model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel
 
 from nango_desktop.ui.links.dialog import NewLinkDialog
 from nango_desktop.ui.links.tracking import tracker_for
@@ -27,12 +28,73 @@ def fill(dlg: NewLinkDialog, **values: str) -> None:
         dlg.fields[attr].setText(value)
 
 
-def test_end_user_id_is_required(dialog):
-    assert "Required" in error_of(dialog, "end_user_id")
+def test_end_user_id_is_required_but_a_fresh_form_shows_no_red(qtbot, dialog):
+    assert error_of(dialog, "end_user_id") == ""  # untouched: no "Required" in red
     assert not dialog.create_button.isEnabled()
+    assert "end user" in dialog.create_button.toolTip()  # why Create is disabled
     fill(dialog, end_user_id="u_1")
     assert error_of(dialog, "end_user_id") == ""
     assert dialog.create_button.isEnabled()
+    dialog.show()
+    edit = dialog.fields["end_user_id"]
+    edit.setFocus()
+    qtbot.keyClick(edit, "a", Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)  # the user emptied it: now it is reported
+    assert "Required" in error_of(dialog, "end_user_id")
+    assert not dialog.create_button.isEnabled()
+
+
+def test_submit_attempt_reports_required_fields(dialog):
+    dialog.accept()
+    assert "Required" in error_of(dialog, "end_user_id")
+    assert dialog.issued is None
+
+
+def test_messages_never_move_the_fields(qtbot, dialog):
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    watched = [dialog.fields[a] for a in ("end_user_id", "email", "display_name", "organization_id")]
+    watched += [dialog.extra_tags.table, dialog.webhook_url, dialog.config_defaults.table]
+
+    def positions():
+        return [w.mapTo(dialog, w.rect().topLeft()) for w in watched]
+
+    fill(dialog, end_user_id="u_1")
+    before = positions()
+    fill(dialog, email="a@b.c", display_name="x" * 300)  # two long errors appear
+    dialog.extra_tags.add_row("1bad", "")
+    dialog.webhook_url.setText("nope")
+    assert error_of(dialog, "email") and error_of(dialog, "display_name") and error_of(dialog, "tags")
+    QApplication.processEvents()
+    assert positions()[:4] == before[:4]
+    fill(dialog, email="", display_name="")
+    QApplication.processEvents()
+    assert positions()[:4] == before[:4]
+    label = dialog.findChild(QLabel, "error_tags")
+    assert label.height() == label.sizeHint().height()  # reserved, whatever the message length
+    assert label.toolTip() == error_of(dialog, "tags")
+
+
+def test_integrations_the_customer_has_are_shown_but_not_ticked(qtbot, profile_ctx, nango_server):
+    dlg = NewLinkDialog(
+        profile_ctx, tracker_for(profile_ctx), {"end_user_id": "u1", "existing_integrations": ["github"]}
+    )
+    qtbot.addWidget(dlg)
+    qtbot.waitUntil(lambda: dlg.integrations_status.text().endswith("integrations"))
+    assert dlg.checked_integrations() == []
+    model = dlg.integrations_model
+    labels = [model.item(r).text() for r in range(model.rowCount())]
+    assert "GitHub  (github)  — connected" in labels
+    assert "Zendesk  (zendesk)" in labels
+
+
+def test_a_loopback_api_warns_that_the_customer_cannot_reach_it(qtbot, dialog, profile_ctx):
+    assert profile_ctx.profile.api_url.startswith("http://127.0.0.1")  # FakeNango on loopback
+    assert not dialog.reach_warning.isHidden()
+    assert (
+        "loopback" in dialog.reach_warning.text()
+        and profile_ctx.profile.api_url in dialog.reach_warning.text()
+    )
 
 
 def test_email_must_be_an_email_nango_accepts(dialog):
@@ -117,7 +179,7 @@ def test_integrations_are_listed_with_display_names(dialog, nango_server):
     assert dialog.checked_integrations() == []
 
 
-def test_prefill_from_a_connection(qtbot, profile_ctx, nango_server):
+def test_prefill_ticks_explicit_integration_ids(qtbot, profile_ctx, nango_server):
     conn = nango_server.connections[0]
     prefill = {"tags": conn["tags"], "integration_ids": [conn["provider_config_key"]]}
     dlg = NewLinkDialog(profile_ctx, tracker_for(profile_ctx), prefill)

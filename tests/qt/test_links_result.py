@@ -183,3 +183,11 @@ def test_reconnect_error_goes_to_the_error_banner(qtbot, profile_ctx, nango_serv
     (title, detail), *_ = profile_ctx.pending_errors()
     assert title.startswith("Not found") and conn.connection_id in detail
     assert not set(result_dialogs()) - before
+
+
+def test_message_names_integrations_by_display_name(qtbot, reconnect, nango_server):
+    view = reconnect()
+    integration = view.record.integration_ids[0]
+    display = next(i["display_name"] for i in nango_server.integrations if i["unique_key"] == integration)
+    assert display != integration
+    qtbot.waitUntil(lambda: f"reconnect your {display} account" in view.message.toPlainText())

@@ -71,17 +71,49 @@ def test_unreachable_server_is_reported(qtbot, dialog):
     assert "Cannot reach the Nango server" in dialog.status_label.text()
 
 
-def test_form_validation(qtbot, dialog):
+def field_error(d: ProfileDialog, key: str) -> str:
+    return d.field_messages[key].text()
+
+
+def test_form_validation_marks_each_field(qtbot, dialog):
     _fill(dialog, name="", url="https://api.nango.dev", key="k")
     dialog.save_button.click()
-    assert "name" in dialog.status_label.text()
+    assert "Required" in field_error(dialog, "name")
+    assert field_error(dialog, "api_url") == "" and field_error(dialog, "api_key") == ""
     _fill(dialog, name="ok", url="ftp://nope", key="k")
     dialog.save_button.click()
-    assert "api_url" in dialog.status_label.text()
+    assert field_error(dialog, "name") == ""
+    assert "API URL must look like" in field_error(dialog, "api_url")
     _fill(dialog, name="ok", url="https://api.nango.dev", key="")
     dialog.save_button.click()
-    assert "API key" in dialog.status_label.text()
+    assert "API key" in field_error(dialog, "api_key") and field_error(dialog, "api_url") == ""
     assert not dialog.busy.is_busy()
+
+
+def test_empty_form_marks_every_missing_field_not_one_raw_message(qtbot, dialog):
+    _fill(dialog, name="", url="", key="")
+    dialog.dashboard_edit.setText("not a url")
+    dialog.save_button.click()
+    assert "Required" in field_error(dialog, "name")
+    assert "Required" in field_error(dialog, "api_url")
+    assert "Required" in field_error(dialog, "api_key")
+    assert "Dashboard URL must look like" in field_error(dialog, "dashboard_url")
+    status = dialog.status_label.text()
+    assert "4 fields need attention" in status
+    assert "validation error" not in status.lower() and "string_pattern" not in status  # no raw pydantic
+    assert dialog.name_edit.hasFocus()
+
+
+def test_dashboard_url_is_saved_and_defaults_to_the_server(qtbot, dialog, nango_server):
+    _fill(dialog, name="self", url=nango_server.url, key=nango_server.secret_key)
+    assert nango_server.url in dialog.dashboard_edit.placeholderText()  # self-hosted: the server itself
+    dialog.url_edit.setText("https://api.nango.dev")
+    assert "https://app.nango.dev" in dialog.dashboard_edit.placeholderText()
+    dialog.url_edit.setText(nango_server.url)
+    dialog.dashboard_edit.setText("http://localhost:3000/")
+    with qtbot.waitSignal(dialog.accepted, timeout=10000):
+        dialog.save_button.click()
+    assert dialog.result_profile.profile.dashboard_url == "http://localhost:3000"
 
 
 def test_production_environment_sets_flag(dialog):

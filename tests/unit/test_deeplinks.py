@@ -84,3 +84,24 @@ def test_connection_errors_are_described_in_words_with_their_log_id():
     newer = describe_error(ConnectionErrorInfo(type="webhook_delivery", log_id="L3"))
     assert newer.title == "Webhook delivery error"
     assert "webhook_delivery" in newer.sentence
+
+
+@pytest.mark.parametrize(
+    ("url", "self_hosted", "expected"),
+    [
+        ("http://localhost:3003", True, "loopback"),
+        ("http://127.0.0.1:3003", True, "loopback"),
+        ("http://[::1]:3003", True, "loopback"),
+        ("http://192.168.1.20:3003", True, "private"),
+        ("https://nango.acme.com", True, None),
+        ("https://api.nango.dev", False, None),
+    ],
+)
+def test_links_to_an_api_the_customer_cannot_reach_are_flagged(url, self_hosted, expected):
+    from nango_desktop.domain.links import unreachable_api_warning
+
+    warning = unreachable_api_warning(url, self_hosted)
+    if expected is None:
+        assert warning is None
+    else:
+        assert expected in warning and url in warning

@@ -241,6 +241,10 @@ def test_message_template_names_the_link_and_expiry(store, clock):
     )
     text = message_template(record, LINK)
     assert text.startswith("Hi Jane,") and LINK in text and "reconnect your github account" in text
+    named = message_template(record, LINK, {"github": "GitHub"})
+    assert "reconnect your GitHub account" in named
+    new = add(store, clock, kind="new", display_name="Jo", integration_ids=["slack-prod", "github"])
+    assert "connect your account (Slack, github)" in message_template(new, LINK, {"slack-prod": "Slack"})
 
 
 # -- session tokens ---------------------------------------------------------------------------------

@@ -67,7 +67,8 @@ SYNC_COLUMNS = ("Sync", "Status", "Type", "Frequency", "Finished", "Next run", "
 
 
 def link_prefill(conn: Connection) -> dict[str, Any]:
-    """Prefill of the New link dialog for the customer of ``conn`` (its tags and integration)."""
+    """Prefill of the New link dialog for the customer of ``conn``: its tags, and its integration as one the
+    customer already has (shown, not ticked: a new link is for another integration)."""
     info = conn.customer
     prefill: dict[str, Any] = {
         "end_user_id": info.end_user_id,
@@ -75,7 +76,7 @@ def link_prefill(conn: Connection) -> dict[str, Any]:
         "display_name": info.display_name,
         "organization_id": info.organization_id,
         "organization_name": info.organization_name,
-        "integration_ids": [conn.provider_config_key],
+        "existing_integrations": [conn.provider_config_key],
         "tags": dict(conn.tags),
     }
     return {k: v for k, v in prefill.items() if v}

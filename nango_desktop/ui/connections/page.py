@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain.models import Connection
+from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.services.export import export_connections, format_for
 from nango_desktop.ui import icons
@@ -62,6 +63,7 @@ from nango_desktop.ui.connections.model import (
     KeyRole,
     key_of,
 )
+from nango_desktop.ui.forms import StayOpenMenu, elide_to, steady_width
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit
 
 log = logging.getLogger(__name__)
@@ -150,9 +152,10 @@ class ConnectionsPage(QWidget):
         self.integration_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.integration_button.setIcon(icons.icon("filter"))
         self.integration_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.integration_menu = QMenu(self.integration_button)
+        self.integration_menu = StayOpenMenu(self.integration_button)  # tick several without reopening
         self.integration_menu.setObjectName("connectionsIntegrationMenu")
         self.integration_button.setMenu(self.integration_menu)
+        steady_width(self.integration_button, ["All integrations", "99 integrations"])
         self._rebuild_integration_menu()
 
         self.status_combo = QComboBox(self)
@@ -556,7 +559,7 @@ class ConnectionsPage(QWidget):
         everything.setObjectName("connectionsIntegrationAll")
         everything.triggered.connect(lambda: self.set_integration_filter(None))
         self.integration_menu.addSeparator()
-        for key, label in sorted(self._integrations.items(), key=lambda kv: kv[1].casefold()):
+        for key, label in sorted(self._integrations.items(), key=lambda kv: natural_key(kv[1])):
             action = self.integration_menu.addAction(label if label == key else f"{label} ({key})")
             action.setObjectName(f"connectionsIntegration_{key}")
             action.setCheckable(True)
@@ -581,7 +584,9 @@ class ConnectionsPage(QWidget):
             text = self._integrations.get(next(iter(checked)), next(iter(checked)))
         else:
             text = f"{len(checked)} integrations"
-        self.integration_button.setText(text)
+        names = sorted((self._integrations.get(k, k) for k in checked), key=natural_key)
+        self.integration_button.setToolTip("Integrations shown: " + (", ".join(names) if names else "all"))
+        self.integration_button.setText(elide_to(self.integration_button, text))
 
     @Slot(int)
     def _on_status_changed(self, index: int) -> None:

@@ -282,7 +282,9 @@ class EndUsersPage(QWidget):
         if not isinstance(item, EndUser) or not item.connections:
             return
         prefill = link_prefill(item.connections[0])
-        prefill["integration_ids"] = sorted({c.provider_config_key for c in item.connections})
+        # the integrations this user already has: listed as connected, not ticked (the issue: a new link
+        # for a user is for an integration they do not have yet)
+        prefill["existing_integrations"] = sorted({c.provider_config_key for c in item.connections})
         prefill.update(
             {
                 k: v

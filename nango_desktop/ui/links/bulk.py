@@ -66,8 +66,11 @@ class BulkModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             expires = datetime.fromtimestamp(item.expires_at).strftime("%H:%M:%S") if item.expires_at else ""
             state = item.error or item.state
-            return (item.end_user_id, item.email, item.integration_id, item.connection_id, state, expires,
+            customer = item.customer or item.end_user_id
+            return (customer, item.email, item.integration_id, item.connection_id, state, expires,
                     item.link)[index.column()] or ""  # fmt: skip
+        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 0 and item.end_user_id:
+            return f"End user id: {item.end_user_id}"
         if role == Qt.ItemDataRole.ToolTipRole and index.column() == 4 and item.error:
             return item.error
         return None

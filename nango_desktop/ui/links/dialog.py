@@ -5,6 +5,13 @@ The end user and organization are sent as tags (``end_user_id``, ``end_user_emai
 ``end_user``/``organization`` objects are not used). Each violation is shown next to its field and
 "Create link" stays disabled until everything is valid. The session is created off-thread; on success
 ``linkIssued(IssuedLink)`` is emitted and the dialog accepts, on failure the error is shown in the dialog.
+
+Messages sit in reserved lines (``ui.forms.FieldMessage``): they never move the fields while the user types.
+A required field left empty is reported once the user has been in it (or tried to create), not on a fresh
+form. Prefill keys: the customer fields, ``tags``, ``integration_ids`` (ticked) and
+``existing_integrations`` (the customer's connected integrations: marked "connected", not ticked, since a
+new link is usually for another one). A self-hosted profile on a loopback or private address gets a warning:
+the customer's browser must reach it (``apiURL``).
 """
 
 from __future__ import annotations
@@ -33,13 +40,15 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain import tags as rules
+from nango_desktop.domain.links import unreachable_api_warning
+from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.links import IssuedLink, LinkRequest
 from nango_desktop.ui import icons
+from nango_desktop.ui.forms import FieldMessage, Touched
 from nango_desktop.ui.links.tracking import LinkTracker
 from nango_desktop.ui.widgets import ErrorBanner
 
 URL_RE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-ERROR_STYLE = "color: #c53030;"
 ROW_ERROR = QBrush(QColor(229, 72, 77, 50))
 
 # (attribute, tag key, label, placeholder)
@@ -53,18 +62,13 @@ CUSTOMER_FIELDS: tuple[tuple[str, str, str, str], ...] = (
 CUSTOMER_KEYS = {key for _attr, key, _label, _ph in CUSTOMER_FIELDS}
 
 
-def error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(f"error_{name}")
-    label.setStyleSheet(ERROR_STYLE)
-    label.setWordWrap(True)
-    label.setVisible(False)
-    return label
+def error_label(name: str, lines: int = 1) -> FieldMessage:
+    """The reserved message line(s) under a field (see ui.forms)."""
+    return FieldMessage(f"error_{name}", lines=lines)
 
 
-def set_error(label: QLabel, message: str | None) -> None:
-    label.setText(message or "")
-    label.setVisible(bool(message))
+def set_error(label: FieldMessage, message: str | None) -> None:
+    label.set_message(message)
 
 
 class KeyValueTable(QWidget):
@@ -160,8 +164,20 @@ class NewLinkDialog(QDialog):
         self._busy = False
 
         self.banner = ErrorBanner(self)
+        self.reach_warning = QLabel(self)
+        self.reach_warning.setObjectName("linkReachWarning")
+        self.reach_warning.setWordWrap(True)
+        self.reach_warning.setStyleSheet(f"color: {icons.STATUS_COLORS['warning']};")
+        profile = getattr(ctx, "profile", None)
+        warning = (
+            unreachable_api_warning(profile.api_url, profile.is_self_hosted) if profile is not None else None
+        )
+        self.reach_warning.setText(warning or "")
+        self.reach_warning.setVisible(bool(warning))
         self.fields: dict[str, QLineEdit] = {}
-        self.error_labels: dict[str, QLabel] = {}
+        self.error_labels: dict[str, FieldMessage] = {}
+        self.touched = Touched(self)
+        self._existing_integrations: set[str] = set()
 
         # -- customer
         customer = QGroupBox("Customer (sent as tags)")
@@ -171,16 +187,18 @@ class NewLinkDialog(QDialog):
             edit.setObjectName(f"field_{attr}")
             edit.setPlaceholderText(placeholder)
             edit.textChanged.connect(self.validate)
+            self.touched.watch(attr, edit)
+            edit.editingFinished.connect(self.validate)  # leaving an empty required field reports it
             self.fields[attr] = edit
             self.error_labels[attr] = error_label(attr)
             column = QVBoxLayout()
-            column.setSpacing(2)
+            column.setSpacing(0)
             column.addWidget(edit)
             column.addWidget(self.error_labels[attr])
             form.addRow(label, column)
         self.extra_tags = KeyValueTable(("Tag key", "Value"), "extraTagsTable")
         self.extra_tags.changed.connect(self.validate)
-        self.error_labels["tags"] = error_label("tags")
+        self.error_labels["tags"] = error_label("tags", lines=2)
         form.addRow(QLabel("Extra tags (at most 10 tags in all):"))
         form.addRow(self.extra_tags)
         form.addRow(self.error_labels["tags"])
@@ -203,10 +221,10 @@ class NewLinkDialog(QDialog):
         adv = QFormLayout(advanced)
         self.config_defaults = KeyValueTable(("Integration", "Setting", "Value"), "configDefaultsTable")
         self.config_defaults.changed.connect(self.validate)
-        self.error_labels["config"] = error_label("config")
+        self.error_labels["config"] = error_label("config", lines=2)
         self.docs_overrides = KeyValueTable(("Integration", "Docs URL"), "docsOverridesTable")
         self.docs_overrides.changed.connect(self.validate)
-        self.error_labels["docs"] = error_label("docs")
+        self.error_labels["docs"] = error_label("docs", lines=2)
         self.webhook_url = QLineEdit()
         self.webhook_url.setObjectName("field_webhook_url")
         self.webhook_url.setPlaceholderText("https://… (optional: this connection's webhooks go only here)")
@@ -240,6 +258,7 @@ class NewLinkDialog(QDialog):
         columns.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.banner)
+        layout.addWidget(self.reach_warning)
         layout.addLayout(columns, 1)
         layout.addWidget(self.buttons)
         self.resize(1100, 700)
@@ -259,7 +278,8 @@ class NewLinkDialog(QDialog):
             if key not in CUSTOMER_KEYS:
                 self.extra_tags.add_row(key, str(value))
         self._prefill_integrations = set(prefill.get("integration_ids") or ())
-        for key in sorted(self._prefill_integrations):
+        self._existing_integrations = set(prefill.get("existing_integrations") or ())
+        for key in sorted(self._prefill_integrations | self._existing_integrations, key=natural_key):
             self._add_integration(key, key)
 
     def load_integrations(self) -> None:
@@ -273,6 +293,8 @@ class NewLinkDialog(QDialog):
         )
 
     def _add_integration(self, key: str, label: str) -> QStandardItem:
+        if key in self._existing_integrations:
+            label = f"{label}  — connected"
         for row in range(self.integrations_model.rowCount()):
             item = self.integrations_model.item(row)
             if item.data(Qt.ItemDataRole.UserRole) == key:
@@ -285,15 +307,20 @@ class NewLinkDialog(QDialog):
         item.setCheckState(
             Qt.CheckState.Checked if key in self._prefill_integrations else Qt.CheckState.Unchecked
         )
+        if key in self._existing_integrations:
+            item.setToolTip("This customer already has a connection to this integration")
         self.integrations_model.appendRow(item)
         return item
 
     def _on_integrations(self, integrations: list[Any]) -> None:
         self.integrations_model.blockSignals(True)
-        for integration in integrations:
+        for integration in sorted(integrations, key=lambda i: natural_key(i.display_name or i.provider)):
             name = integration.display_name or integration.provider
             self._add_integration(integration.unique_key, f"{name}  ({integration.unique_key})")
         self.integrations_model.blockSignals(False)
+        remember = getattr(self.tracker, "remember_integrations", None)
+        if callable(remember):
+            remember(integrations)
         self.integrations_view.reset()
         self._known_integrations = {i.unique_key for i in integrations}
         self.integrations_status.setText(f"{len(integrations)} integrations")
@@ -344,11 +371,14 @@ class NewLinkDialog(QDialog):
     def validate(self) -> bool:
         """Check every field with Nango's rules; show each problem next to its field. True when valid."""
         errors: dict[str, str] = {}
+        shown_later: set[str] = set()
         for attr, key, _label, _ph in CUSTOMER_FIELDS:
             value = self.fields[attr].text().strip()
             if not value:
                 if attr == "end_user_id":
                     errors[attr] = "Required: Nango links the new connection to this end user."
+                    if attr not in self.touched:
+                        shown_later.add(attr)  # a fresh form: no red yet, "Create link" stays disabled
                 continue
             problems = rules.validate_tags({key: value})
             if problems:
@@ -405,12 +435,18 @@ class NewLinkDialog(QDialog):
 
         self.errors = errors
         for name, label in self.error_labels.items():
-            set_error(label, errors.get(name))
+            set_error(label, None if name in shown_later else errors.get(name))
         self.create_button.setEnabled(not errors and not self._busy)
+        self.create_button.setToolTip(
+            ""
+            if not errors
+            else "To create the link: " + "; ".join(m.splitlines()[0] for m in errors.values())
+        )
         return not errors
 
     # -- create -----------------------------------------------------------------------------------------
     def accept(self) -> None:
+        self.touched.all = True  # a submit attempt: report every problem, required fields included
         if self._busy or not self.validate():
             return
         try:

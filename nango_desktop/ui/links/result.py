@@ -68,6 +68,7 @@ class LinkResultView(QWidget):
         self.setObjectName("linkResultView")
         self.tracker, self.record = tracker, record
         self.url = url or tracker.url_of(record)
+        self._message = ""
 
         title = QLabel(link_title(record))
         title.setObjectName("linkTitle")
@@ -153,7 +154,10 @@ class LinkResultView(QWidget):
             self.link_edit.setText(self.url)
             self.link_edit.setCursorPosition(0)
             self.qr.setPixmap(qr_pixmap(self.url))
-            self.message.setPlainText(message_template(record, self.url))
+            self._set_message()
+            missing = [k for k in record.integration_ids if k not in tracker.integration_names]
+            if missing and hasattr(tracker, "fetch_integration_names"):
+                tracker.fetch_integration_names(self._names_loaded)
         else:
             self.link_edit.setText(record.link)
             self.qr.setText(
@@ -166,6 +170,17 @@ class LinkResultView(QWidget):
         tracker.linkChanged.connect(self._on_link_changed)
         self._apply()
         self.tick()
+
+    def _set_message(self) -> None:
+        assert self.url is not None
+        self._message = message_template(self.record, self.url, self.tracker.integration_names)
+        self.message.setPlainText(self._message)
+
+    @Slot()
+    def _names_loaded(self) -> None:
+        """Display names arrived: rewrite the message unless the admin has edited it."""
+        if self.url and self.message.toPlainText() == self._message:
+            self._set_message()
 
     # -- state ------------------------------------------------------------------------------------------
     def remaining(self) -> float:

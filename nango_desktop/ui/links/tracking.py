@@ -72,6 +72,7 @@ class LinkTracker(QObject):
         self._own_store = store
         self.tokens = tokens if tokens is not None else SessionTokens(_keyring_backend(ctx))
         self._pending: dict[int, LinkRecord] = {}
+        self.integration_names: dict[str, str] = {}  # integration id -> display name (message templates)
         self._polling = False
         self._poll_cursor = 0
         self._listener: Any = None
@@ -104,8 +105,29 @@ class LinkTracker(QObject):
             raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
         return LinkIssuer(self.ctx.client, self.store, self.tokens, self.ctx.profile)
 
+    def remember_integrations(self, integrations: Any) -> None:
+        """Display names of the profile's integrations, for messages to customers (GET /integrations)."""
+        for integration in integrations:
+            name = getattr(integration, "display_name", "") or ""
+            if name:
+                self.integration_names[integration.unique_key] = name
+
+    def fetch_integration_names(self, on_done: Callable[[], None]) -> None:
+        """Load the display names once (off the GUI thread); ``on_done`` runs on the GUI thread."""
+
+        def loaded(integrations: object) -> None:
+            self.remember_integrations(integrations)
+            on_done()
+
+        try:
+            client = self.ctx.client()
+        except Exception:  # noqa: BLE001 - no key: messages keep the integration ids
+            return
+        self.ctx.run(client.list_integrations, on_done=loaded, on_error=lambda _exc: None)
+
     @Slot(object)
     def _on_profile_changed(self, _profile: object = None) -> None:
+        self.integration_names = {}
         self.attach_listener()
         name = self.profile_name
         self._pending = {r.id: r for r in self.store.pending(name)} if name else {}

@@ -1,0 +1,142 @@
+"""Form helpers that keep fields still while the user types.
+
+``FieldMessage`` is the message line under a field (error, warning or hint). Its line is always reserved:
+a message appearing or going away never moves the fields below it (typing used to land in the wrong field
+when an error label appeared mid-word). A message longer than the line is elided; the whole text is in its
+tooltip and in ``text()``. ``StayOpenMenu`` lets the user tick several items of a filter menu in one go;
+``steady_width`` keeps a button's width when its label changes. ``Touched`` remembers which fields the user has edited, so a required field left
+empty is only reported once the user has been there (or tried to submit), never in red on a fresh form.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QSize, Qt
+from PySide6.QtGui import QAction, QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent
+from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QSizePolicy, QToolButton, QWidget
+
+from nango_desktop.ui import icons
+
+KIND_COLORS = {"error": "error", "warning": "warning"}
+
+
+class FieldMessage(QLabel):
+    """One reserved line under a form field; ``set_message(text, kind)``; empty text keeps the line."""
+
+    def __init__(self, name: str, parent: QWidget | None = None, lines: int = 1) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.kind = "error"
+        self._lines = max(1, lines)
+        self.setWordWrap(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(self._line_height())
+
+    def _line_height(self) -> int:
+        return self.fontMetrics().lineSpacing() * self._lines + 2
+
+    def set_message(self, text: str | None, kind: str = "error") -> None:
+        self.kind = kind
+        text = text or ""
+        if text != self.text():
+            self.setText(text)
+        self.setToolTip(text if text else "")
+        self.update()
+
+    def message(self) -> str:
+        return self.text()
+
+    # The whole text stays in text() (tests, accessibility); painting shows what fits in the reserved lines.
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(40, self._line_height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(0, self._line_height())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.setFixedHeight(self._line_height())
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        text = self.text()
+        if not text:
+            return
+        painter = QPainter(self)
+        color = icons.STATUS_COLORS.get(KIND_COLORS.get(self.kind, ""))
+        painter.setPen(QColor(color) if color else self.palette().color(self.foregroundRole()))
+        metrics = self.fontMetrics()
+        lines = text.splitlines() or [text]
+        shown = lines[: self._lines]
+        hidden = len(lines) - len(shown)
+        y = metrics.ascent() + 1
+        for i, line in enumerate(shown):
+            if hidden and i == len(shown) - 1:
+                line = f"{line} (+{hidden} more)"
+            elided = metrics.elidedText(line, Qt.TextElideMode.ElideRight, max(0, self.width()))
+            painter.drawText(0, y, elided)
+            y += metrics.lineSpacing()
+        painter.end()
+
+
+class Touched(QObject):
+    """Which line edits the user has edited or left (focus out); ``all`` after a submit attempt."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._names: set[str] = set()
+        self.all = False
+
+    def watch(self, name: str, edit: QLineEdit) -> None:
+        edit.textEdited.connect(lambda _text, n=name: self._names.add(n))
+        edit.editingFinished.connect(lambda n=name: self._names.add(n))
+
+    def mark(self, name: str) -> None:
+        self._names.add(name)
+
+    def __contains__(self, name: object) -> bool:
+        return self.all or name in self._names
+
+
+class StayOpenMenu(QMenu):
+    """A menu of check boxes that stays open while the user ticks several (a click toggles the item; a click
+    on a plain item, Escape or a click outside closes it as usual)."""
+
+    @staticmethod
+    def _toggle(action: QAction | None) -> bool:
+        if action is not None and action.isEnabled() and action.isCheckable():
+            action.trigger()  # toggles and emits triggered/toggled, without closing
+            return True
+        return False
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self._toggle(self.actionAt(event.position().toPoint())):
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        keys = (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if event.key() in keys and self._toggle(self.activeAction()):
+            return
+        super().keyPressEvent(event)
+
+
+def steady_width(button: QToolButton, texts: list[str]) -> None:
+    """Make ``button`` as wide as its widest expected label, so changing the label never re-flows its row."""
+    current = button.text()
+    width = 0
+    for text in texts:
+        button.setText(text)
+        width = max(width, button.sizeHint().width())
+    button.setText(current)
+    button.setFixedWidth(width)
+
+
+def elide_to(button: QToolButton, text: str) -> str:
+    """``text`` elided to what fits in the label area of a fixed-width tool button."""
+    metrics = button.fontMetrics()
+    current = button.text()
+    button.setText("x")
+    overhead = button.sizeHint().width() - metrics.horizontalAdvance("x")  # icon, padding, menu arrow
+    button.setText(current)
+    room = button.width() - overhead
+    return metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(room, 20))
