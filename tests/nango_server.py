@@ -570,8 +570,7 @@ class FakeNango:
             fake = server
 
         self._stopping.clear()
-        self._httpd = ThreadingHTTPServer((self._host, self._port), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _TrackingHTTPServer((self._host, self._port), Handler, self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="FakeNango", daemon=True
         )
@@ -579,21 +578,33 @@ class FakeNango:
         return self
 
     def stop(self) -> None:
-        """Stop serving, close kept-alive connections and wait for their handler threads."""
+        """Stop serving, close kept-alive connections and join every handler thread.
+
+        Handler threads are recorded (with their socket) by the accepting thread before they start, so
+        none is missed however late it was accepted; a thread leaves the record only when it has ended.
+        """
         self._stopping.set()  # wakes delayed handlers
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        httpd, self._httpd = self._httpd, None
+        if httpd is not None:
+            httpd.shutdown()  # serve_forever returned: no handler thread is created after this
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
         with self.lock:
             handlers = list(self._handlers.items())
-        for sock, thread in handlers:
+            self._handlers.clear()
+        for sock, _thread in handlers:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)  # a handler waiting for the next keep-alive request wakes
+        stuck = []
+        for _sock, thread in handlers:
             thread.join(timeout=10)
+            if thread.is_alive():
+                stuck.append(thread.name)
+        if httpd is not None:
+            httpd.server_close()
+        if stuck:
+            raise RuntimeError(f"FakeNango handler threads did not end within 10 s: {stuck}")
 
     def __enter__(self) -> FakeNango:
         return self.start() if self._httpd is None else self
@@ -1494,6 +1505,29 @@ def webhook_bytes(body: dict) -> bytes:
 # HTTP plumbing
 
 
+class _TrackingHTTPServer(ThreadingHTTPServer):
+    """One thread per connection, each recorded in ``fake._handlers`` (with its socket) before it starts;
+    a record is dropped only once its thread has ended, so ``FakeNango.stop()`` joins every one of them."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type, fake: FakeNango) -> None:
+        self.fake = fake
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), name="FakeNango-handler"
+        )
+        thread.daemon = True
+        with self.fake.lock:
+            handlers = self.fake._handlers
+            for sock in [sock for sock, t in handlers.items() if not t.is_alive()]:
+                del handlers[sock]
+            handlers[request] = thread
+        thread.start()
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeNango
     protocol_version = "HTTP/1.1"
@@ -1505,18 +1539,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
-
-    def setup(self) -> None:
-        super().setup()
-        with self.fake.lock:
-            self.fake._handlers[self.connection] = threading.current_thread()
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            with self.fake.lock:
-                self.fake._handlers.pop(self.connection, None)
 
     def _serve(self) -> None:
         fake = self.fake

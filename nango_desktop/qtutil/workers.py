@@ -6,6 +6,13 @@ bound slots, so callbacks given as ``on_done`` / ``on_error`` / ``on_progress`` 
 thread (never lambdas connected across threads); a callback bound to a QObject that was deleted meanwhile
 (a closed dialog) is skipped. A strong reference is kept until ``done`` is delivered.
 
+Observers never miss the end of a task. The worker only posts its result to the GUI thread (a queued
+internal signal); the public signals ``succeeded`` / ``failed`` / ``progress`` / ``done`` are emitted from
+the GUI thread's event loop, never before the code that called ``start()`` returned to it. So connecting to
+``task.signals`` right after ``start()`` is safe, however fast the task (even a pool that runs it before
+``start()`` returns). Code that looks at a task later checks ``task.delivered`` first (``done`` already
+emitted: nothing more will come), as ``BusyBar.track`` does.
+
 Usage::
 
     task = Task(client.list_integrations, on_done=self._show, on_error=ctx.show_error).start()
@@ -29,7 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QDeadlineTimer, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from nango_desktop.services.errors import CancelledError
 
@@ -56,22 +63,46 @@ def _holder() -> QObject:
 
 
 class _Signals(QObject):
-    """Lives in the thread that created the Task (the GUI thread); emitted from the pool thread."""
+    """Lives in the thread that created the Task (the GUI thread).
+
+    The worker emits only the internal ``workerFinished`` / ``workerProgress``, connected with a *queued*
+    connection even when the worker runs in the GUI thread itself; the public signals are emitted from
+    their slots, in the GUI thread, once control is back in the event loop.
+    """
 
     succeeded = Signal(object, object)  # (tag, result)
     failed = Signal(object, object)  # (tag, exception)
     progress = Signal(object, object, str)  # (done, total | None, message)
     done = Signal()
+    workerFinished = Signal(bool, object, object)  # internal: (ok, tag, result or exception)
+    workerProgress = Signal(object, object, str)  # internal: (done, total | None, message)
 
-    def __init__(self) -> None:
+    def __init__(self, delivered: threading.Event) -> None:
         super().__init__(_holder())
         self.on_done: Callable[[Any], None] | None = None
         self.on_error: Callable[[BaseException], None] | None = None
         self.on_progress: Callable[[int, int | None, str], None] | None = None
+        self._delivered = delivered
+        self.workerFinished.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        self.workerProgress.connect(self._relay_progress, Qt.ConnectionType.QueuedConnection)
         self.succeeded.connect(self._dispatch_succeeded)
         self.failed.connect(self._dispatch_failed)
         self.progress.connect(self._dispatch_progress)
         self.done.connect(self._release)
+
+    @Slot(bool, object, object)
+    def _deliver(self, ok: bool, tag: object, value: object) -> None:  # GUI thread, from the event loop
+        if ok:
+            self.succeeded.emit(tag, value)
+        else:
+            self.failed.emit(tag, value)
+        self._delivered.set()
+        self.done.emit()
+
+    @Slot(object, object, str)
+    def _relay_progress(self, done: object, total: object, message: str) -> None:
+        if not self._delivered.is_set():
+            self.progress.emit(done, total, message)
 
     @Slot(object, object)
     def _dispatch_succeeded(self, _tag: object, result: object) -> None:
@@ -149,7 +180,8 @@ class Task(QRunnable):
         self._fn, self._args, self.tag = fn, args, tag
         self.name = name or getattr(fn, "__qualname__", repr(fn))
         self.cancel_event = cancel if cancel is not None else threading.Event()
-        self.signals = _Signals()
+        self._delivered = threading.Event()  # set in the GUI thread just before ``done`` is emitted
+        self.signals = _Signals(self._delivered)
         self.signals.on_done, self.signals.on_error, self.signals.on_progress = on_done, on_error, on_progress
         self._finished = threading.Event()
         self._emitted = threading.Event()  # set after the last emit() returned
@@ -161,10 +193,11 @@ class Task(QRunnable):
 
     # -- pool thread --------------------------------------------------------------------------------
     def report_progress(self, done: int, total: int | None = None, message: str = "") -> None:
-        """Thread-safe: emit ``progress``; delivered to GUI-thread receivers through the event loop."""
-        self.signals.progress.emit(done, total, message)
+        """Thread-safe: ``progress`` is emitted in the GUI thread, through its event loop."""
+        self.signals.workerProgress.emit(done, total, message)
 
     def run(self) -> None:
+        ok, value = False, None
         try:
             if self.cancel_event.is_set():
                 raise CancelledError(None, f"{self.name} was cancelled before it started")
@@ -176,15 +209,15 @@ class Task(QRunnable):
             result = self._fn(*self._args, **kwargs)
             if self.cancel_event.is_set():
                 raise CancelledError(None, f"{self.name} was cancelled")
+            ok, value = True, result
         except BaseException as exc:  # noqa: BLE001 - a worker must never take the process down
             if not isinstance(exc, CancelledError):
                 log.debug("Task %s failed", self.name, exc_info=True)
-            self.signals.failed.emit(self.tag, exc)
-        else:
-            self.signals.succeeded.emit(self.tag, result)
+            value = exc
         finally:
+            # posted before ``finished`` is set: whoever waited for it then delivers it with processEvents()
+            self.signals.workerFinished.emit(ok, self.tag, value)
             self._finished.set()
-            self.signals.done.emit()
             self._emitted.set()
 
     # -- GUI thread ---------------------------------------------------------------------------------
@@ -207,6 +240,11 @@ class Task(QRunnable):
     def finished(self) -> bool:
         """True once ``fn`` has returned or raised (results may still be queued for the GUI thread)."""
         return self._finished.is_set()
+
+    @property
+    def delivered(self) -> bool:
+        """True once ``done`` was emitted (GUI thread): an observer attached now would wait forever."""
+        return self._delivered.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until ``fn`` finished (for shutdown and tests); True if it did."""

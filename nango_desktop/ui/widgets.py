@@ -252,7 +252,14 @@ class BusyBar(QWidget):
         return not self.isHidden()
 
     def track(self, task: Task, message: str = "Working…") -> Task:
-        """Show progress of ``task`` (call before or after ``task.start()``); hide when it is done."""
+        """Show progress of ``task`` (call before or after ``task.start()``); hide when it is done.
+
+        Task signals are emitted from the event loop, so tracking right after ``start()`` never misses the
+        end; a task whose ``done`` was already delivered hides the bar at once instead of showing it forever.
+        """
+        if task.delivered:
+            self.finish()
+            return task
         self._task = task
         task.signals.progress.connect(self._on_task_progress)
         task.signals.done.connect(self._on_task_done)
