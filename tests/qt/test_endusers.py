@@ -271,3 +271,13 @@ def test_tree_click_selects(qtbot, page, ctx):
     page.tree.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
     assert page.current_item() is page.proxy.item(index)
     assert page.connections_model.rowCount() == len(page.current_item().connections)
+
+
+def test_names_sort_naturally():
+    users = [
+        conn(f"c{n}", tags={"end_user_id": f"u{n}", "end_user_display_name": f"User {n}"}) for n in (10, 2, 1)
+    ]
+    m = EndUsersModel()
+    m.set_directory(build_directory(users))
+    m.sort(NAME, Qt.SortOrder.AscendingOrder)
+    assert [m.index(r, NAME).data() for r in range(3)] == ["User 1", "User 2", "User 10"]

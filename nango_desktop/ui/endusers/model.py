@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from nango_desktop.domain.endusers import Directory, EndUser, Organization
+from nango_desktop.domain.natsort import natural_key
 from nango_desktop.ui.connections.model import STATUS_COLORS
 
 COLUMNS = ("End user", "Email", "Organization", "End user id", "Connections", "Broken")
@@ -57,7 +58,7 @@ def org_cells(org: Organization) -> tuple[str, ...]:
 
 def _sort_key(item: EndUser | Organization, column: int) -> Any:
     cells = user_cells(item) if isinstance(item, EndUser) else org_cells(item)
-    return int(cells[column]) if column in (CONNECTIONS, BROKEN) else cells[column].casefold()
+    return int(cells[column]) if column in (CONNECTIONS, BROKEN) else natural_key(cells[column])
 
 
 class EndUsersModel(QAbstractItemModel):
