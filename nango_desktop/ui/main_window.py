@@ -304,6 +304,7 @@ class MainWindow(QMainWindow):
         self.nav_list.setAccessibleName("Navigation")
         self.nav_list.setIconSize(QSize(20, 20))
         self.nav_list.setFixedWidth(SIDEBAR_WIDTH)
+        self.nav_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.nav_list.setSpacing(2)
         self.nav_list.setFrameShape(QListWidget.Shape.NoFrame)
         self.nav_list.setStyleSheet(

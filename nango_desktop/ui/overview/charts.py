@@ -121,7 +121,7 @@ class ChartWidget(QWidget):
         self.setMouseTracking(True)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, False)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(260, 170)
+        self.setMinimumSize(200, 150)  # narrow charts thin out their axis labels instead of clipping
 
     # -- data ---------------------------------------------------------------------------------------------
     def set_data(
@@ -205,7 +205,14 @@ class ChartWidget(QWidget):
             label_w = min(self.width() * 0.38, max((fm.horizontalAdvance(t) for t in self.labels), default=0))
             left = self.PAD + label_w + 6
             bottom = self.height() - self.PAD - fm.height() - 2
-            right = self.width() - self.PAD - fm.horizontalAdvance(f"{int(self._max):,}") / 2
+            # fewer value ticks when their labels would touch (a narrow chart: "1,0002,0003,000")
+            for count in (5, 4, 3, 2, 1):
+                ticks = nice_ticks(maximum, count)
+                widest = max(fm.horizontalAdvance(f"{int(t):,}") for t in ticks)
+                right = self.width() - self.PAD - widest / 2
+                if (len(ticks) - 1) * (widest + 12) <= right - left:
+                    break
+            self._max = ticks[-1] or 1.0
         else:
             tick_w = max(fm.horizontalAdvance(f"{int(t):,}") for t in ticks)
             left = self.PAD + tick_w + 6
@@ -267,6 +274,7 @@ class ChartWidget(QWidget):
 
         self._paint_legend(painter, fm, text)
         # value grid and tick labels
+        last_right = -1e9
         for t in ticks:
             ratio = t / self._max
             painter.setPen(QPen(grid, 1))
@@ -276,7 +284,10 @@ class ChartWidget(QWidget):
                 painter.setPen(muted)
                 label = f"{int(t):,}"
                 w = fm.horizontalAdvance(label)
+                if x - w / 2 < last_right + 6:
+                    continue  # would touch the previous label
                 painter.drawText(QPointF(x - w / 2, plot.bottom() + fm.ascent() + 3), label)
+                last_right = x + w / 2
             else:
                 y = plot.bottom() - ratio * plot.height()
                 painter.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
@@ -447,6 +458,34 @@ class ChartWidget(QWidget):
         self.update()  # palette / font / scheme changes
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more width than it gets: it elides (…) and shows the whole
+    text in its tooltip when cut."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
+        return QSize(40, super().minimumSizeHint().height())
+
+    def is_elided(self) -> bool:
+        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
+
+    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        elided = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
+        painter.end()
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self.setToolTip(self.text() if self.is_elided() else "")
+
+
 class ChartCard(QFrame):
     """A chart with its title, a subtitle (figures) and export actions (button menu and context menu)."""
 
@@ -469,7 +508,7 @@ class ChartCard(QFrame):
         self._run = run
         self._notify = notify
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel(title, self)
+        self.title = ElidedLabel(title, self)  # a narrow card elides its title (whole in the tooltip)
         self.title.setObjectName(f"{name}Title")
         font = self.title.font()
         font.setBold(True)
@@ -487,8 +526,7 @@ class ChartCard(QFrame):
         self.export_button.setMenu(self.export_menu(self.export_button))
         self.header = QHBoxLayout()
         self.header.setContentsMargins(0, 0, 0, 0)
-        self.header.addWidget(self.title)
-        self.header.addStretch(1)
+        self.header.addWidget(self.title, 1)  # the title takes the room (elided only when there is none)
         self.header.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)

@@ -82,7 +82,14 @@ from nango_desktop.domain.overview import (
 )
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.ui import icons
-from nango_desktop.ui.overview.charts import ChartCard, ChartWidget, Series, is_dark_palette, series_color
+from nango_desktop.ui.overview.charts import (
+    ChartCard,
+    ChartWidget,
+    ElidedLabel,
+    Series,
+    is_dark_palette,
+    series_color,
+)
 
 log = logging.getLogger(__name__)
 
@@ -378,7 +385,7 @@ class OverviewPage(QWidget):
         font = self.attention_title.font()
         font.setBold(True)
         self.attention_title.setFont(font)
-        self.attention_count = QLabel("", self)
+        self.attention_count = ElidedLabel("", self)  # long summaries elide (whole in the tooltip)
         self.attention_count.setObjectName("overviewAttentionCount")
         self.attention_count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.search = SearchLineEdit(self, placeholder="Filter end users…")
