@@ -12,7 +12,9 @@ from nango_desktop.ui.endusers.model import (
     BROKEN,
     CONNECTIONS,
     EMAIL,
+    END_USER_ID,
     NAME,
+    ORGANIZATION,
     EndUsersFilterProxy,
     EndUsersModel,
     SortKeyRole,
@@ -281,3 +283,40 @@ def test_names_sort_naturally():
     m.set_directory(build_directory(users))
     m.sort(NAME, Qt.SortOrder.AscendingOrder)
     assert [m.index(r, NAME).data() for r in range(3)] == ["User 1", "User 2", "User 10"]
+
+
+def test_grouped_rows_put_organization_ids_under_organization_not_end_user_id(model):
+    model.set_grouped(True)
+    orgs = [model.index(r, NAME).data() for r in range(model.rowCount())]
+    acme = orgs.index("Acme")
+    assert model.index(acme, END_USER_ID).data() == ""
+    assert model.index(acme, ORGANIZATION).data() == "acme"
+    assert model.index(acme, EMAIL).data() == "2 end users"
+
+
+def test_rows_as_tall_as_connections_and_columns_fit(qtbot, page, ctx):
+    ctx.publish_connections(SAMPLE)
+    wait_directory(qtbot, page, 3)
+    row = page.tree.visualRect(page.proxy.index(0, 0)).height()
+    assert row >= page.fontMetrics().height() + 8
+    header = page.tree.header()
+    for column in (NAME, ORGANIZATION, END_USER_ID, CONNECTIONS, BROKEN):
+        assert header.sectionSize(column) >= page.tree.sizeHintForColumn(column)  # nothing cut
+    total = sum(header.sectionSize(c) for c in range(header.count()))
+    assert total <= page.tree.viewport().width() + 1  # every column on screen at 1280
+
+
+def test_collapsed_organizations_stay_collapsed_after_a_refresh(qtbot, page, ctx):
+    ctx.publish_connections(SAMPLE)
+    wait_directory(qtbot, page, 3)
+    page.group_toggle.setChecked(True)
+    assert page.is_expanded("id:acme")
+    acme = page.proxy.mapFromSource(page.model.index_of("id:acme", organization=True))
+    page.tree.collapse(acme)
+    assert not page.is_expanded("id:acme")
+    more = [*SAMPLE, conn("dan-gh", tags={"end_user_id": "dan", "organization_id": "acme"})]
+    ctx.publish_connections(more)
+    wait_directory(qtbot, page, 4)
+    assert not page.is_expanded("id:acme")  # the user's choice survives the rebuild
+    others = [o.key for o in page.model.directory.organizations if o.key != "id:acme"]
+    assert all(page.is_expanded(k) for k in others)

@@ -46,11 +46,13 @@ def user_cells(user: EndUser) -> tuple[str, ...]:
 
 
 def org_cells(org: Organization) -> tuple[str, ...]:
+    """An organization row: its name, how many end users, its id under "Organization" (never under
+    "End user id", where an organization id would read as a user's)."""
     return (
         org.label or NO_ORGANIZATION,
-        "",
         f"{len(org.users):,} end user{'' if len(org.users) == 1 else 's'}",
         org.organization_id or "",
+        "",
         str(len(org.connections)),
         str(len(org.broken)),
     )

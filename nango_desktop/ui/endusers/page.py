@@ -5,6 +5,10 @@ through ``ctx.connectionsLoaded``); it is built off the GUI thread. Refresh load
 and publishes the list. Selecting an end user (or an organization) lists its connections below, with
 "Reconnect links for all broken connections" (auth errors) and a new link for that user.
 
+Layout: rows as tall as the Connections table's; columns sized to their content once data arrives (Email
+stretches; the user's own widths are kept afterwards); in the grouped view the organizations the user
+collapsed stay collapsed when the directory is rebuilt (refresh, new connections).
+
 objectNames: endUsersPage, endUsersSearch, endUsersGroupByOrg, endUsersBrokenOnly, endUsersRefresh,
 endUsersSummary, endUsersBusy, endUsersSplitter, endUsersTree, endUsersSelection, endUsersReconnectBroken,
 endUsersNewLink, endUsersShowConnections, endUsersConnections.
@@ -15,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Slot
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -24,6 +28,8 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QTreeView,
@@ -35,8 +41,28 @@ from nango_desktop.domain.endusers import Directory, EndUser, Organization, buil
 from nango_desktop.ui import icons
 from nango_desktop.ui.connections.detail import link_prefill
 from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel, key_of
-from nango_desktop.ui.endusers.model import NAME, EndUsersFilterProxy, EndUsersModel
+from nango_desktop.ui.endusers.model import (
+    BROKEN,
+    CONNECTIONS,
+    EMAIL,
+    END_USER_ID,
+    NAME,
+    ORGANIZATION,
+    EndUsersFilterProxy,
+    EndUsersModel,
+)
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit
+
+ROW_PADDING = 8  # as the Connections table: font height + 8
+MAX_FITTED_WIDTH = 280
+
+
+class _RowHeight(QStyledItemDelegate):
+    """Rows as tall as the Connections table's (QTreeView has no default section size)."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+        hint = super().sizeHint(option, index)
+        return QSize(hint.width(), max(hint.height(), option.fontMetrics.height() + ROW_PADDING))
 
 
 class EndUsersPage(QWidget):
@@ -46,6 +72,8 @@ class EndUsersPage(QWidget):
         self.ctx = ctx
         self._generation = 0
         self._selected: tuple[str, bool] | None = None  # (key, is organization)
+        self._collapsed: set[str] = set()  # organization keys the user collapsed (grouped view)
+        self._columns_fitted = False
 
         self.model = EndUsersModel(self)
         self.proxy = EndUsersFilterProxy(self)
@@ -80,9 +108,22 @@ class EndUsersPage(QWidget):
         self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.tree.header().setSortIndicator(NAME, Qt.SortOrder.AscendingOrder)
         self.tree.setSortingEnabled(True)
-        for column, width in enumerate((220, 240, 180, 150, 90)):
-            self.tree.header().resizeSection(column, width)
+        self.tree.setItemDelegate(_RowHeight(self.tree))
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(EMAIL, QHeaderView.ResizeMode.Stretch)
+        for column, width in (
+            (NAME, 200),
+            (ORGANIZATION, 170),
+            (END_USER_ID, 130),
+            (CONNECTIONS, 96),
+            (BROKEN, 70),
+        ):
+            header.resizeSection(column, width)
         self.tree.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.tree.expanded.connect(self._on_expanded)
+        self.tree.collapsed.connect(self._on_collapsed)
 
         # connections of the selected user / organization
         self.selection_label = QLabel("Select an end user or an organization.", self)
@@ -196,6 +237,9 @@ class EndUsersPage(QWidget):
             return
         selected = self._selected
         self.model.set_directory(directory)
+        self._restore_expansion()
+        if not self._columns_fitted and directory.users:
+            self.fit_columns()
         broken_users = sum(1 for u in directory.users if u.broken)
         text = (
             f"{len(directory.users):,} end users ({broken_users:,} with broken connections) in "
@@ -212,7 +256,51 @@ class EndUsersPage(QWidget):
     @Slot(object)
     def _on_profile_changed(self, _profile: object) -> None:
         self._selected = None
+        self._collapsed.clear()
         self.set_connections([])
+
+    # -- layout -----------------------------------------------------------------------------------------
+    def fit_columns(self) -> None:
+        """Size the columns to their content (visible rows, capped); Email takes the rest."""
+        header = self.tree.header()
+        for column in (NAME, ORGANIZATION, END_USER_ID, CONNECTIONS, BROKEN):
+            wanted = max(self.tree.sizeHintForColumn(column), header.sectionSizeHint(column)) + 12
+            header.resizeSection(column, min(wanted, MAX_FITTED_WIDTH))
+        self._columns_fitted = True
+
+    def _org_key(self, index: QModelIndex) -> str | None:
+        item = self.proxy.item(index)
+        return item.key if isinstance(item, Organization) else None
+
+    @Slot(QModelIndex)
+    def _on_expanded(self, index: QModelIndex) -> None:
+        key = self._org_key(index)
+        if key is not None:
+            self._collapsed.discard(key)
+
+    @Slot(QModelIndex)
+    def _on_collapsed(self, index: QModelIndex) -> None:
+        key = self._org_key(index)
+        if key is not None:
+            self._collapsed.add(key)
+
+    def _restore_expansion(self) -> None:
+        """Grouped view after a rebuild: everything expanded but what the user collapsed."""
+        if not self.model.grouped:
+            return
+        self.tree.blockSignals(True)
+        try:
+            self.tree.expandAll()
+            for row in range(self.proxy.rowCount()):
+                index = self.proxy.index(row, 0)
+                if self._org_key(index) in self._collapsed:
+                    self.tree.collapse(index)
+        finally:
+            self.tree.blockSignals(False)
+
+    def is_expanded(self, organization_key: str) -> bool:
+        index = self.proxy.mapFromSource(self.model.index_of(organization_key, organization=True))
+        return index.isValid() and self.tree.isExpanded(index)
 
     # -- grouping and selection -------------------------------------------------------------------------
     @Slot(bool)
@@ -221,7 +309,7 @@ class EndUsersPage(QWidget):
         self.model.set_grouped(grouped)
         self.tree.setRootIsDecorated(grouped)
         if grouped:
-            self.tree.expandAll()
+            self._restore_expansion()
         if self.group_toggle.isChecked() != grouped:
             self.group_toggle.setChecked(grouped)
         if selected is not None:
