@@ -212,3 +212,24 @@ def test_history_page_lists_filters_reopens_and_updates_live(qtbot, qtmodelteste
     qtbot.waitUntil(lambda: [r.id for r in page.model.records] == [reconnect.record.id], timeout=10_000)
     assert "1 link, 0 waiting" in page.count_label.text()
     page.focus_search()
+
+
+def test_history_columns_show_the_customer_whole_at_1280(qtbot, ctx, nango_server, tmp_home):
+    """The issue: the Customer column was squeezed to ~45 px (names wrapped to "Em… Hop…")."""
+    from nango_desktop.ui.links.page import COLUMNS, LinksPage
+
+    name = "Margaret Dijkstra-Hamilton"
+    issue(
+        qtbot, ctx, "new_link", LinkRequest(end_user_id="u_w", email="margaret@acme.com", display_name=name)
+    )
+    page = LinksPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1100, 600)  # the page area of a 1280 window
+    page.show()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1 and page.columns.fitted, timeout=10_000)
+    header = page.table.horizontalHeader()
+    customer = COLUMNS.index("Customer")
+    assert header.sectionSize(customer) >= page.table.fontMetrics().horizontalAdvance(name)
+    assert not page.table.wordWrap()
+    total = sum(header.sectionSize(c) for c in range(header.count()) if not header.isSectionHidden(c))
+    assert total <= page.table.viewport().width() + 1  # Status and Expires on screen

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.links import LinkRecord, LinkStatus
 from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.links.result import STATUS_TEXT, LinkResultDialog, format_remaining
 from nango_desktop.ui.links.tracking import LinkTracker, tracker_for
 from nango_desktop.ui.widgets import ErrorBanner, SearchLineEdit
@@ -77,8 +77,11 @@ class LinksModel(QAbstractTableModel):
             )[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == COLUMNS.index("Status"):
             return QColor(STATUS_TEXT[record.status][1])
-        if role == Qt.ItemDataRole.ToolTipRole and record.status_detail:
-            return record.status_detail
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == COLUMNS.index("Status") and record.status_detail:
+                return record.status_detail
+            value = self.data(index, Qt.ItemDataRole.DisplayRole)  # an elided cell's whole value
+            return (value or record.status_detail) or None
         if role == RecordRole:
             return record
         return None
@@ -140,9 +143,16 @@ class LinksPage(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("Customer"), QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(False)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # long connection ids keep both ends
+        # columns fitted to their content once links are listed; Connection (long ids) takes what is left and
+        # gives it back first; right-click the header to choose the columns (remembered)
+        self.columns = ColumnLayout(
+            self.table,
+            "links",
+            stretch=COLUMNS.index("Connection"),
+            required=(COLUMNS.index("Customer"), COLUMNS.index("Status")),
+        )
         self.table.doubleClicked.connect(self.open_selected)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
         self.count_label = QLabel()
@@ -202,6 +212,8 @@ class LinksPage(QWidget):
             return  # a newer refresh is on its way
         selected = self.selected()
         self.model.set_records(records)
+        if records:
+            self.columns.fit()  # once, with real rows (the user's widths are kept afterwards)
         if selected is not None:
             self.select(selected.id)
         pending = sum(1 for r in records if r.status is LinkStatus.PENDING)

@@ -157,7 +157,8 @@ class LinkResultView(QWidget):
             self._set_message()
             missing = [k for k in record.integration_ids if k not in tracker.integration_names]
             if missing and hasattr(tracker, "fetch_integration_names"):
-                tracker.fetch_integration_names(self._names_loaded)
+                tracker.integrationNamesChanged.connect(self._names_loaded)
+                tracker.fetch_integration_names()
         else:
             self.link_edit.setText(record.link)
             self.qr.setText(

@@ -50,6 +50,7 @@ class LinkTracker(QObject):
     """See the module docstring. ``linkChanged(LinkRecord)`` fires on every new link and status change."""
 
     linkChanged = Signal(object)
+    integrationNamesChanged = Signal()  # integration_names has new display names
 
     SWEEP_MS = 1000
     POLL_MS = 20_000
@@ -73,6 +74,7 @@ class LinkTracker(QObject):
         self.tokens = tokens if tokens is not None else SessionTokens(_keyring_backend(ctx))
         self._pending: dict[int, LinkRecord] = {}
         self.integration_names: dict[str, str] = {}  # integration id -> display name (message templates)
+        self._names_task: Any = None
         self._polling = False
         self._poll_cursor = 0
         self._listener: Any = None
@@ -111,19 +113,30 @@ class LinkTracker(QObject):
             name = getattr(integration, "display_name", "") or ""
             if name:
                 self.integration_names[integration.unique_key] = name
+        self.integrationNamesChanged.emit()
 
-    def fetch_integration_names(self, on_done: Callable[[], None]) -> None:
-        """Load the display names once (off the GUI thread); ``on_done`` runs on the GUI thread."""
-
-        def loaded(integrations: object) -> None:
-            self.remember_integrations(integrations)
-            on_done()
-
+    def fetch_integration_names(self) -> None:
+        """Load the display names (off the GUI thread, one request at a time); ``integrationNamesChanged``
+        follows. Views connect to that signal (a deleted view is disconnected by Qt, never called)."""
+        if self._names_task is not None:
+            return
         try:
             client = self.ctx.client()
         except Exception:  # noqa: BLE001 - no key: messages keep the integration ids
             return
-        self.ctx.run(client.list_integrations, on_done=loaded, on_error=lambda _exc: None)
+        self._names_task = self.ctx.run(
+            client.list_integrations, on_done=self._on_names, on_error=self._on_names_failed
+        )
+
+    @Slot(object)
+    def _on_names(self, integrations: object) -> None:
+        self._names_task = None
+        self.remember_integrations(integrations)
+
+    @Slot(object)
+    def _on_names_failed(self, exc: object) -> None:
+        self._names_task = None
+        log.debug("Integration names not loaded: %r", exc)
 
     @Slot(object)
     def _on_profile_changed(self, _profile: object = None) -> None:
