@@ -135,7 +135,9 @@ class ColumnLayout(QObject):
         hidden_by_default: Iterable[int] = (),
         caps: dict[int, int] | None = None,
     ) -> None:
-        super().__init__(view)
+        # A child of the viewport, and filtering only the viewport: destroying the view destroys this object
+        # before the viewport goes, so no event of a half-destroyed widget ever reaches Python.
+        super().__init__(view.viewport())
         self.setObjectName(f"columnLayout_{key}")
         self.view = view
         self.key = key
@@ -160,7 +162,6 @@ class ColumnLayout(QObject):
         default_hidden = {names[c] for c in hidden_by_default if c < len(names)}
         self._restore(default_hidden)
         self._viewport = view.viewport()
-        view.installEventFilter(self)
         self._viewport.installEventFilter(self)  # its width is the one columns share (set after the view's)
 
     # -- public ---------------------------------------------------------------------------------------
@@ -207,9 +208,9 @@ class ColumnLayout(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         kind = event.type()
-        if kind == QEvent.Type.Show and watched is self.view and self._want_fit:
+        if kind == QEvent.Type.Show and self._want_fit:
             QTimer.singleShot(0, self.fit)
-        elif kind == QEvent.Type.Resize and watched is self._viewport and shiboken6.isValid(self.view):
+        elif kind == QEvent.Type.Resize and shiboken6.isValid(self.view):
             self.refit_to_width()
         return False
 

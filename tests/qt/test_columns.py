@@ -4,7 +4,7 @@ and the column chooser remembered across restarts (window-state file in the conf
 from __future__ import annotations
 
 import pytest
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QTableView
 
 from nango_desktop.ui.columns import SQUEEZE_FLOOR, ColumnLayout, header_of
@@ -12,23 +12,45 @@ from nango_desktop.ui.columns import SQUEEZE_FLOOR, ColumnLayout, header_of
 HEADERS = ["Customer", "Email", "Integration", "Connection ID", "Created", "Status"]
 
 
+class RowsModel(QAbstractTableModel):
+    """Plain rows of text (QStandardItemModel's Python-made items are avoided: PySide may collect them)."""
+
+    def __init__(self, rows: list[list[str]], parent=None) -> None:
+        super().__init__(parent)
+        self.rows = rows
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if role == Qt.ItemDataRole.DisplayRole and index.isValid():
+            return self.rows[index.row()][index.column()]
+        return None
+
+
 def make_view(qtbot, width: int = 1100) -> QTableView:
-    model = QStandardItemModel(0, len(HEADERS))
-    model.setHorizontalHeaderLabels(HEADERS)
-    for n in range(40):
-        model.appendRow(
-            [
-                QStandardItem(f"Customer number {n}"),
-                QStandardItem(f"someone.with.a.long.name{n}@example-company.com"),
-                QStandardItem("google-drive"),
-                QStandardItem(f"3f2b1c4d-{n:04d}-4abc-9def-0123456789ab"),
-                QStandardItem("2026-12-05 05:56"),
-                QStandardItem("Auth error"),
-            ]
-        )
     view = QTableView()
-    view.setModel(model)
     qtbot.addWidget(view)
+    rows = [
+        [
+            f"Customer number {n}",
+            f"someone.with.a.long.name{n}@example-company.com",
+            "google-drive",
+            f"3f2b1c4d-{n:04d}-4abc-9def-0123456789ab",
+            "2026-12-05 05:56",
+            "Auth error",
+        ]
+        for n in range(40)
+    ]
+    view.setModel(RowsModel(rows, view))  # owned by the view
     view.resize(width, 400)
     view.show()
     qtbot.waitExposed(view)
