@@ -17,9 +17,10 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QFrame,
@@ -320,12 +321,46 @@ class SearchLineEdit(QLineEdit):
             self._last_emitted = text
             self.searchChanged.emit(text)
 
+    def set_results(self, view: QAbstractItemView) -> None:
+        """Down (or Page Down) moves into ``view``: the results this box filters."""
+        self._results = view
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape and self.text():
             self.clear()
             self.flush()
             return
+        results = getattr(self, "_results", None)
+        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) and results is not None:
+            if focus_results(results):
+                return
         super().keyPressEvent(event)
+
+
+def focus_results(view: QAbstractItemView) -> bool:
+    """Focus ``view`` with a current row (the first one when none is current); False when it is empty."""
+    model = view.model()
+    if model is None or model.rowCount() == 0:
+        return False
+    view.setFocus(Qt.FocusReason.TabFocusReason)
+    current = view.currentIndex()
+    target = current if current.isValid() else model.index(0, 0)
+    selection = view.selectionModel()
+    if selection is not None and not (
+        current.isValid() and selection.isRowSelected(current.row(), current.parent())
+    ):
+        selection.setCurrentIndex(
+            target, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+        )
+    view.scrollTo(target)
+    return True
+
+
+def tab_chain(*widgets: QWidget | None) -> None:
+    """Tab goes through ``widgets`` in this order (None and hidden ones are skipped by Qt)."""
+    chain = [w for w in widgets if w is not None]
+    for first, second in zip(chain, chain[1:], strict=False):
+        QWidget.setTabOrder(first, second)
 
 
 class DestructiveConfirmDialog(QDialog):

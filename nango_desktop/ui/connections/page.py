@@ -64,7 +64,7 @@ from nango_desktop.ui.connections.model import (
     key_of,
 )
 from nango_desktop.ui.forms import StayOpenMenu, elide_to, steady_width
-from nango_desktop.ui.widgets import BusyBar, SearchLineEdit
+from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +243,12 @@ class ConnectionsPage(QWidget):
         layout.addLayout(bar)
         layout.addLayout(status_row)
         layout.addWidget(self.splitter, 1)
+        # keyboard: Down from the search box into the results; Tab: search -> filters -> table -> detail
+        self.search.set_results(self.table)
+        tab_chain(
+            self.search, self.server_search, self.integration_button, self.status_combo, self.tag_edit,
+            self.clear_filters_button, self.refresh_button, self.export_button, self.table,
+        )  # fmt: skip
 
         # -- wiring -----------------------------------------------------------------------------------
         self._counter_timer = QTimer(self)

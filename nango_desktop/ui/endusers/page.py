@@ -51,7 +51,7 @@ from nango_desktop.ui.endusers.model import (
     EndUsersFilterProxy,
     EndUsersModel,
 )
-from nango_desktop.ui.widgets import BusyBar, SearchLineEdit
+from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
 
 ROW_PADDING = 8  # as the Connections table: font height + 8
 MAX_FITTED_WIDTH = 280
@@ -188,6 +188,8 @@ class EndUsersPage(QWidget):
         layout.addLayout(status)
         layout.addWidget(self.splitter, 1)
 
+        self.search.set_results(self.tree)
+        tab_chain(self.search, self.group_toggle, self.broken_only, self.refresh_button, self.tree)
         ctx.connectionsLoaded.connect(self.set_connections)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._show_selection(None)

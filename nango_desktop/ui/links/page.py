@@ -23,7 +23,7 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.links.result import STATUS_TEXT, LinkResultDialog, format_remaining
 from nango_desktop.ui.links.tracking import LinkTracker, tracker_for
-from nango_desktop.ui.widgets import ErrorBanner, SearchLineEdit
+from nango_desktop.ui.widgets import ErrorBanner, SearchLineEdit, tab_chain
 
 COLUMNS = ("Created", "By", "Kind", "Customer", "Email", "Integration", "Connection", "Status", "Expires")
 EXPIRES_COLUMN = COLUMNS.index("Expires")
@@ -169,6 +169,10 @@ class LinksPage(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.count_label)
+        self.search.set_results(self.table)
+        tab_chain(
+            self.search, self.status_filter, self.open_button, self.revoke_button, new_button, self.table
+        )
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)

@@ -466,6 +466,7 @@ class OverviewPage(QWidget):
         layout.addLayout(top)
         layout.addLayout(figures)
         layout.addWidget(self.splitter, 1)
+        self.search.set_results(self.attention)  # Down from the filter into the list
 
         # -- wiring -------------------------------------------------------------------------------------
         self._snapshotReady.connect(self._on_snapshot, Qt.ConnectionType.QueuedConnection)
