@@ -1067,6 +1067,9 @@ class FakeNango:
                 if creds.get("type") == "OAUTH2" and "expires_at" in creds:
                     creds["expires_at"] = iso(now + timedelta(hours=1))
                 conn["last_fetched_at"] = iso(now)
+                # Nango's connectionRefreshSuccess hook clears the connection's auth error
+                conn["errors"] = [e for e in conn["errors"] if e["type"] != "auth"]
+                self.invalidate()
             return 200, full_item(conn, refresh_token=refresh_token)
 
     def _patch_connection(self, query, body, *, connection_id: str) -> tuple[int, Any]:

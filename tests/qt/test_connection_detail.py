@@ -58,7 +58,7 @@ def test_shows_the_list_row_without_reading_credentials(qtbot, detail, ctx, nang
     assert detail.info_labels["integration"].text() == conn.provider_config_key
     assert detail.info_labels["email"].text() == (conn.customer.email or "—")
     error = conn.errors[0]
-    assert error.log_id in detail.errors.item(0).text() and error.type in detail.errors.item(0).text()
+    assert error.log_id in detail.errors.texts()[0]
     assert detail.edited_tags() == conn.tags
     assert json.loads(detail.metadata.toPlainText()) == conn.metadata
     assert "Nango refreshes an expired access token" in detail.credentials_hint.text()
@@ -275,3 +275,32 @@ def test_recent_webhook_events_slot(qtbot, detail, ctx):
     detail.tabs.setCurrentWidget(detail.webhooks_tab)
     assert detail._recent is not None
     assert detail.webhooks_tab.findChild(QWidget, "recentWebhookEvents") is not None
+
+
+def test_errors_box_explains_each_error_with_copy_and_open_in_nango(qtbot, detail, ctx, nango_server):
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QLabel, QPushButton
+
+    conn = listed(ctx, lambda c: c.has_auth_error and c.auth_error_log_id)
+    opened: list[str] = []
+    detail.errors.open_url = lambda url: opened.append(url) or True
+    detail.show_connection(conn)
+    box = detail.errors
+    title = box.findChild(QLabel, "detailErrorTitle_0")
+    assert title is not None and "Authorization error" in title.text()
+    assert box.findChild(QLabel, "detailErrorLogId_0").text() == f"Log id: {conn.auth_error_log_id}"
+    assert "reconnect" in box.texts()[0]
+    box.findChild(QPushButton, "detailErrorCopy_0").click()  # a button, not an undocumented double-click
+    assert QGuiApplication.clipboard().text() == conn.auth_error_log_id
+    base = f"{ctx.profile.dashboard_base}/{ctx.profile.environment}"
+    box.findChild(QPushButton, "detailErrorOpenLog_0").click()
+    box.open_connection.click()
+    box.open_integration.click()
+    assert opened == [
+        f"{base}/logs?operationId={conn.auth_error_log_id}",
+        f"{base}/connections/{conn.provider_config_key}/{conn.connection_id}",
+        f"{base}/integrations/{conn.provider_config_key}",
+    ]
+    ok = listed(ctx, lambda c: not c.errors)
+    detail.show_connection(ok)
+    assert not box.empty.isHidden() and box.findChild(QPushButton, "detailErrorCopy_0") is None

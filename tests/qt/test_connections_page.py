@@ -409,3 +409,26 @@ def test_pending_selection_while_sorted_and_loading(qtbot, ctx, nango_server):
     assert page.current_connection().connection_id == target["connection_id"]
     names = [page.proxy.index(r, CUSTOMER).data(SortKeyRole) for r in range(page.proxy.rowCount())]
     assert len(names) == 50 and names == sorted(names, reverse=True)
+
+
+def test_successful_refresh_credentials_updates_the_row(qtbot, page, ctx, nango_server):
+    """The issue: after "Refresh credentials" succeeded the row still said Auth error until a reload."""
+    broken = next(
+        c
+        for c in page.model.connections()
+        if c.has_auth_error
+        and not nango_server.find(c.connection_id, c.provider_config_key).get("_refresh_exhausted")
+    )
+    assert page.select_connection(broken.connection_id, broken.provider_config_key)
+    row = page.proxy.mapFromSource(page.model.index(page.model.row_of(*key_of(broken)), STATUS)).row()
+    assert page.proxy.index(row, STATUS).data() == "Auth error"
+    with qtbot.waitSignal(ctx.connectionChanged, timeout=LOAD_TIMEOUT):
+        page.detail.refresh_credentials_button.click()
+
+    def row_status() -> str:
+        index = page.model.index(page.model.row_of(*key_of(broken)), STATUS)
+        return index.data()
+
+    qtbot.waitUntil(lambda: row_status() != "Auth error", timeout=LOAD_TIMEOUT)
+    assert not page.detail.connection.has_auth_error  # the detail's errors box follows too
+    assert page.detail.errors.texts() == [t for t in page.detail.errors.texts() if "Authorization" not in t]

@@ -35,7 +35,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
@@ -56,6 +55,7 @@ from nango_desktop.services.errors import (
     RefreshExhaustedError,
 )
 from nango_desktop.ui import icons
+from nango_desktop.ui.connections.errors_box import ErrorsBox
 from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, format_created, key_of
 from nango_desktop.ui.widgets import BusyBar, confirm_destructive
 
@@ -313,17 +313,19 @@ class ConnectionDetail(QWidget):
             label = _label(f"detailInfo_{key}")
             self.info_labels[key] = label
             self.info.addRow(text, label)
-        self.errors = QListWidget()
-        self.errors.setObjectName("detailErrors")
-        self.errors.setMaximumHeight(90)
-        self.errors.itemDoubleClicked.connect(self._copy_log_id)
-        self.errors.setToolTip("Double-click to copy the log id (open it in Nango's logs)")
+        # the reason a connection broke: each error in words, its log id (copy), "Open in Nango" links
+        self.errors = ErrorsBox(page)
         layout = QVBoxLayout(page)
         layout.addWidget(self.info_widget)
         layout.addWidget(QLabel("<b>Errors</b>"))
         layout.addWidget(self.errors)
         layout.addStretch(1)
-        return page
+        scroll = QScrollArea()  # several errors and a narrow pane: scroll, never cut
+        scroll.setObjectName("detailOverviewScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(page)
+        return scroll
 
     def _build_tags(self) -> QWidget:
         page = QWidget()
@@ -470,12 +472,7 @@ class ConnectionDetail(QWidget):
         }
         for key, value in values.items():
             self.info_labels[key].setText(value)
-        self.errors.clear()
-        for error in conn.errors:
-            self.errors.addItem(f"{error.type} error — log id {error.log_id or 'unknown'}")
-            self.errors.item(self.errors.count() - 1).setData(Qt.ItemDataRole.UserRole, error.log_id or "")
-        if not conn.errors:
-            self.errors.addItem("No errors")
+        self.errors.set_connection(conn, self.ctx.profile)
         if not same or not self._tags_dirty():
             self._set_tags(conn.tags)
         if not same or not self.metadata.document().isModified():
@@ -761,6 +758,8 @@ class ConnectionDetail(QWidget):
             self._set_full(full)
             if force_refresh:
                 self.ctx.notify("Credentials refreshed", f"{cid}: {self.expiry.text()}")
+                # a successful refresh clears Nango's auth error: the row (and every page) re-reads it
+                self.ctx.connectionChanged.emit(cid, iid)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, RefreshExhaustedError) and self._is_current(cid, iid):
@@ -823,11 +822,6 @@ class ConnectionDetail(QWidget):
             self.ctx.request_new_link(link_prefill(self.connection))
 
     @Slot(QListWidgetItem)
-    def _copy_log_id(self, item: QListWidgetItem) -> None:
-        log_id = item.data(Qt.ItemDataRole.UserRole)
-        if log_id:
-            QGuiApplication.clipboard().setText(log_id)
-
     @Slot()
     def copy_id(self) -> None:
         if self.connection is not None:
