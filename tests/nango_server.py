@@ -7,7 +7,8 @@ rate limiting with ``X-RateLimit-*`` headers, connect sessions authenticated by 
 
 Tests drive it through plain attributes (``connections``, ``integrations``, ``sessions``, ``requests``)
 and fault injection (``fail_next``, ``reset_next``, ``truncate_next``, ``non_json_next``, ``set_delay``,
-``revoke_key``). Stored connection dicts may carry private keys starting with ``_`` (for example
+``revoke_key``). ``hold()`` returns a :class:`Gate` that keeps matching requests waiting until the test
+releases them, so a test catches a load in flight every time instead of hoping a delay is long enough. Stored connection dicts may carry private keys starting with ``_`` (for example
 ``_refresh_exhausted``); those are never serialized. After mutating ``connections`` in place (rather than
 through the API), call :meth:`FakeNango.invalidate` so cached orderings are rebuilt (and, from
 ``FRAGMENT_CACHE_MIN`` connections, the cached per-connection list JSON).
@@ -469,6 +470,64 @@ class Fault:
         return self.path_prefix is None or path.startswith(self.path_prefix)
 
 
+class Gate:
+    """Holds matching requests (after letting ``after`` of them through) until :meth:`release`.
+
+    ``held`` counts the requests waiting now, ``arrived`` every matching request that reached the gate
+    (let through or held). Stopping the server releases held requests without an answer (the connection
+    is closed). ``with server.hold(...) as gate:`` releases on exit.
+    """
+
+    def __init__(
+        self,
+        method: str | None,
+        path_prefix: str | None,
+        after: int,
+        match: Callable[[RecordedRequest], bool] | None,
+    ) -> None:
+        self.method, self.path_prefix, self.after, self.match = method, path_prefix, after, match
+        self.arrived = 0
+        self.held = 0
+        self._cond = threading.Condition()
+        self._open = False
+
+    def matches(self, request: RecordedRequest) -> bool:
+        return (
+            (self.method is None or request.method == self.method)
+            and (self.path_prefix is None or request.path.startswith(self.path_prefix))
+            and (self.match is None or self.match(request))
+        )
+
+    def pass_through(self, request: RecordedRequest) -> None:
+        """Handler thread: return at once, or when the gate is released (or the server stops)."""
+        with self._cond:
+            self.arrived += 1
+            if self._open or self.arrived <= self.after:
+                return
+            self.held += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(lambda: self._open)
+            finally:
+                self.held -= 1
+
+    def wait_held(self, count: int = 1, timeout: float = 10.0) -> bool:
+        """Block until ``count`` requests are held (worker-side tests; GUI tests poll ``held``)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.held >= count, timeout)
+
+    def release(self) -> None:
+        with self._cond:
+            self._open = True
+            self._cond.notify_all()
+
+    def __enter__(self) -> Gate:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
 class ManualClock:
     """An injectable clock (``FakeNango(clock=...)``) so rate-limit tests need not wait a minute."""
 
@@ -541,6 +600,7 @@ class FakeNango:
         self._faults: list[Fault] = []
         self._delay = 0.0
         self._delay_prefix: str | None = None
+        self._gates: list[Gate] = []
         self._revoked = False
         self._window_start: float | None = None
         self._window_count = 0
@@ -584,6 +644,10 @@ class FakeNango:
         none is missed however late it was accepted; a thread leaves the record only when it has ended.
         """
         self._stopping.set()  # wakes delayed handlers
+        with self.lock:
+            gates = list(self._gates)
+        for gate in gates:
+            gate.release()  # held handlers see _stopping and close their connection
         httpd, self._httpd = self._httpd, None
         if httpd is not None:
             httpd.shutdown()  # serve_forever returned: no handler thread is created after this
@@ -664,6 +728,23 @@ class FakeNango:
         with self.lock:
             self._faults.clear()
             self._delay = 0.0
+
+    def hold(
+        self,
+        path_prefix: str | None = None,
+        *,
+        method: str | None = "GET",
+        after: int = 0,
+        match: Callable[[RecordedRequest], bool] | None = None,
+    ) -> Gate:
+        """Keep matching requests waiting (after ``after`` of them passed) until ``gate.release()``.
+
+        The request is recorded (and ``on_request`` called) before it waits; faults and answers come after.
+        """
+        gate = Gate(method, path_prefix, after, match)
+        with self.lock:
+            self._gates.append(gate)
+        return gate
 
     def set_delay(self, seconds: float, path_prefix: str | None = None) -> None:
         """Delay every response (under ``path_prefix``) by ``seconds``; 0 disables."""
@@ -1565,6 +1646,13 @@ class _Handler(BaseHTTPRequestHandler):
             delay = fake._delay if fake._delay_prefix is None or path.startswith(fake._delay_prefix) else 0.0
         if fake.on_request is not None:
             fake.on_request(request)
+        with fake.lock:
+            gates = [gate for gate in fake._gates if gate.matches(request)]
+        for gate in gates:
+            gate.pass_through(request)
+        if gates and fake._stopping.is_set():
+            self.close_connection = True
+            return
         if delay and fake._stopping.wait(delay):
             self.close_connection = True
             return

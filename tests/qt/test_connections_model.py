@@ -101,15 +101,24 @@ def test_rows_arrive_page_by_page_and_gui_keeps_running(qtbot):
 
 
 def test_stale_pages_of_a_replaced_load_are_ignored(qtbot, nango_server, client):
-    nango_server.set_delay(0.05)
+    # the whole-list load gets its first page, then its second page is held while a search replaces it
+    gate = nango_server.hold("/connections", after=1, match=lambda r: r.param("search") is None)
     model = ConnectionsModel(lambda: client, page_size=5)
-    model.load()
+    first = model.load()
+    qtbot.waitUntil(lambda: model.rowCount() == 5 and gate.held == 1, timeout=20_000)
     with qtbot.waitSignal(model.loadFinished, timeout=20_000) as blocker:
         model.load(search="zzz-no-match")
     assert blocker.args == [True]
     assert model.rowCount() == 0 and model.search == "zzz-no-match"
+    inserted = []
+    model.rowsInserted.connect(lambda *_: inserted.append(1))
+    finished = []
+    model.loadFinished.connect(finished.append)
+    with qtbot.waitSignal(first.signals.done, timeout=20_000):
+        gate.release()  # the replaced load's page 2 (and whatever follows) comes back now
+    assert inserted == [] and finished == [] and model.rowCount() == 0 and model.is_complete
     searches = [r.param("search") for r in nango_server.requests_to("/connections", "GET")]
-    assert searches[-1] == "zzz-no-match"
+    assert searches[:3] == [None, None, "zzz-no-match"]
 
 
 def test_server_side_search_reload(qtbot, nango_server, client):
@@ -121,14 +130,16 @@ def test_server_side_search_reload(qtbot, nango_server, client):
 
 
 def test_cancel_keeps_loaded_rows(qtbot, nango_server, client):
-    nango_server.set_delay(0.05)
+    gate = nango_server.hold("/connections", after=2)  # two pages arrive, the third is held
     model = ConnectionsModel(lambda: client, page_size=5)
-    with qtbot.waitSignal(model.rowsInserted, timeout=20_000):
-        model.load()
+    model.load()
+    qtbot.waitUntil(lambda: model.rowCount() == 10 and gate.held == 1, timeout=20_000)
+    assert model.is_loading
+    model.cancel()
     with qtbot.waitSignal(model.loadFinished, timeout=20_000) as blocker:
-        model.cancel()
+        gate.release()
     assert blocker.args == [False]
-    assert 0 < model.rowCount() < 50 and not model.is_complete and not model.is_loading
+    assert 10 <= model.rowCount() < 50 and not model.is_complete and not model.is_loading
 
 
 @pytest.mark.parametrize(("status", "error"), [(401, InvalidKeyError), (503, ServerError)])
@@ -281,15 +292,15 @@ def test_set_connections_static_list(qtbot, qtmodeltester, client):
 
 
 def test_load_in_flight_when_list_is_replaced(qtbot, nango_server, client):
-    nango_server.set_delay(0.05)
+    gate = nango_server.hold("/connections")
     model = ConnectionsModel(lambda: client, page_size=5)
     task = model.load()
+    qtbot.waitUntil(lambda: gate.held == 1, timeout=20_000)
     model.set_connections([])
     assert not model.is_loading
-    done = threading.Event()
-    task.signals.done.connect(done.set)
-    qtbot.waitUntil(done.is_set, timeout=20_000)
-    assert model.rowCount() == 0
+    with qtbot.waitSignal(task.signals.done, timeout=20_000):
+        gate.release()
+    assert model.rowCount() == 0 and model.is_complete
 
 
 # -- ConnectionsFilterProxy: list-of-rows proxy (filter and sort without per-row C++ -> Python calls) --------

@@ -300,17 +300,19 @@ def test_export_view_csv_and_json(qtbot, page, tmp_path, monkeypatch):
 
 
 def test_navigate_filter_and_pending_selection(qtbot, ctx, nango_server):
-    nango_server.set_delay(0.02)
+    gate = nango_server.hold("/connections", after=1)  # the first page arrives, the rest waits
     target = nango_server.connections[0]  # oldest: arrives in the last page
     page = ConnectionsPage(ctx)
     qtbot.addWidget(page)
     page.model._page_size = 10
-    qtbot.waitUntil(lambda: page.model.is_loading, timeout=LOAD_TIMEOUT)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 10 and gate.held == 1, timeout=LOAD_TIMEOUT)
     page.on_navigate(
         filter={"status": "errors"},
         connection_id=target["connection_id"],
         integration_id=target["provider_config_key"],
     )
+    assert page.model.is_loading and page.detail.connection is None  # not loaded yet: pending
+    gate.release()
     qtbot.waitUntil(lambda: page.detail.connection is not None, timeout=LOAD_TIMEOUT)
     assert page.detail.connection.connection_id == target["connection_id"]
     qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
@@ -396,14 +398,16 @@ def test_refresh_while_sorted_keeps_sort_and_selection(qtbot, page, nango_server
 
 
 def test_pending_selection_while_sorted_and_loading(qtbot, ctx, nango_server):
-    nango_server.set_delay(0.02)
+    gate = nango_server.hold("/connections", after=1)  # the first page arrives, the rest waits
     target = nango_server.connections[0]  # oldest: arrives in the last page
     page = ConnectionsPage(ctx)
     qtbot.addWidget(page)
     page.model._page_size = 10
     page.table.horizontalHeader().setSortIndicator(CUSTOMER, Qt.SortOrder.DescendingOrder)
-    qtbot.waitUntil(lambda: page.model.is_loading, timeout=LOAD_TIMEOUT)
-    page.select_connection(target["connection_id"], target["provider_config_key"])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 10 and gate.held == 1, timeout=LOAD_TIMEOUT)
+    assert not page.select_connection(target["connection_id"], target["provider_config_key"])  # pending
+    assert page.model.is_loading and page.detail.connection is None
+    gate.release()
     qtbot.waitUntil(lambda: page.detail.connection is not None, timeout=LOAD_TIMEOUT)
     qtbot.waitUntil(lambda: not page.model.is_loading, timeout=LOAD_TIMEOUT)
     assert page.current_connection().connection_id == target["connection_id"]

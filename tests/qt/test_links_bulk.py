@@ -114,20 +114,21 @@ def test_200_links_under_200_per_minute_none_lost(qtbot, limited_ctx, limited_se
 
 
 def test_cancel_then_continue_generates_each_link_once(qtbot, profile_ctx, nango_server):
-    nango_server.set_delay(0.1, path_prefix=RECONNECT)
+    gate = nango_server.hold(RECONNECT, method="POST", after=2)  # two links, then the third request waits
     connections = connections_of(nango_server)[:20]
     dialog = open_bulk(qtbot, profile_ctx, connections)
     dialog.generate_button.click()
-    qtbot.waitUntil(lambda: len(dialog.model.generated()) >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: len(dialog.model.generated()) == 2 and gate.held == 1, timeout=10_000)
+    dialog.cancel_button.click()
+    assert dialog.status.text() == "Cancelling after the current request…"
     with qtbot.waitSignal(dialog.finishedGenerating, timeout=10_000) as blocker:
-        dialog.cancel_button.click()
+        gate.release()  # the request in flight ends; no other starts
     generated, total = blocker.args
-    assert total == 20 and 2 <= generated < 20
+    assert (generated, total) == (3, 20)
     assert "Cancelled" in dialog.status.text()
     assert dialog.generate_button.isEnabled() and not dialog.cancel_button.isEnabled()
     assert len(nango_server.sessions) == generated
 
-    nango_server.set_delay(0.0)
     with qtbot.waitSignal(dialog.finishedGenerating, timeout=30_000) as blocker:
         dialog.generate_button.click()
     assert blocker.args == [20, 20]
