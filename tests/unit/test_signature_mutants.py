@@ -47,7 +47,9 @@ def forgeries(header: str, raw: bytes) -> dict[str, str]:
         "sha256(key), no body": hashlib.sha256(key).hexdigest(),
         "hmac with an empty key": hmac.new(b"", raw, hashlib.sha256).hexdigest(),
         "hmac with key and body swapped": hmac.new(raw or b"\0", key, hashlib.sha256).hexdigest(),
-        "the other header's digest": (right_legacy if header == HMAC_HEADER else right_hmac)(SIGNING_KEY, raw),
+        "the other header's digest": (right_legacy if header == HMAC_HEADER else right_hmac)(
+            SIGNING_KEY, raw
+        ),
         "digest of another body": RIGHT[header](SIGNING_KEY, raw + b" "),
         "digest with another key": RIGHT[header](PREVIOUS_KEY, raw),
         "all zeros": "0" * 64,
