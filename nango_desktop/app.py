@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from nango_desktop import APP_ID, APP_NAME, __version__
+from nango_desktop.qtutil.display import display_problem, explain
 from nango_desktop.qtutil.errors import CrashHandler, install_crash_hooks
 from nango_desktop.services.secrets import SecretStore
 from nango_desktop.settings import load_settings
@@ -36,6 +37,13 @@ _QT_LEVELS = {
 
 def _qt_message_handler(mode: QtMsgType, context: object, message: str) -> None:
     logging.getLogger("qt").log(_QT_LEVELS.get(mode, logging.WARNING), "%s", message)
+    if mode == QtMsgType.QtFatalMsg:
+        # Qt aborts right after this (exit 134, a core dump, nothing on the terminal): say why, exit 1.
+        from nango_desktop.qtutil.display import explain_fatal
+
+        print(explain_fatal(message), file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(1)
 
 
 def create_application(argv: Sequence[str] | None = None, *, scheme: str | None = None) -> QApplication:
@@ -82,6 +90,13 @@ def setup_app_logging(verbose: bool = False) -> object:
 def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
     """Start the GUI and return its exit code."""
     previous_handler = setup_app_logging(verbose)
+    problem = display_problem()
+    if problem is not None:  # checked before the QApplication, which would abort the process
+        message = explain(problem)
+        log.error("%s", message)
+        print(message, file=sys.stderr, flush=True)
+        qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
+        return 1
     # Workers parse large pages while holding the GIL; a shorter switch interval hands it back to the GUI thread
     # sooner (the longest stall while loading 100,000 rows fell from 190-250 ms to ~80 ms when tried).
     sys.setswitchinterval(0.001)
