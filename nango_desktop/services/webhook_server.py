@@ -132,6 +132,9 @@ class _Handler(BaseHTTPRequestHandler):
     error_content_type = "text/plain; charset=utf-8"
     error_message_format = "%(code)d %(message)s\n"
     disable_nagle_algorithm = True  # small responses: no 40 ms delayed-ACK stalls on keep-alive
+    # A request line http.server refuses (HTTP/2.0, three words, a bad method for HTTP/0.9) is answered with a
+    # status line (HTTP/1.0 505 ...), not a bare HTTP/0.9 text no client can read as an error.
+    default_request_version = "HTTP/1.0"
     server: _HTTPServer
 
     # -- plumbing ---------------------------------------------------------------------------------------

@@ -435,8 +435,36 @@ def test_on_call_reports_every_attempt_with_rate_limit(client, api, calls):
     ]
     assert calls[0].rate_limit.remaining == 199 and calls[0].error is None
     assert calls[1].error == "Not found (it may have been deleted)"
-    assert calls[0].elapsed >= 0
     assert client.rate_limit.remaining == 199
+
+
+def test_on_call_elapsed_is_the_time_the_request_took(api, calls, monkeypatch):
+    """``elapsed`` spans the HTTP exchange (a manual clock the transport moves), not the rate-limit wait."""
+    import time as real_time
+    from types import SimpleNamespace
+
+    from nango_desktop.services import api as api_module
+
+    clock = SimpleNamespace(now=1000.0)
+    fake_time = SimpleNamespace(monotonic=lambda: clock.now, sleep=real_time.sleep, time=real_time.time)
+    monkeypatch.setattr(api_module, "time", fake_time)
+
+    def slow(seconds: float, response: httpx.Response):
+        def handler(_request: httpx.Request) -> httpx.Response:
+            clock.now += seconds
+            return response
+
+        return handler
+
+    api.on("GET", "/prefix/integrations", slow(0.25, httpx.Response(200, json={"data": []})))
+    api.on("GET", "/prefix/connections/gone", slow(1.5, httpx.Response(404, json={"error": {"code": "x"}})))
+    with NangoClient(
+        "https://nango.example/prefix/", KEY, transport=httpx.MockTransport(api), on_call=calls.append
+    ) as client:
+        client.list_integrations()
+        with pytest.raises(NotFoundError):
+            client.get_connection("gone", "github")
+    assert [(c.status, c.elapsed) for c in calls] == [(200, 0.25), (404, 1.5)]
 
 
 def test_a_failing_on_call_does_not_break_the_call(api, caplog):
