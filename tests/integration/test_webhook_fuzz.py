@@ -155,7 +155,12 @@ def _status_and_json(reply: bytes) -> tuple[int | None, dict | None]:
     if not status_line.startswith(b"HTTP/"):
         return None, None
     status = int(status_line.split(b" ")[1])
-    body = reply.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in reply else b""
+    head, _, rest = reply.partition(b"\r\n\r\n")
+    lengths = [
+        line.split(b":", 1)[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")
+    ]
+    # only the first answer's body: bytes after a Content-Length: 0 body are a second request, answered too
+    body = rest[: int(lengths[0])] if lengths else rest
     try:
         parsed = json.loads(body)
     except ValueError:
