@@ -39,7 +39,7 @@ from tests.helpers import MemoryKeyring  # noqa: E402
 from tests.nango_server import FakeNango  # noqa: E402
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json, sync_webhook  # noqa: E402
 
-PAGES = ("overview", "connections", "endusers", "links", "webhooks")
+PAGES = ("overview", "connections", "connection-detail", "endusers", "links", "webhooks")
 PANEL, TITLE = 32, 28
 
 
@@ -163,12 +163,16 @@ def main(argv: list[str] | None = None) -> int:
             compact = width < 1200
             window.set_sidebar_compact(compact)
             for key in pages:
-                window.show_page(key)
-                prepare = getattr(window.pages[key], "prepare_screenshot", None)
-                if callable(prepare):
-                    prepare()
-                elif key == "connections":
+                page_key = "connections" if key == "connection-detail" else key
+                window.show_page(page_key)
+                if key == "connections":  # as a first start on that screen: the table gets the width
+                    connections.detail_pane.set_open(width >= 1200)
                     connections.table.selectRow(3)
+                elif key == "connection-detail":  # a broken connection: the errors box
+                    connections.detail_pane.set_open(True)
+                    proxy = connections.proxy
+                    row = next(r for r in range(proxy.rowCount()) if proxy.connection(r).has_auth_error)
+                    connections.table.selectRow(row)
                 elif key == "webhooks":
                     page = window.pages[key]
                     if hasattr(page, "select_row"):

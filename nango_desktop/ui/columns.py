@@ -96,13 +96,14 @@ def squeeze_to_fit(view: QAbstractItemView, *, stretch: int | None, protect: Ite
     if available <= 0:
         return
     columns = [c for c in range(header.count()) if not header.isSectionHidden(c) and c != stretch]
-    stretch_room = 0
+    stretch_room = stretch_floor = 0
     if stretch is not None and not header.isSectionHidden(stretch):
-        stretch_room = max(STRETCH_FLOOR, min(STRETCH_WANTED, content_width(view, stretch)))
+        stretch_floor = max(STRETCH_FLOOR, header.sectionSizeHint(stretch))  # its title stays readable
+        stretch_room = max(stretch_floor, min(STRETCH_WANTED, content_width(view, stretch)))
     needed = sum(header.sectionSize(c) for c in columns) + stretch_room
     excess = needed - available
-    if excess > 0 and stretch_room > STRETCH_FLOOR:  # the stretch column gives way first
-        excess -= stretch_room - max(STRETCH_FLOOR, stretch_room - excess)
+    if excess > 0 and stretch_room > stretch_floor:  # the stretch column gives way first
+        excess -= stretch_room - max(stretch_floor, stretch_room - excess)
     protected = set(protect)
     while excess > 0:
         wide = [c for c in columns if header.sectionSize(c) > SQUEEZE_FLOOR and c not in protected]

@@ -57,6 +57,7 @@ from nango_desktop.services.errors import (
 from nango_desktop.ui import icons
 from nango_desktop.ui.connections.errors_box import ErrorsBox
 from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, format_created, key_of
+from nango_desktop.ui.forms import FlowLayout
 from nango_desktop.ui.widgets import BusyBar, confirm_destructive
 
 CREDENTIALS_WARNING = (
@@ -229,7 +230,7 @@ class ConnectionDetail(QWidget):
         self.busy = BusyBar(self)
         self.busy.setObjectName("detailBusy")
 
-        actions = QHBoxLayout()
+        actions = FlowLayout()  # a narrow pane wraps the buttons onto a second row, never cuts them
         self.reconnect_button = _button(
             "detailReconnect",
             "Reconnect link",
@@ -254,10 +255,9 @@ class ConnectionDetail(QWidget):
             self.refresh_credentials_button,
             self.new_link_button,
             self.copy_id_button,
+            self.delete_button,
         ):
             actions.addWidget(button)
-        actions.addStretch(1)
-        actions.addWidget(self.delete_button)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailTabs")
@@ -323,6 +323,7 @@ class ConnectionDetail(QWidget):
         scroll = QScrollArea()  # several errors and a narrow pane: scroll, never cut
         scroll.setObjectName("detailOverviewScroll")
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # wrap, do not scroll
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(page)
         return scroll

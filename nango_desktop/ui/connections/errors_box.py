@@ -17,10 +17,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from nango_desktop.domain.deeplinks import DashboardLinks, describe_error
 from nango_desktop.ui import icons
+from nango_desktop.ui.forms import FlowLayout
 
 
 def _open_in_browser(url: str) -> bool:
@@ -40,6 +41,7 @@ class ErrorsBox(QFrame):
         self.connection: Any = None
         self.rows: list[QWidget] = []
         self.empty = QLabel("No errors: the credentials and the last sync runs are fine.", self)
+        self.empty.setMinimumWidth(1)  # wraps in a narrow pane
         self.empty.setObjectName("detailErrorsEmpty")
         self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.empty.setWordWrap(True)
@@ -52,11 +54,9 @@ class ErrorsBox(QFrame):
         self.open_integration = QPushButton(icons.icon("external"), "Open integration in Nango", self)
         self.open_integration.setObjectName("detailOpenIntegration")
         self.open_integration.clicked.connect(self._open_integration)
-        buttons = QHBoxLayout()
-        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons = FlowLayout()
         buttons.addWidget(self.open_connection)
         buttons.addWidget(self.open_integration)
-        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.empty)
@@ -119,9 +119,8 @@ class ErrorsBox(QFrame):
         if described.log_id and self.links is not None:
             open_log.setToolTip(self.links.log_operation(described.log_id))
         open_log.clicked.connect(self._open_log)
-        actions = QHBoxLayout()
-        actions.setContentsMargins(0, 0, 0, 0)
-        actions.addWidget(log_id, 1)
+        actions = FlowLayout()
+        actions.addWidget(log_id)
         actions.addWidget(copy)
         actions.addWidget(open_log)
         layout = QVBoxLayout(row)

@@ -48,6 +48,7 @@ from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.services.export import export_connections, format_for
 from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.connections.detail import ConnectionDetail, delete_connection, link_prefill
 from nango_desktop.ui.connections.model import (
     CONNECTION_ID,
@@ -64,6 +65,7 @@ from nango_desktop.ui.connections.model import (
     key_of,
 )
 from nango_desktop.ui.forms import StayOpenMenu, elide_to, steady_width
+from nango_desktop.ui.panes import SidePane
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
 
 log = logging.getLogger(__name__)
@@ -221,9 +223,28 @@ class ConnectionsPage(QWidget):
         self.splitter.setObjectName("connectionsSplitter")
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([700, 470])
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)  # a wider window widens the table, not the detail
+        self.splitter.setSizes([700, 420])
+        # the detail pane: collapsible (Details button, F9, or drag it shut), resizable, both remembered
+        screen = QGuiApplication.primaryScreen()
+        wide = screen is None or screen.availableGeometry().width() >= 1200
+        self.detail_pane = SidePane(
+            self.splitter, 1, "connections", default_width=420, min_width=340, default_open=wide
+        )
+        self.detail_toggle = QToolButton(self)
+        self.detail_toggle.setObjectName("connectionsDetailToggle")
+        self.detail_toggle.setDefaultAction(self.detail_pane.toggle)
+        self.detail_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        # columns fitted to their content once rows arrive, Connection ID stretches; right-click the header
+        # to choose the columns (remembered)
+        self.columns = ColumnLayout(
+            self.table,
+            "connections",
+            stretch=CONNECTION_ID,
+            required=(CUSTOMER, STATUS),
+            caps={CUSTOMER: 200},
+        )
 
         self._build_actions()
 
@@ -236,6 +257,7 @@ class ConnectionsPage(QWidget):
         bar.addWidget(self.clear_filters_button)
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.export_button)
+        bar.addWidget(self.detail_toggle)
         status_row = QHBoxLayout()
         status_row.addWidget(self.counter)
         status_row.addWidget(self.busy, 1)
@@ -435,6 +457,8 @@ class ConnectionsPage(QWidget):
 
     @Slot(object)
     def _on_page_loaded(self, connections: object) -> None:
+        if self.model.rowCount():
+            self.columns.fit()  # once, on the first page (the user's widths are kept afterwards)
         if self.model.search is None:
             self.ctx.connectionsPageLoaded.emit(connections)
 
@@ -446,6 +470,8 @@ class ConnectionsPage(QWidget):
     @Slot(bool)
     def _on_load_finished(self, complete: bool) -> None:
         self.busy.finish()
+        if self.model.rowCount():
+            self.columns.fit()
         if self._pending_select is not None:
             self.select_connection(*self._pending_select)
         known = {c.provider_config_key for c in self.model.connections()}
@@ -642,9 +668,8 @@ class ConnectionsPage(QWidget):
         conn = self.current_connection()
         if conn is not None:
             self.detail.show_connection(conn)
-            sizes = self.splitter.sizes()
-            if len(sizes) == 2 and sizes[1] == 0:
-                self.splitter.setSizes([sizes[0] * 3 // 5, sizes[0] * 2 // 5])
+            if not self.detail_pane.is_open():
+                self.detail_pane.set_open(True)
 
     @Slot(QModelIndex)
     def _on_double_click(self, _index: QModelIndex) -> None:
