@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci_skips import pytest_make_collect_report, pytest_runtest_makereport  # noqa: F401 - CI: no skips
+
 # A real Qt event loop, without a screen, unless a test run asks for Xvfb explicitly.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_QUICK_BACKEND", "software")

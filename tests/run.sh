@@ -9,6 +9,8 @@
 # 2. pip install -e ".[test]" into a project virtualenv outside the repo (~/.cache/nango-desktop-ci/venv),
 #    never into the global interpreter; skipped while pyproject.toml is unchanged since the last run.
 # 3. npm ci in tests/contract (Prism mock for the contract tests) when npm exists and the lock changed.
+#    With CI=true a failed npm ci, or no npm / xvfb-run / dbus-run-session, fails the run (see IN_CI below),
+#    and a skipped contract, keyring or spec test is a failure (tests/ci_skips.py).
 # 4. ruff check ., lint-imports, then pytest -m "not slow" inside dbus-run-session with a throw-away
 #    gnome-keyring (login keyring unlocked with a dummy password, in a temporary directory, so the real
 #    keyring of the person running this is never touched), Qt on the offscreen platform; tests marked
@@ -114,6 +116,21 @@ if [[ ! -f "$STAMP" ]] || ! installed_here; then
     touch "$STAMP"
 fi
 
+# In CI (CI=true/1/yes) nothing may be skipped for want of a tool: a missing Prism, keyring session or Xvfb fails
+# the run (and tests/ci_skips.py turns a skipped contract, keyring or spec test into a failure). Locally they
+# are skipped with the reason printed.
+IN_CI=0
+[[ "${CI:-}" =~ ^([Tt][Rr][Uu][Ee]|1|[Yy][Ee][Ss])$ ]] && IN_CI=1
+FAILED=() # every check runs even when an earlier one failed; the script fails at the end if any did
+missing_tool() { # what, consequence
+    if ((IN_CI)); then
+        FAILED+=("$1")
+        log "$1 (CI: this fails the run)"
+    else
+        log "$1: $2"
+    fi
+}
+
 # --- 3. contract mock (Prism) -------------------------------------------------------------------------
 if [[ -f tests/contract/package-lock.json ]] && command -v npm >/dev/null; then
     LOCK_SUM="$(sha256sum tests/contract/package-lock.json | cut -c1-16)"
@@ -122,14 +139,14 @@ if [[ -f tests/contract/package-lock.json ]] && command -v npm >/dev/null; then
         if (cd tests/contract && npm ci --no-audit --no-fund --loglevel=error); then
             echo "$LOCK_SUM" >tests/contract/node_modules/.nango-ci-stamp
         else
-            log "npm ci failed: the Prism contract tests will be skipped"
+            missing_tool "npm ci failed in tests/contract" "the Prism contract tests will be skipped"
         fi
     fi
+elif [[ -f tests/contract/package-lock.json ]]; then
+    missing_tool "npm is not installed" "the Prism contract tests will be skipped"
 fi
 
 # --- 4. lint and tests ------------------------------------------------------------------------------
-# Every check runs even when an earlier one failed; the script fails at the end if any did.
-FAILED=()
 check() {
     local name="$1"
     shift
@@ -148,6 +165,8 @@ if command -v xvfb-run >/dev/null; then
         ((status == 0 || status == 5)) # 5: no test is marked xvfb
     }
     check "pytest -m xvfb (Xvfb, Qt xcb)" xvfb_tests "$@"
+else
+    missing_tool "xvfb-run is not installed" "the tests marked xvfb are not run"
 fi
 export QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=1
 if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
@@ -158,6 +177,7 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
         2> >(grep -v --line-buffered -e 'Failed to set fd limit' -e 'gcr-prompter' -e 'cannot open display' \
             -e 'SystemPrompter' >&2)
 else
+    missing_tool "dbus-run-session or gnome-keyring-daemon is not installed" "the real-keyring tests are skipped"
     check "pytest (no dbus-run-session/gnome-keyring: the real-keyring tests are skipped)" \
         "$PY" -m pytest -m "$PYTEST_MARKERS" "$@"
 fi
