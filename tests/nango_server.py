@@ -38,6 +38,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.fake_workbench import WorkbenchFake
+
 DEFAULT_INTEGRATIONS: tuple[str, ...] = (
     "github",
     "slack",
@@ -593,6 +595,8 @@ class FakeNango:
         self.syncs: dict[tuple[str, str], list[dict]] = {}  # (integration, connection_id) -> sync statuses
         self.triggered: list[dict] = []  # bodies of POST /sync/trigger
         self.webhooks: list[dict] = []  # auth webhook bodies complete_session produced
+        # records, sync control, scripts config, actions, proxy, integration details (tests/fake_workbench.py)
+        self.workbench = WorkbenchFake(self)
         # called (on the server's handler thread) with each request before it is answered, e.g. to
         # revoke the key or delete a connection in the middle of a paged load
         self.on_request: Callable[[RecordedRequest], None] | None = None
@@ -667,6 +671,7 @@ class FakeNango:
                 stuck.append(thread.name)
         if httpd is not None:
             httpd.server_close()
+        self.workbench.stop()  # the fake external API, once no handler can still be proxying to it
         if stuck:
             raise RuntimeError(f"FakeNango handler threads did not end within 10 s: {stuck}")
 
@@ -1035,6 +1040,10 @@ class FakeNango:
             route = _ROUTES.get((method, "/connections/{id}"))
             kwargs["connection_id"] = unquote(path.removeprefix("/connections/"))
         if route is None:
+            extra = self.workbench.route(method, path, query, headers, body)
+            if extra is not None:
+                self._check_secret_key(auth)
+                return extra()
             raise _bad("not_found", f"No route found for {method} {path}", status=404)
         if path == "/connect/session":
             kwargs["token"], kwargs["session"] = self._session_from_auth(auth)
@@ -1666,7 +1675,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(429, body_429, rate_headers)
             return
         try:
-            if body_error:
+            if body_error and not path.startswith("/proxy/"):  # the proxy forwards any body
                 raise _bad("invalid_body", "Invalid JSON body")
             status, payload = fake.handle(self.command, path, query, headers, body)
         except _Reply as reply:

@@ -56,6 +56,10 @@ COMMAND_GROUPS: tuple[tuple[str, bool], ...] = (
     ("nango_desktop.cli.connections", False),
     ("nango_desktop.cli.links", False),
     ("nango_desktop.cli.webhooks", True),
+    ("nango_desktop.cli.records", False),
+    ("nango_desktop.cli.syncs", False),
+    ("nango_desktop.cli.actions", False),
+    ("nango_desktop.cli.proxy", False),
 )
 
 

@@ -555,10 +555,14 @@ class NangoClient:
         adapter: TypeAdapter | None = None,
         cancel: threading.Event | None = None,
         large: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """``large``: the body may hold thousands of objects; parse it with the cyclic GC paused (a page of
-        1,000 connections would otherwise trigger some twenty collections of the young objects)."""
-        response = self._send(method, path, params=params, json=json, token=token, cancel=cancel)
+        1,000 connections would otherwise trigger some twenty collections of the young objects).
+        ``headers``: extra request headers (e.g. ``Connection-Id``); never the Authorization header."""
+        response = self._send(
+            method, path, params=params, json=json, token=token, cancel=cancel, headers=headers
+        )
         if adapter is None:
             return None
         try:
@@ -581,10 +585,11 @@ class NangoClient:
         json: Any,
         token: SecretStr | None,
         cancel: threading.Event | None,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         credential = token or self._key
         secrets = (self._key.get_secret_value(),) + ((token.get_secret_value(),) if token else ())
-        headers = {"Authorization": f"Bearer {credential.get_secret_value()}"}
+        headers = {**(headers or {}), "Authorization": f"Bearer {credential.get_secret_value()}"}
         idempotent = method in IDEMPOTENT_METHODS
         attempt = 0
         while True:
