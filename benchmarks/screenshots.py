@@ -39,7 +39,7 @@ from tests.helpers import MemoryKeyring  # noqa: E402
 from tests.nango_server import FakeNango  # noqa: E402
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json, sync_webhook  # noqa: E402
 
-PAGES = ("overview", "connections", "connection-detail", "endusers", "links", "webhooks")
+PAGES = ("overview", "connections", "connection-detail", "endusers", "links", "webhooks", "webhook-detail")
 PANEL, TITLE = 32, 28
 
 
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             compact = width < 1200
             window.set_sidebar_compact(compact)
             for key in pages:
-                page_key = "connections" if key == "connection-detail" else key
+                page_key = {"connection-detail": "connections", "webhook-detail": "webhooks"}.get(key, key)
                 window.show_page(page_key)
                 if key == "connections":  # as a first start on that screen: the table gets the width
                     connections.detail_pane.set_open(width >= 1200)
@@ -173,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
                     proxy = connections.proxy
                     row = next(r for r in range(proxy.rowCount()) if proxy.connection(r).has_auth_error)
                     connections.table.selectRow(row)
-                elif key == "webhooks":
-                    page = window.pages[key]
+                elif key in ("webhooks", "webhook-detail"):
+                    page = window.pages["webhooks"]
+                    pane = getattr(page, "detail_pane", None)
+                    if pane is not None:
+                        pane.set_open(key == "webhook-detail" or width >= 1200)
                     if hasattr(page, "select_row"):
                         page.select_row(0)
                 spin(0.6)

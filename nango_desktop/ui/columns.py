@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "window.ini"  # the same file as the main window's geometry
 MAX_FITTED = 480  # squeeze_to_fit narrows wide columns when the view is short of room
-PADDING = 14
+PADDING = 10
 
 
 def view_settings() -> QSettings:
@@ -82,7 +82,7 @@ def fit_columns(
     squeeze_to_fit(view, stretch=stretch)
 
 
-SQUEEZE_FLOOR = 96  # a squeezed column keeps at least this much (its text elides)
+SQUEEZE_FLOOR = 72  # a squeezed column keeps at least this much (its text elides)
 STRETCH_FLOOR = 80
 STRETCH_WANTED = 240  # the stretch column is given up to this much (its content) before others squeeze
 

@@ -58,6 +58,7 @@ def page(qtbot, ctx):
     widget = WebhooksPage(ctx)
     qtbot.addWidget(widget)
     widget.resize(1280, 800)
+    widget.detail_pane.set_open(True)  # the offscreen screen is narrow: the pane would start closed
     widget.show()
     return widget
 
@@ -725,3 +726,29 @@ def test_page_without_a_profile_says_so(qtbot, tmp_path):
         empty.refresh()
     finally:
         context.shutdown()
+
+
+def test_layout_at_1280_and_1024_keeps_columns_filters_and_detail_header(qtbot, page):
+    """Issue 17: signature column cut at 1280, Dups and Pinned hidden, filters unreadable at 1024, the detail
+    header growing under the cursor."""
+    url = start(qtbot, page)
+    long_id = "a-very-long-connection-id-" + "x" * 80
+    deliver(qtbot, page, url, [auth_webhook(connection_id="c1"), auth_webhook(connection_id=long_id)])
+    page.resize(1100, 700)  # the page area of a 1280x800 window
+    qtbot.waitUntil(lambda: page.columns.fitted)
+    header = page.table.horizontalHeader()
+    viewport = page.table.viewport().width()
+    for column in (m.SIGNATURE, m.DUPLICATES, m.PINNED):
+        assert not header.isSectionHidden(column)
+        assert header.sectionViewportPosition(column) + header.sectionSize(column) <= viewport + 1
+
+    select_event(qtbot, page, page.model.event_at(1).id)
+    buttons_y = page.detail.pin_button.mapTo(page, page.detail.pin_button.rect().topLeft()).y()
+    select_event(qtbot, page, page.model.event_at(0).id)  # a much longer title
+    assert page.detail.pin_button.mapTo(page, page.detail.pin_button.rect().topLeft()).y() == buttons_y
+    assert long_id in page.detail.title.toolTip()  # elided on screen, whole in the tooltip
+
+    page.resize(980, 600)  # the page area of a 1024x700 window
+    qtbot.waitUntil(lambda: page.width() == 980)
+    for widget in (page.type_combo, page.signature_combo, page.integration_combo, page.search_edit):
+        assert widget.width() >= widget.sizeHint().width() or widget.width() >= widget.minimumWidth() > 0

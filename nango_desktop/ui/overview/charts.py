@@ -45,6 +45,9 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.overview import csv_text, nice_ticks
 from nango_desktop.ui import icons
+from nango_desktop.ui.forms import ElidedLabel
+
+__all__ = ["ChartCard", "ChartWidget", "ElidedLabel", "Series", "is_dark_palette", "series_color"]
 
 log = logging.getLogger(__name__)
 
@@ -456,34 +459,6 @@ class ChartWidget(QWidget):
     def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
         self.update()  # palette / font / scheme changes
-
-
-class ElidedLabel(QLabel):
-    """A one-line label that never asks for more width than it gets: it elides (…) and shows the whole
-    text in its tooltip when cut."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(text, parent)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.setMinimumWidth(40)
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt override
-        return QSize(40, super().minimumSizeHint().height())
-
-    def is_elided(self) -> bool:
-        return self.fontMetrics().horizontalAdvance(self.text()) > self.contentsRect().width()
-
-    def paintEvent(self, _event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        painter = QPainter(self)
-        rect = self.contentsRect()
-        elided = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
-        painter.setPen(self.palette().color(self.foregroundRole()))
-        painter.drawText(rect, int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter), elided)
-        painter.end()
-
-    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        super().resizeEvent(event)
-        self.setToolTip(self.text() if self.is_elided() else "")
 
 
 class ChartCard(QFrame):

@@ -14,7 +14,7 @@ import shlex
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
 from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
+from nango_desktop.ui.forms import ElidedLabel
 from nango_desktop.ui.webhooks.model import SIGNATURE_COLOR, format_time
 
 SKIP_CURL_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "expect"}
@@ -107,10 +108,9 @@ class EventDetail(QWidget):
         self._event: StoredEvent | None = None
         self._target_url: str | None = None
 
-        self.title = QLabel("Select an event")
+        # one line, elided (whole in the tooltip): a long title must not push the buttons down
+        self.title = ElidedLabel("Select an event")
         self.title.setObjectName("webhookDetailTitle")
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.title.setWordWrap(True)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
@@ -137,6 +137,9 @@ class EventDetail(QWidget):
         for button in (self.pin_button, self.open_button, self.curl_button, self.replay_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        # never narrower than its buttons: the pane collapses (Details) rather than cutting them
+        self.setMinimumWidth(sum(b.sizeHint().width() for b in (self.pin_button, self.open_button,
+                                 self.curl_button, self.replay_button)) + 40)  # fmt: skip
 
         self.problem = QLabel()
         self.problem.setObjectName("webhookMalformed")

@@ -45,6 +45,9 @@ from nango_desktop.services.signing import VerificationStatus
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
+from nango_desktop.ui.forms import FlowLayout
+from nango_desktop.ui.panes import SidePane
 from nango_desktop.ui.webhooks import model as m
 from nango_desktop.ui.webhooks.controller import (
     ERROR,
@@ -55,6 +58,7 @@ from nango_desktop.ui.webhooks.controller import (
     webhook_url_for_nango,
 )
 from nango_desktop.ui.webhooks.detail import EventDetail
+from nango_desktop.ui.webhooks.model import CONNECTION, END_USER, SIGNATURE, TIME, TYPE
 from nango_desktop.ui.widgets import SearchLineEdit
 
 log = logging.getLogger(__name__)
@@ -315,7 +319,9 @@ class WebhooksPage(QWidget):
         self._filter_timer.setInterval(300)
         self._filter_timer.timeout.connect(self.apply_filters)
 
-        self._filters = QHBoxLayout()
+        self._filters = FlowLayout()  # wraps onto a second row in a narrow window (1024) instead of squeezing
+        self.search_edit.setMinimumWidth(220)
+        self.connection_edit.setMinimumWidth(150)
         for widget in (
             self.type_combo,
             self.operation_combo,
@@ -326,7 +332,7 @@ class WebhooksPage(QWidget):
             self.pinned_check,
         ):
             self._filters.addWidget(widget)
-        self._filters.addWidget(self.search_edit, 2)
+        self._filters.addWidget(self.search_edit)
         self._filters.addWidget(self.count_label)
         self._filters.addWidget(self.export_button)
 
@@ -343,9 +349,20 @@ class WebhooksPage(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         for column, width in enumerate(COLUMN_WIDTHS):
             self.table.setColumnWidth(column, width)
+        # fitted to content once events are listed (Connection stretches; Time, Type and Signature are
+        # squeezed last); right-click the header to choose the columns (remembered)
+        self.columns = ColumnLayout(
+            self.table,
+            "webhooks",
+            stretch=CONNECTION,
+            required=(TIME, TYPE, SIGNATURE),
+            hidden_by_default=(END_USER,),  # often empty; the column chooser brings it back
+        )
+        self.search_edit.set_results(self.table)  # Down from the search box into the events
+        self.model.modelReset.connect(self._fit_columns)
+        self.model.rowsInserted.connect(self._fit_columns)
         self.table.selectionModel().selectionChanged.connect(self._on_selection)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._show_context_menu)
@@ -358,10 +375,30 @@ class WebhooksPage(QWidget):
         self.splitter.setObjectName("webhooksSplitter")
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 0)
         self.splitter.setChildrenCollapsible(False)
-        self.splitter.setSizes([sum(COLUMN_WIDTHS) + 24, 470])
+        self.splitter.setSizes([sum(COLUMN_WIDTHS) + 24, 420])
+        screen = QGuiApplication.primaryScreen()
+        wide = screen is None or screen.availableGeometry().width() >= 1200
+        self.detail_pane = SidePane(
+            self.splitter,
+            1,
+            "webhooks",
+            default_width=380,
+            min_width=self.detail.minimumWidth(),
+            default_open=wide,  # a first start on a narrow screen: every column first
+        )
+        self.detail_toggle = QToolButton()
+        self.detail_toggle.setObjectName("webhooksDetailToggle")
+        self.detail_toggle.setDefaultAction(self.detail_pane.toggle)
+        self.detail_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self._filters.addWidget(self.detail_toggle)
+
+    @Slot()
+    def _fit_columns(self, *_args: object) -> None:
+        if not self.columns.fitted and self.model.rowCount():
+            self.columns.fit()
 
     # -- profile / listener binding -------------------------------------------------------------------
     @Slot(object)
