@@ -5,6 +5,12 @@ all tasks of that profile so the rate-limit budget and connection pool are share
 per-profile stores and the webhook listener controller, and the plumbing for errors, notifications and
 navigation (signals the main window connects to).
 
+Listeners belong to profiles, not to the window: ``listener_for(name)`` / ``event_store_for(name)`` keep one
+controller and one event store per profile for the whole run. Switching profile (or creating one) leaves every
+listener as it is: a running one keeps receiving on its own port until it is stopped; ``listener`` and
+``event_store`` are the current profile's. ``listenersChanged`` fires when any listener changes state (the
+status bar lists every running one). Removing a profile stops its listener; ``shutdown()`` stops them all.
+
 Threading: ``client()`` may be called from any thread. API keys are read from the keyring on a worker
 thread when a profile becomes current and cached in memory for the run; if a key is not cached yet,
 ``client()`` reads it in the calling thread, so call it inside the function given to ``ctx.run``.
@@ -48,6 +54,7 @@ class AppContext(QObject):
     navigateRequested = Signal(str, dict)  # (page, kw)
     keyLoaded = Signal(str, bool)  # (profile name, a key is available)
     settingsChanged = Signal(object)  # Settings, after a profile was added / edited / removed
+    listenersChanged = Signal()  # a listener of any profile started, stopped or failed
 
     def __init__(
         self,
@@ -71,9 +78,9 @@ class AppContext(QObject):
         self._key_lock = threading.Lock()
         self._clients: dict[str, NangoClient] = {}
         self._retired_clients: list[NangoClient] = []
-        self._event_store: Any = None
+        self._event_stores: dict[str, Any] = {}  # profile name -> EventStore (open for the run)
         self._link_store: Any = None
-        self._listener: Any = None
+        self._listeners: dict[str, Any] = {}  # profile name -> ListenerController (kept across switches)
         self._save_lock = threading.Lock()
         self._save_seq = 0
         self._call_bridge = EventBridge(self)
@@ -104,13 +111,24 @@ class AppContext(QObject):
         self, profile: Profile, *, old_name: str | None = None, make_current: bool = True
     ) -> None:
         """Add or replace ``profile`` (renamed from ``old_name``), save, and optionally switch to it."""
+        was_running = False
         if old_name and old_name != profile.name:
+            old = self._listeners.get(old_name)
+            was_running = old is not None and old.state == "listening"
+            self._drop_listener(old_name)  # its store file and keys follow the name
             self.settings.remove(old_name)
             with self._key_lock:
                 self._keys.pop(old_name, None)
             self._retire_client(old_name)
         self.settings.upsert(profile)
         self._retire_client(profile.name)  # URL or key may have changed
+        existing = self._listeners.get(profile.name)
+        if existing is not None:  # edited listener settings: a running listener restarts with them
+            existing.apply_settings(profile.listener)
+        elif was_running:  # renamed while listening: it keeps listening under its new name
+            renamed = self.listener_for(profile.name)
+            if renamed is not None:
+                renamed.start()
         if self.profile is not None and self.profile.name in (profile.name, old_name):
             self._drop_profile_state()
             self.profile = profile
@@ -128,6 +146,7 @@ class AppContext(QObject):
     def remove_profile(self, name: str) -> None:
         """Forget the profile (settings) and its keys (keyring, on a worker); switch to another one."""
         was_current = self.profile is not None and self.profile.name == name
+        self._drop_listener(name)
         self.settings.remove(name)
         with self._key_lock:
             self._keys.pop(name, None)
@@ -154,21 +173,27 @@ class AppContext(QObject):
                 save_settings(snapshot, self.settings_path)
 
     def _drop_profile_state(self) -> None:
-        if self._listener is not None:
-            try:
-                self._listener.shutdown()
-            except Exception:  # noqa: BLE001 - a broken listener must not block switching
-                log.exception("Stopping the webhook listener failed")
-            self._listener.deleteLater()
-            self._listener = None
-        for store in (self._event_store,):
-            if store is not None and hasattr(store, "close"):
-                try:
-                    store.close()
-                except Exception:  # noqa: BLE001
-                    log.exception("Closing the event store failed")
-        self._event_store = None
+        """Switching away from the current profile: its listener keeps running (listeners belong to
+        profiles); only the window-wide caches of the current profile are dropped."""
         self.connections = []
+
+    def _drop_listener(self, name: str) -> None:
+        """Stop and forget the listener and event store of profile ``name`` (profile removed or renamed)."""
+        listener = self._listeners.pop(name, None)
+        if listener is not None:
+            try:
+                listener.shutdown()
+            except Exception:  # noqa: BLE001 - a broken listener must not block the others
+                log.exception("Stopping the webhook listener of %s failed", name)
+            listener.deleteLater()
+        store = self._event_stores.pop(name, None)
+        if store is not None and hasattr(store, "close"):
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001
+                log.exception("Closing the event store of %s failed", name)
+        if listener is not None:
+            self.listenersChanged.emit()
 
     # -- API access ---------------------------------------------------------------------------------
     def prefetch_key(self) -> Task | None:
@@ -345,20 +370,27 @@ class AppContext(QObject):
     # -- lazily created per-profile services -------------------------------------------------------------
     @property
     def event_store(self) -> Any:
-        if self._event_store is None and self.profile is not None:
+        """The current profile's event store."""
+        return self.event_store_for(self.profile.name) if self.profile is not None else None
+
+    def event_store_for(self, name: str) -> Any:
+        """The event store of profile ``name`` (opened once, kept for the run; None if unknown/unavailable)."""
+        store = self._event_stores.get(name)
+        profile = self.settings.get(name)
+        if store is None and profile is not None:
             try:
                 from nango_desktop.store.events import EventStore, event_store_path
             except ImportError:
                 log.warning("Webhook event store unavailable in this build")
                 return None
-            listener = self.profile.listener
-            self._event_store = EventStore(
-                event_store_path(self.profile.name),  # the same file the CLI's `events` command reads
-                profile=self.profile.name,
+            listener = profile.listener
+            store = self._event_stores[name] = EventStore(
+                event_store_path(name),  # the same file the CLI's `events` command reads
+                profile=name,
                 retention_count=listener.retention_count or None,
                 retention_days=listener.retention_days or None,
             )
-        return self._event_store
+        return store
 
     @property
     def link_store(self) -> Any:
@@ -373,14 +405,36 @@ class AppContext(QObject):
 
     @property
     def listener(self) -> Any:
-        if self._listener is None and self.profile is not None:
+        """The current profile's listener controller."""
+        return self.listener_for(self.profile.name) if self.profile is not None else None
+
+    def listener_for(self, name: str) -> Any:
+        """The listener controller of profile ``name`` (one per profile for the run; None if unavailable)."""
+        listener = self._listeners.get(name)
+        if listener is None and self.settings.get(name) is not None:
             try:
                 from nango_desktop.ui.webhooks.controller import ListenerController
             except ImportError:
                 log.warning("Webhook listener unavailable in this build")
                 return None
-            self._listener = ListenerController.for_context(self, parent=self)
-        return self._listener
+            listener = ListenerController.for_profile(self, name, parent=self)
+            if listener is None:
+                return None
+            self._listeners[name] = listener
+            listener.stateChanged.connect(self._on_listener_state)
+        return listener
+
+    def listeners(self) -> dict[str, Any]:
+        """Every listener controller created this run, by profile name."""
+        return dict(self._listeners)
+
+    def running_listeners(self) -> dict[str, Any]:
+        """The listeners receiving webhooks now, by profile name (the current profile's included)."""
+        return {name: c for name, c in self._listeners.items() if c.state == "listening"}
+
+    @Slot(str, str)
+    def _on_listener_state(self, _state: str, _message: str) -> None:
+        self.listenersChanged.emit()
 
     # -- shutdown -----------------------------------------------------------------------------------
     def shutdown(self, timeout: float = 5.0) -> bool:
@@ -388,6 +442,8 @@ class AppContext(QObject):
         from nango_desktop.qtutil.workers import wait_for_all
 
         self._drop_profile_state()
+        for name in list(self._listeners) + list(self._event_stores):
+            self._drop_listener(name)
         ok = wait_for_all(timeout, cancel=True)
         with self._key_lock:
             clients = [*self._clients.values(), *self._retired_clients]

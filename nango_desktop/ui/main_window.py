@@ -138,8 +138,10 @@ class MainWindow(QMainWindow):
         ctx.apiCall.connect(self._on_api_call)
         ctx.notified.connect(self._on_notified)
         ctx.navigateRequested.connect(self._on_navigate)
+        ctx.listenersChanged.connect(self._update_listeners_label)
 
         self._fill_profiles()
+        self._start_enabled_listeners()
         self._on_profile_changed(ctx.profile)
         self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
         self.restore_window_state()
@@ -351,7 +353,11 @@ class MainWindow(QMainWindow):
         self.status_rate.setObjectName("statusRateLimit")
         self.status_listener = QLabel("Listener: stopped")
         self.status_listener.setObjectName("statusListener")
-        for label in (self.status_api, self.status_rate, self.status_listener):
+        # the listeners of the other profiles that keep running (listeners belong to profiles)
+        self.status_listeners = QLabel("")
+        self.status_listeners.setObjectName("statusListeners")
+        self.status_listeners.hide()
+        for label in (self.status_api, self.status_rate, self.status_listeners, self.status_listener):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             label.setContentsMargins(8, 0, 8, 0)
             status.addPermanentWidget(label)
@@ -449,6 +455,33 @@ class MainWindow(QMainWindow):
         self._connect_listener()
 
     # -- listener -------------------------------------------------------------------------------------
+    def _start_enabled_listeners(self) -> None:
+        """ "Start with the app" is per profile: every profile whose listener is enabled starts now, the
+        current one or not (each on its own port)."""
+        current = self.ctx.profile.name if self.ctx.profile is not None else None
+        for profile in self.ctx.settings.profiles:
+            if profile.listener.enabled and profile.name != current:
+                listener = self.ctx.listener_for(profile.name)
+                if listener is not None and listener.state != "listening":
+                    listener.start()
+
+    @Slot()
+    def _update_listeners_label(self) -> None:
+        """The status bar lists every running listener; the current profile's is in statusListener."""
+        current = self.ctx.profile.name if self.ctx.profile is not None else None
+        others = {n: c for n, c in self.ctx.running_listeners().items() if n != current}
+        if not others:
+            self.status_listeners.hide()
+            self.status_listeners.setText("")
+            return
+        parts = [f"{name} :{_port_of(c.url or c.message)}" for name, c in sorted(others.items())]
+        self.status_listeners.setText("Also listening: " + ", ".join(parts))
+        self.status_listeners.setToolTip(
+            "\n".join(f"{n}: {c.url or c.message}" for n, c in sorted(others.items()))
+        )
+        self.status_listeners.setStyleSheet(f"color: {icons.STATUS_COLORS['ok']};")
+        self.status_listeners.show()
+
     def _connect_listener(self) -> None:
         listener = self.ctx.listener if self.ctx.profile is not None else None
         if listener is self._listener:
@@ -459,6 +492,7 @@ class MainWindow(QMainWindow):
             except (RuntimeError, TypeError):
                 pass
         self._listener = listener
+        self._update_listeners_label()
         if listener is None:
             self._on_listener_state("unavailable" if self.ctx.profile is not None else "stopped", "")
             return
@@ -681,6 +715,17 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()
         super().closeEvent(event)
+
+
+def _port_of(url: str) -> str:
+    """ "http://127.0.0.1:8766/webhooks/nango" -> "8766" (the URL itself when it has no port)."""
+    from urllib.parse import urlsplit
+
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = None
+    return str(port) if port else url
 
 
 def _as_bool(value: object) -> bool:

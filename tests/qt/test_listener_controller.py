@@ -252,7 +252,7 @@ def test_for_context_uses_the_profile_and_its_signing_keys(qtbot, tmp_path):
         assert event.verification.key_index == 0
     finally:
         ctx.shutdown()
-    assert ctx._listener is None
+    assert ctx.listeners() == {} and ctx.running_listeners() == {}
 
 
 def test_webhook_url_for_nango_joins_public_url_and_path():

@@ -710,9 +710,13 @@ def test_switching_profile_rebinds_listener_and_store(qtbot, page, ctx):
     assert url.endswith("/other")
     deliver(qtbot, page, url, [sync_webhook(connection_id="in-other")])
     assert column(page, m.CONNECTION) == ["in-other"]
+    other = page._listener
     ctx.set_profile("test")
     qtbot.waitUntil(lambda: column(page, m.CONNECTION) == ["in-test"])
-    assert page.state_label.property("state") == "stopped", "switching profile stopped the other listener"
+    # listeners belong to profiles: switching back finds the first one still listening, and the other too
+    assert page._listener is first and first.state == "listening"
+    assert page.state_label.property("state") == "listening"
+    assert other.state == "listening" and set(ctx.running_listeners()) == {"test", "other"}
 
 
 def test_page_without_a_profile_says_so(qtbot, tmp_path):

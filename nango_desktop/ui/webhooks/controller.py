@@ -154,6 +154,23 @@ class ListenerController(QObject):
             parent=parent,
         )
 
+    @classmethod
+    def for_profile(cls, ctx: Any, name: str, parent: QObject | None = None) -> ListenerController | None:
+        """Build the controller for profile ``name`` of ``ctx`` (current or not; listeners belong to
+        profiles). None when the profile or its event store is unavailable."""
+        profile = ctx.settings.get(name)
+        store = ctx.event_store_for(name) if profile is not None else None
+        if profile is None or store is None:
+            return None
+        return cls(
+            store,
+            name,
+            profile.listener,
+            lambda: ctx.secrets.signing_keys(name),
+            notify=ctx.notify,
+            parent=parent,
+        )
+
     def __repr__(self) -> str:
         return f"<ListenerController {self.profile!r} {self._state}>"
 

@@ -1,0 +1,114 @@
+"""Every environment at once (issue 17): listeners belong to profiles, not to the window. A running listener
+survives creating and switching profiles, each listens on its own port, the status bar shows every running
+one, "start with the app" is per profile, and removing a profile stops its listener."""
+
+from __future__ import annotations
+
+import pytest
+
+from nango_desktop.services.secrets import SecretKind
+from nango_desktop.settings import ListenerSettings, Profile, Settings
+from nango_desktop.ui import main_window as mw
+from nango_desktop.ui.context import AppContext
+from tests.qt.test_listener_controller import post_in_thread
+from tests.webhook_helpers import SIGNING_KEY, auth_webhook
+
+
+def profile(name: str, *, enabled: bool = False) -> Profile:
+    return Profile(name=name, listener=ListenerSettings(port=0, path=f"/{name}", enabled=enabled))
+
+
+@pytest.fixture
+def two_profiles(qapp, secret_store, tmp_home):
+    for name in ("alpha", "beta"):
+        secret_store.set(name, SecretKind.SIGNING_KEY, SIGNING_KEY)
+    ctx = AppContext(
+        Settings(profiles=[profile("alpha"), profile("beta")], current_profile="alpha"), secret_store
+    )
+    yield ctx
+    ctx.shutdown(timeout=10)
+    ctx.deleteLater()
+
+
+@pytest.fixture
+def window(qtbot, two_profiles, monkeypatch):
+    specs = tuple(
+        mw.PageSpec(s.key, s.title, s.icon, "tests.qt.test_shell", "FakePage") for s in mw.PAGE_SPECS
+    )
+    monkeypatch.setattr(mw, "PAGE_SPECS", specs)
+    win = mw.MainWindow(two_profiles)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def wait_state(qtbot, listener, state: str) -> None:
+    qtbot.waitUntil(lambda: listener.state == state, timeout=10_000)
+
+
+def test_a_running_listener_survives_switching_and_creating_profiles(qtbot, window, two_profiles):
+    ctx = two_profiles
+    alpha = ctx.listener
+    window.toggle_listener()  # Start webhook listener (alpha)
+    wait_state(qtbot, alpha, "listening")
+    alpha_url = alpha.url
+
+    ctx.set_profile("beta")
+    assert alpha.state == "listening" and alpha.url == alpha_url  # not stopped by the switch
+    assert window.status_listeners.isVisible() and "alpha" in window.status_listeners.text()
+    ctx.upsert_profile(profile("gamma"), make_current=True)  # creating a profile: still running
+    assert alpha.state == "listening"
+
+    ctx.set_profile("beta")
+    beta = ctx.listener
+    assert beta is not alpha
+    window.toggle_listener()
+    wait_state(qtbot, beta, "listening")
+    assert beta.url != alpha_url  # each on its own port
+    assert set(ctx.running_listeners()) == {"alpha", "beta"}
+    assert "beta" not in window.status_listeners.text()  # the current one is in statusListener
+    assert window.status_listener.text().startswith("Listener: listening on")
+
+    # both receive at once, each into its own profile's store
+    with qtbot.waitSignal(alpha.eventReceived, timeout=10_000):
+        thread, _ = post_in_thread(alpha.url, [auth_webhook(connection_id="to-alpha")], key=SIGNING_KEY)
+    thread.join()
+    assert [e.summary.connection_id for e in ctx.event_store_for("alpha").list(limit=5)] == ["to-alpha"]
+    assert ctx.event_store_for("beta").list(limit=5) == []
+
+    ctx.set_profile("alpha")  # back: the same listener, still listening, shown as the current one
+    assert ctx.listener is alpha and window.action_toggle_listener.text().startswith("Stop")
+    assert "beta" in window.status_listeners.text()
+    window.toggle_listener()  # stop alpha only
+    wait_state(qtbot, alpha, "stopped")
+    assert beta.state == "listening" and "beta" in window.status_listeners.text()
+
+
+def test_removing_a_profile_stops_its_listener(qtbot, window, two_profiles):
+    ctx = two_profiles
+    beta = ctx.listener_for("beta")
+    beta.start()
+    wait_state(qtbot, beta, "listening")
+    assert "beta" in window.status_listeners.text()
+    ctx.remove_profile("beta")
+    assert beta.state == "stopped" and "beta" not in ctx.listeners()
+    assert window.status_listeners.isHidden()
+
+
+def test_start_with_the_app_is_per_profile(qtbot, qapp, secret_store, tmp_home, monkeypatch):
+    specs = tuple(
+        mw.PageSpec(s.key, s.title, s.icon, "tests.qt.test_shell", "FakePage") for s in mw.PAGE_SPECS
+    )
+    monkeypatch.setattr(mw, "PAGE_SPECS", specs)
+    settings = Settings(profiles=[profile("alpha"), profile("beta", enabled=True)], current_profile="alpha")
+    ctx = AppContext(settings, secret_store)
+    try:
+        win = mw.MainWindow(ctx)
+        qtbot.addWidget(win)
+        beta = ctx.listener_for("beta")
+        wait_state(qtbot, beta, "listening")  # enabled, not current: started with the app anyway
+        assert ctx.listener.state == "stopped"  # alpha is not enabled
+        assert "beta" in win.status_listeners.text()
+    finally:
+        ctx.shutdown(timeout=10)
+        ctx.deleteLater()
