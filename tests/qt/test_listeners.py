@@ -112,3 +112,48 @@ def test_start_with_the_app_is_per_profile(qtbot, qapp, secret_store, tmp_home, 
     finally:
         ctx.shutdown(timeout=10)
         ctx.deleteLater()
+
+
+def test_webhooks_page_shows_one_profile_or_all(qtbot, two_profiles):
+    from nango_desktop.ui.webhooks import model as m
+    from nango_desktop.ui.webhooks.page import WebhooksPage
+
+    ctx = two_profiles
+    alpha, beta = ctx.listener_for("alpha"), ctx.listener_for("beta")
+    for listener in (alpha, beta):
+        listener.start()
+        wait_state(qtbot, listener, "listening")
+    for listener, cid in ((alpha, "a-1"), (beta, "b-1")):
+        with qtbot.waitSignal(listener.eventReceived, timeout=10_000):
+            thread, _ = post_in_thread(listener.url, [auth_webhook(connection_id=cid)], key=SIGNING_KEY)
+        thread.join()
+    page = WebhooksPage(ctx)
+    qtbot.addWidget(page)
+    page.resize(1280, 800)
+    page.show()
+
+    def connections() -> list[str]:
+        return [page.model.index(r, m.CONNECTION).data() for r in range(page.model.rowCount())]
+
+    qtbot.waitUntil(lambda: connections() == ["a-1"] and not page.model.loading, timeout=10_000)
+    page.scope_combo.setCurrentIndex(page.scope_combo.findData("all"))
+    qtbot.waitUntil(lambda: sorted(connections()) == ["a-1", "b-1"], timeout=10_000)
+    assert connections() == ["b-1", "a-1"]  # newest first across profiles
+    assert not page.table.isColumnHidden(m.PROFILE)
+    assert [page.model.index(r, m.PROFILE).data() for r in range(2)] == ["beta", "alpha"]
+
+    # live events of every profile's listener arrive in the merged list
+    with qtbot.waitSignal(beta.eventReceived, timeout=10_000):
+        thread, _ = post_in_thread(beta.url, [auth_webhook(connection_id="b-2")], key=SIGNING_KEY)
+    thread.join()
+    qtbot.waitUntil(lambda: connections()[:1] == ["b-2"], timeout=10_000)
+
+    # pinning from the merged list pins the right event in the right profile's store
+    view_id = page.model.event_at(2).id  # a-1
+    page.set_pinned(view_id, True)
+    qtbot.waitUntil(lambda: ctx.event_store_for("alpha").list(limit=5)[0].pinned, timeout=10_000)
+    assert not any(e.pinned for e in ctx.event_store_for("beta").list(limit=5))
+
+    page.scope_combo.setCurrentIndex(page.scope_combo.findData("profile"))
+    qtbot.waitUntil(lambda: connections() == ["a-1"] and not page.model.loading, timeout=10_000)
+    assert page.table.isColumnHidden(m.PROFILE)

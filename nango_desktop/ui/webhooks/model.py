@@ -50,10 +50,21 @@ COLUMNS = (
     "Signature",
     "Dups",
     "Pinned",
+    "Profile",  # whose listener received it (the "All profiles" scope shows it)
 )
-(TIME, TYPE, OPERATION, SUCCESS, INTEGRATION, CONNECTION, END_USER, SIGNATURE, DUPLICATES, PINNED) = range(
-    len(COLUMNS)
-)
+(
+    TIME,
+    TYPE,
+    OPERATION,
+    SUCCESS,
+    INTEGRATION,
+    CONNECTION,
+    END_USER,
+    SIGNATURE,
+    DUPLICATES,
+    PINNED,
+    PROFILE,
+) = range(len(COLUMNS))
 
 SIGNATURE_TEXT = {
     VerificationStatus.VERIFIED: "verified",
@@ -264,6 +275,8 @@ class EventsModel(QAbstractTableModel):
             return str(event.duplicates) if event.duplicates else ""
         if column == PINNED:
             return "★" if event.pinned else ""
+        if column == PROFILE:
+            return event.profile or ""
         if s is None:
             return ""
         if column == SUCCESS:

@@ -58,7 +58,8 @@ from nango_desktop.ui.webhooks.controller import (
     webhook_url_for_nango,
 )
 from nango_desktop.ui.webhooks.detail import EventDetail
-from nango_desktop.ui.webhooks.model import CONNECTION, END_USER, SIGNATURE, TIME, TYPE
+from nango_desktop.ui.webhooks.merged import MergedEvents
+from nango_desktop.ui.webhooks.model import CONNECTION, END_USER, PROFILE, SIGNATURE, TIME, TYPE
 from nango_desktop.ui.widgets import SearchLineEdit
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ OPERATIONS = ("creation", "override", "refresh", "INITIAL", "INCREMENTAL", "WEBH
 SIGNATURES = ("verified", "invalid", "unsigned", "no_key")
 UNAVAILABLE = "unavailable"  # no profile, so no listener
 STATE_COLORS = {LISTENING: "#1a7f37", ERROR: "#cf222e"}
-COLUMN_WIDTHS = (96, 94, 100, 58, 100, 110, 76, 72, 40, 46)
+COLUMN_WIDTHS = (96, 94, 100, 58, 100, 110, 76, 72, 40, 46, 90)
+SCOPE_PROFILE, SCOPE_ALL = "profile", "all"
 
 REACHABILITY_TEXT = (
     "Nango Cloud never delivers webhooks to localhost, 127.0.0.1 or private network addresses. Run a "
@@ -133,6 +135,8 @@ class WebhooksPage(QWidget):
         self._ctx = ctx
         self._listener: ListenerController | None = None
         self._store: Any = None
+        self._merged: MergedEvents | None = None
+        self._all_listeners: list[Any] = []
         self._want_event: int | None = None
 
         self.model = m.EventsModel(parent=self)
@@ -286,6 +290,15 @@ class WebhooksPage(QWidget):
         self.connection_edit.setObjectName("webhooksConnectionFilter")
         self.connection_edit.setPlaceholderText("Connection id")
         self.connection_edit.setClearButtonEnabled(True)
+        self.scope_combo = QComboBox()
+        self.scope_combo.setObjectName("webhooksScope")
+        self.scope_combo.addItem("This profile", SCOPE_PROFILE)
+        self.scope_combo.addItem("All profiles", SCOPE_ALL)
+        self.scope_combo.setToolTip(
+            "Events received by this profile's listener, or by every profile's listener (each profile keeps "
+            "its own listener running)"
+        )
+        self.scope_combo.currentIndexChanged.connect(self._on_scope_changed)
         self.pinned_check = QCheckBox("Pinned")
         self.pinned_check.setObjectName("webhooksPinnedFilter")
         self.search_edit = SearchLineEdit(placeholder="Search in bodies…")
@@ -323,6 +336,7 @@ class WebhooksPage(QWidget):
         self.search_edit.setMinimumWidth(220)
         self.connection_edit.setMinimumWidth(150)
         for widget in (
+            self.scope_combo,
             self.type_combo,
             self.operation_combo,
             self.success_combo,
@@ -358,7 +372,7 @@ class WebhooksPage(QWidget):
             "webhooks",
             stretch=CONNECTION,
             required=(TIME, TYPE, SIGNATURE),
-            hidden_by_default=(END_USER,),  # often empty; the column chooser brings it back
+            hidden_by_default=(END_USER, PROFILE),  # the column chooser brings them back
         )
         self.search_edit.set_results(self.table)  # Down from the search box into the events
         self.model.modelReset.connect(self._fit_columns)
@@ -406,13 +420,15 @@ class WebhooksPage(QWidget):
         self._bind()
 
     def _bind(self) -> None:
-        """Attach to the current profile's listener and event store."""
+        """Attach to the current profile's listener and event store (and, for the "All profiles" scope,
+        to every profile's listener and store)."""
         if self._listener is not None:
             for signal, slot in self._listener_connections():
                 try:
                     signal.disconnect(slot)
                 except (RuntimeError, TypeError):  # the old controller is already gone
                     pass
+        self._unbind_all()
         self._listener = getattr(self._ctx, "listener", None)
         self._store = getattr(self._ctx, "event_store", None)
         if self._listener is not None:
@@ -422,17 +438,59 @@ class WebhooksPage(QWidget):
         self._load_settings_fields()
         self._on_state(*self._current_state())
         self.detail.set_event(None)
-        self.model.set_store(self._store)
+        if self.scope() == SCOPE_ALL and hasattr(self._ctx, "listener_for"):
+            self._bind_all()
+        else:
+            self._merged = None
+            self.model.set_store(self._store)
+        self.columns.set_column_visible(PROFILE, self.scope() == SCOPE_ALL)
         self._refresh_integrations()
+
+    def scope(self) -> str:
+        return str(self.scope_combo.currentData())
+
+    @Slot(int)
+    def _on_scope_changed(self, _index: int) -> None:
+        self._bind()
+
+    def _bind_all(self) -> None:
+        """Every profile's events in one list, newest first; live events of every listener."""
+        names = [p.name for p in self._ctx.settings.profiles]
+        stores = {n: self._ctx.event_store_for(n) for n in names}
+        self._merged = MergedEvents({n: s for n, s in stores.items() if s is not None})
+        for name in names:
+            listener = self._ctx.listener_for(name)
+            if listener is not None:
+                listener.eventsReceived.connect(self._on_any_events)
+                self._all_listeners.append(listener)
+        self.model.set_store(self._merged)
+
+    def _unbind_all(self) -> None:
+        for listener in self._all_listeners:
+            try:
+                listener.eventsReceived.disconnect(self._on_any_events)
+            except (RuntimeError, TypeError):
+                pass
+        self._all_listeners = []
+
+    @Slot(object)
+    def _on_any_events(self, batch: object) -> None:
+        if self._merged is not None:
+            self.model.add_events([(self._merged.wrap(e), dup) for e, dup in batch])  # type: ignore[attr-defined]
 
     def _listener_connections(self) -> list[tuple[Any, Any]]:
         assert self._listener is not None
         return [
             (self._listener.stateChanged, self._on_state),
-            (self._listener.eventsReceived, self.model.add_events),
+            (self._listener.eventsReceived, self._on_own_events),
             (self._listener.eventsReceived, self._on_events),
             (self._listener.forwarded, self._on_forwarded),
         ]
+
+    @Slot(object)
+    def _on_own_events(self, batch: object) -> None:
+        if self.scope() != SCOPE_ALL:  # the "All profiles" scope gets them through _on_any_events
+            self.model.add_events(batch)
 
     def _current_state(self) -> tuple[str, str]:
         if self._listener is None:
@@ -721,6 +779,11 @@ class WebhooksPage(QWidget):
     def show_detail(self, event: StoredEvent) -> None:
         self.detail.set_event(event)
         self._update_target_url()
+        if self.scope() == SCOPE_ALL:  # read-only here: pin and replay in the profile's own view
+            for button in (self.detail.pin_button, self.detail.replay_button):
+                button.setEnabled(False)
+                button.setToolTip(f"Switch to the profile “{event.profile}” (This profile) to pin or replay")
+            return
         self._load_forwards(event.id)  # later forwards and replays arrive through ``forwarded``
 
     def _load_forwards(self, event_id: int) -> None:
@@ -767,10 +830,16 @@ class WebhooksPage(QWidget):
     # -- actions --------------------------------------------------------------------------------------
     @Slot(int, bool)
     def set_pinned(self, event_id: int, pinned: bool) -> None:
-        if self._store is None:
+        store, store_id = self._store, event_id
+        if self.scope() == SCOPE_ALL:  # a merged view id: pin in the store of the profile that received it
+            origin = self._merged.origin(event_id) if self._merged is not None else None
+            if origin is None:
+                return
+            store, store_id = self._ctx.event_store_for(origin[0]), origin[1]
+        if store is None:
             return
         self.model.set_pinned(event_id, pinned)
-        self._ctx.run(self._store.pin, event_id, pinned, on_error=self._show_error)
+        self._ctx.run(store.pin, store_id, pinned, on_error=self._show_error)
 
     @Slot(str, str)
     def _open_connection(self, connection_id: str, integration_id: str) -> None:
@@ -778,7 +847,7 @@ class WebhooksPage(QWidget):
 
     @Slot(object)
     def replay(self, event: object) -> None:
-        if self._listener is None:
+        if self._listener is None or self.scope() == SCOPE_ALL:  # replay from the profile's own view
             return
         self._ctx.run(self._listener.replay, event, on_error=self._show_error)
 
