@@ -6,8 +6,9 @@
 # 1. On Debian/Ubuntu, installs the missing system packages (D-Bus, gnome-keyring, Xvfb, the libraries
 #    Qt's xcb/offscreen plugins load, Python and Node when absent). apt runs only when something is
 #    missing, through sudo when not root. Set NANGO_CI_SKIP_APT=1 to never touch apt.
-# 2. pip install -e ".[test]" into a project virtualenv outside the repo (~/.cache/nango-desktop-ci/venv),
-#    never into the global interpreter; skipped while pyproject.toml is unchanged since the last run.
+# 2. pip install -e ".[test]" into a project virtualenv outside the repo ($NANGO_CI_VENV, default
+#    ~/.cache/nango-desktop-ci/venv; $PYTHON, if set, is its base interpreter), never into a global
+#    interpreter; skipped while pyproject.toml is unchanged since the last run.
 # 3. npm ci in tests/contract (Prism mock for the contract tests) when npm exists and the lock changed.
 #    With CI=true a failed npm ci, or no npm / xvfb-run / dbus-run-session, fails the run (see IN_CI below),
 #    and a skipped contract, keyring or spec test is a failure (tests/ci_skips.py).
@@ -79,9 +80,10 @@ fi
 
 # --- 2. Python packages -----------------------------------------------------------------------------
 PY="${PYTHON:-python3}"
-# Always a project virtualenv (never the user's global interpreter, externally managed or not), unless
-# PYTHON names an interpreter or a virtualenv is already active.
-if [[ -z "${PYTHON:-}" && -z "${VIRTUAL_ENV:-}" ]]; then
+# Always a virtualenv, never the user's global interpreter (externally managed or not, pyenv's included): an
+# interpreter that is not itself in a virtualenv (PYTHON=/usr/bin/python3.12, python3 on PATH) is only the base
+# of the project virtualenv; an active virtualenv (or PYTHON=/some/venv/bin/python) is used as it is.
+if ! "$PY" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' 2>/dev/null; then
     "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
         echo "Python 3.11 or newer is needed ($("$PY" --version 2>&1)); set PYTHON=/path/to/python3.11" >&2
         exit 1
