@@ -411,7 +411,7 @@ class Workbench:
         elapsed = time.monotonic() - started
         return ProxyResponse(
             status=response.status_code,
-            headers=list(response.headers.multi_items()),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw],
             content=response.content,
             elapsed=elapsed,
             nango_error=_nango_proxy_error(response),

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PAGES = ("overview", "connections", "endusers", "links", "webhooks")
+PAGES = ("overview", "connections", "endusers", "links", "webhooks", "integrations")
 
 
 class AppContext(QObject):

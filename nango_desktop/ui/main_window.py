@@ -76,6 +76,13 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("endusers", "End users", "users", "nango_desktop.ui.endusers.page", "EndUsersPage"),
     PageSpec("links", "Links", "link", "nango_desktop.ui.links.page", "LinksPage"),
     PageSpec("webhooks", "Webhooks", "webhook", "nango_desktop.ui.webhooks.page", "WebhooksPage"),
+    PageSpec(
+        "integrations",
+        "Integrations",
+        "settings",
+        "nango_desktop.ui.workbench.integrations",
+        "IntegrationsPage",
+    ),
 )
 
 

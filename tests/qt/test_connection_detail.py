@@ -157,14 +157,16 @@ def test_metadata_edit_validates_and_replaces(qtbot, detail, ctx, nango_server):
 def test_sync_status_table_and_trigger(qtbot, detail, ctx, nango_server):
     conn = listed(ctx, lambda c: True)
     detail.show_connection(conn)
-    detail.tabs.setCurrentWidget(detail.syncs_tab)  # loads on first show
-    qtbot.waitUntil(lambda: detail.syncs_model.rowCount() > 0, timeout=TIMEOUT)
-    names = [detail.syncs_model.item(r, 0).text() for r in range(detail.syncs_model.rowCount())]
+    syncs = detail.workbench.syncs  # the workbench's sync control replaces the basic Syncs tab
+    assert detail.tabs.tabText(detail.tabs.indexOf(syncs)) == "Syncs"
+    detail.tabs.setCurrentWidget(syncs)  # loads on first show
+    qtbot.waitUntil(lambda: syncs.model.rowCount() > 0, timeout=TIMEOUT)
+    names = [syncs.model.item(r, 0).text() for r in range(syncs.model.rowCount())]
     assert all(n.startswith(conn.provider_config_key) for n in names)
-    detail.syncs_view.selectRow(0)
-    assert detail.selected_syncs() == [names[0]]
-    with qtbot.waitSignal(ctx.notified, timeout=TIMEOUT):
-        detail.trigger_syncs()
+    syncs.view.selectRow(0)
+    assert syncs.selected() == [names[0]]
+    with qtbot.waitSignal(syncs.syncsLoaded, timeout=TIMEOUT):
+        syncs.command("incremental")
     assert nango_server.triggered[-1]["syncs"] == [names[0]]
     assert nango_server.triggered[-1]["connection_id"] == conn.connection_id
     wait_idle(qtbot, detail)

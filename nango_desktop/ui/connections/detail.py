@@ -54,7 +54,7 @@ from nango_desktop.services.errors import (
     NotFoundError,
     RefreshExhaustedError,
 )
-from nango_desktop.ui import icons
+from nango_desktop.ui import icons, workbench
 from nango_desktop.ui.connections.errors_box import ErrorsBox
 from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, format_created, key_of
 from nango_desktop.ui.forms import FlowLayout
@@ -190,6 +190,7 @@ class ConnectionDetail(QWidget):
     """Everything about one connection. ``show_connection(conn)``; ``connection`` is the one shown."""
 
     busyChanged = Signal(bool)
+    connectionShown = Signal(object)  # Connection | None, from show_connection (the workbench tabs follow it)
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -273,6 +274,7 @@ class ConnectionDetail(QWidget):
         QVBoxLayout(self.webhooks_tab)
         self.tabs.addTab(self.webhooks_tab, "Webhooks")
         self.tabs.currentChanged.connect(self._on_tab)
+        workbench.install(self)  # Syncs (control), Records, Actions, Proxy tabs (nango_desktop/ui/workbench)
 
         self.body = QWidget()
         body = QVBoxLayout(self.body)
@@ -453,6 +455,7 @@ class ConnectionDetail(QWidget):
         """Show ``conn`` (None: the empty state). Showing the same connection again keeps loaded state."""
         same = conn is not None and self.connection is not None and key_of(conn) == key_of(self.connection)
         self.connection = conn
+        self.connectionShown.emit(conn)
         self.empty.setVisible(conn is None)
         self.body.setVisible(conn is not None)
         if conn is None:

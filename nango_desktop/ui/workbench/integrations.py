@@ -1,0 +1,308 @@
+"""Integrations page: the environment's integrations (display name, provider, logo, auth mode, number of
+connections and of broken ones from the loaded connection list, created), the detail of one
+(``GET /integrations/{key}``, its functions) and a jump to its connections."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QSortFilterProxyModel, Qt, Slot
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from nango_desktop.ui import icons
+from nango_desktop.ui.widgets import BusyBar
+from nango_desktop.ui.workbench import operations as ops
+
+COLUMNS = ("Integration", "Provider", "Auth mode", "Connections", "Broken", "Created")
+KEY_ROLE = Qt.ItemDataRole.UserRole + 1
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+_PALETTE = ("#3e63dd", "#30a46c", "#e5484d", "#8e4ec6", "#f76b15", "#0090ff", "#d6409f", "#12a594")
+
+
+def logo_icon(provider: str, size: int = 24) -> QIcon:
+    """A round badge with the provider's initials (logos are remote SVGs: never fetched from the GUI)."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(_PALETTE[sum(map(ord, provider)) % len(_PALETTE)]))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(0, 0, size, size)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(int(size * 0.42))
+    painter.setFont(font)
+    painter.setPen(QColor("white"))
+    initials = "".join(p[0] for p in provider.replace("_", "-").split("-") if p)[:2].upper() or "?"
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, initials)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def connection_counts(connections: Sequence[Any]) -> tuple[Counter, Counter]:
+    total: Counter = Counter()
+    broken: Counter = Counter()
+    for conn in connections:
+        total[conn.provider_config_key] += 1
+        if getattr(conn, "errors", None):
+            broken[conn.provider_config_key] += 1
+    return total, broken
+
+
+class IntegrationsPage(QWidget):
+    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("integrationsPage")
+        self.ctx = ctx
+        self.integrations: list[Any] = []
+        self.auth_modes: dict[str, str] = {}
+        self._seq = 0
+        self._loaded_once = False
+
+        self.search = QLineEdit()
+        self.search.setObjectName("integrationsSearch")
+        self.search.setPlaceholderText("Filter integrations")
+        self.search.setClearButtonEnabled(True)
+        self.refresh_button = QPushButton(icons.icon("refresh"), "Refresh")
+        self.refresh_button.setObjectName("integrationsRefresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.summary = QLabel("")
+        self.summary.setObjectName("integrationsSummary")
+        bar = QHBoxLayout()
+        bar.addWidget(self.search, 1)
+        bar.addWidget(self.refresh_button)
+        self.busy = BusyBar(self)
+
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.view = QTableView()
+        self.view.setObjectName("integrationsTable")
+        self.view.setModel(self.proxy)
+        self.view.setSortingEnabled(True)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.setIconSize(icons_size())
+        self.view.selectionModel().currentRowChanged.connect(self._selected)
+        self.view.doubleClicked.connect(lambda _i: self.show_connections())
+
+        self.detail_title = QLabel("Select an integration")
+        self.detail_title.setObjectName("integrationTitle")
+        font = self.detail_title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        self.detail_title.setFont(font)
+        self.detail_info = QLabel("")
+        self.detail_info.setObjectName("integrationInfo")
+        self.detail_info.setWordWrap(True)
+        self.detail_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.functions = QPlainTextEdit()
+        self.functions.setObjectName("integrationFunctions")
+        self.functions.setReadOnly(True)
+        self.connections_button = QPushButton(icons.icon("connections"), "Show its connections")
+        self.connections_button.setObjectName("integrationShowConnections")
+        self.connections_button.clicked.connect(self.show_connections)
+        self.connections_button.setEnabled(False)
+        detail = QWidget()
+        dl = QVBoxLayout(detail)
+        dl.addWidget(self.detail_title)
+        dl.addWidget(self.detail_info)
+        dl.addWidget(QLabel("Functions"))
+        dl.addWidget(self.functions, 1)
+        dl.addWidget(self.connections_button)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.view)
+        splitter.addWidget(detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.busy)
+        layout.addWidget(splitter, 1)
+        ctx.connectionsLoaded.connect(self._connections_changed)
+        ctx.profileChanged.connect(self._profile_changed)
+
+    # -- page API --------------------------------------------------------------------------------------------
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._loaded_once and getattr(self.ctx, "profile", None) is not None:
+            self.refresh()
+
+    def on_navigate(self, **kw: Any) -> None:
+        if kw.get("integration"):
+            self.select(kw["integration"])
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+
+    @Slot()
+    def refresh(self) -> None:
+        self._loaded_once = True
+        self._seq += 1
+        seq = self._seq
+        self.busy.start("Loading integrations…")
+
+        def done(result: tuple[list[Any], dict[str, str]]) -> None:
+            if seq == self._seq:
+                self.busy.finish()
+                self.integrations, self.auth_modes = result
+                self._fill()
+
+        def failed(exc: BaseException) -> None:
+            if seq == self._seq:
+                self.busy.finish()
+                self.summary.setText(f"Could not load the integrations: {getattr(exc, 'title', exc)}")
+
+        ops.load_integrations(self.ctx, on_done=done, on_error=failed)
+
+    @Slot(object)
+    def _connections_changed(self, _connections: object) -> None:
+        if self.integrations:
+            self._fill()
+
+    @Slot(object)
+    def _profile_changed(self, _profile: object) -> None:
+        self.integrations, self.auth_modes = [], {}
+        self._loaded_once = False
+        self.model.removeRows(0, self.model.rowCount())
+        self._show_detail(None, [])
+        if self.isVisible():
+            self.refresh()
+
+    def _fill(self) -> None:
+        current = self.current_key()
+        connections = list(getattr(self.ctx, "connections", None) or [])
+        total, broken = connection_counts(connections)
+        self.model.removeRows(0, self.model.rowCount())
+        for integ in self.integrations:
+            created = (integ.created_at or "")[:10]
+            count = total.get(integ.unique_key, 0) if connections else None
+            bad = broken.get(integ.unique_key, 0) if connections else None
+            cells = [
+                (
+                    f"{integ.label}\n{integ.unique_key}"
+                    if integ.label != integ.unique_key
+                    else integ.unique_key,
+                    integ.label.casefold(),
+                ),
+                (integ.provider, integ.provider),
+                (self.auth_modes.get(integ.provider, "") or "—", self.auth_modes.get(integ.provider, "")),
+                ("—" if count is None else f"{count:,}", -1 if count is None else count),
+                ("—" if bad is None else f"{bad:,}", -1 if bad is None else bad),
+                (created or "—", integ.created_at or ""),
+            ]
+            items = []
+            for text, key in cells:
+                item = QStandardItem(text.split("\n")[0])
+                item.setData(key, SORT_ROLE)
+                item.setData(integ.unique_key, KEY_ROLE)
+                items.append(item)
+            items[0].setIcon(logo_icon(integ.provider))
+            items[0].setToolTip(f"{integ.label} ({integ.unique_key})\nlogo: {integ.logo or '—'}")
+            if bad:
+                items[4].setForeground(QColor(icons.STATUS_COLORS["error"]))
+            self.model.appendRow(items)
+        self.view.resizeColumnsToContents()
+        loaded = (
+            f"{len(connections):,} connections loaded"
+            if connections
+            else "connection counts appear once the Connections page has loaded"
+        )
+        self.summary.setText(f"{len(self.integrations)} integrations · {loaded}")
+        if current:
+            self.select(current)
+
+    def current_key(self) -> str | None:
+        index = self.view.currentIndex()
+        return index.data(KEY_ROLE) if index.isValid() else None
+
+    def select(self, key: str) -> bool:
+        for row in range(self.proxy.rowCount()):
+            if self.proxy.index(row, 0).data(KEY_ROLE) == key:
+                self.view.selectRow(row)
+                return True
+        return False
+
+    @Slot()
+    def _selected(self, *_args: Any) -> None:
+        key = self.current_key()
+        self.connections_button.setEnabled(key is not None)
+        if key is None:
+            return
+        self._seq += 1
+        seq = self._seq
+        self.detail_title.setText(key)
+        self.functions.setPlainText("Loading…")
+        ops.load_integration_detail(
+            self.ctx,
+            key,
+            on_done=lambda result: seq == self._seq and self._show_detail(*result),
+            on_error=lambda exc: (
+                seq == self._seq
+                and self.functions.setPlainText(f"Could not load: {getattr(exc, 'title', exc)}")
+            ),
+        )
+
+    def _show_detail(self, detail: Any, functions: list[Any]) -> None:
+        if detail is None:
+            self.detail_title.setText("Select an integration")
+            self.detail_info.setText("")
+            self.functions.clear()
+            return
+        self.detail_title.setText(detail.label)
+        lines = [
+            f"Unique key: {detail.unique_key}",
+            f"Provider: {detail.provider} · auth {self.auth_modes.get(detail.provider) or '—'}",
+            f"Created {(detail.created_at or '—')[:19].replace('T', ' ')} · updated {(detail.updated_at or '—')[:19].replace('T', ' ')}",
+        ]
+        if detail.webhook_url:
+            lines.append(f"Webhook URL: {detail.webhook_url}")
+        if detail.forward_webhooks is not None:
+            lines.append(f"Forwards webhooks: {'yes' if detail.forward_webhooks else 'no'}")
+        self.detail_info.setText("\n".join(lines))
+        rows = []
+        for fn in functions:
+            kind = fn.type or ("action" if fn.runs is None and not fn.model_names else "sync")
+            extra = (
+                f"models {', '.join(fn.model_names)} · {fn.runs}"
+                if kind == "sync"
+                else f"input {fn.input_name or '—'}"
+            )
+            rows.append(f"{kind:7} {fn.name}  ({extra})")
+        self.functions.setPlainText("\n".join(rows) or "No functions deployed.")
+
+    @Slot()
+    def show_connections(self) -> None:
+        key = self.current_key()
+        if key:
+            self.ctx.navigate("connections", filter={"clear": True, "integrations": [key]})
+
+
+def icons_size() -> Any:
+    from PySide6.QtCore import QSize
+
+    return QSize(20, 20)

@@ -1,0 +1,234 @@
+"""Named workbench operations (in the spirit of Anki's aqt/operations): widgets call these, never build
+clients or tasks themselves. Each runs its work on the pool through ``ctx.run`` with a
+:class:`~nango_desktop.services.workbench.Workbench` over the profile's shared client, and calls back on the
+GUI thread. Pages of records are carried to the GUI thread by an :class:`EventBridge` as they arrive.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nango_desktop.domain.records import write_csv, write_jsonl
+from nango_desktop.domain.workbench import ActionOutcome, ProxyRequest, ProxyResponse
+from nango_desktop.qtutil.bridge import EventBridge
+from nango_desktop.qtutil.workers import Task
+from nango_desktop.services.workbench import Workbench
+
+Callback = Callable[[Any], None] | None
+ErrorCallback = Callable[[BaseException], None] | None
+
+
+def _wb(ctx: Any) -> Workbench:
+    return Workbench(ctx.client())
+
+
+def load_records(
+    ctx: Any,
+    connection_id: str,
+    integration_id: str,
+    model: str,
+    *,
+    bridge: EventBridge,
+    filters: dict[str, Any] | None = None,
+    page_size: int = 1000,
+    on_done: Callback = None,
+    on_error: ErrorCallback = None,
+) -> Task:
+    """Every page of ``model``; each page's records are posted to ``bridge`` as soon as it is parsed (the
+    first rows show at once). ``on_done(count)`` after the last page; cancel with ``task.cancel()``."""
+
+    def work(cancel: threading.Event) -> int:
+        count = 0
+        for page in _wb(ctx).iter_records(
+            connection_id, integration_id, model, page_size=page_size, cancel=cancel, **(filters or {})
+        ):
+            count += len(page.records)
+            bridge.post((page.records, page.next_cursor is not None))
+        return count
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def load_syncs(
+    ctx: Any, connection_id: str, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None
+) -> Task:
+    return ctx.run(
+        lambda: _wb(ctx).sync_status(integration_id, connection_id), on_done=on_done, on_error=on_error
+    )
+
+
+def sync_command(
+    ctx: Any,
+    command: str,
+    connection_id: str,
+    integration_id: str,
+    syncs: list[str],
+    *,
+    on_done: Callback,
+    on_error: ErrorCallback = None,
+) -> Task:
+    """``command``: "incremental", "full_refresh", "pause" or "start"; then the fresh sync status."""
+
+    def work() -> Any:
+        wb = _wb(ctx)
+        if command in ("incremental", "full_refresh"):
+            wb.trigger_syncs(integration_id, connection_id, syncs, sync_mode=command)
+        elif command == "pause":
+            wb.pause_syncs(integration_id, connection_id, syncs)
+        elif command == "start":
+            wb.start_syncs(integration_id, connection_id, syncs)
+        else:
+            raise ValueError(f"unknown sync command {command!r}")
+        return wb.sync_status(integration_id, connection_id)
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def set_frequency(
+    ctx: Any,
+    connection_id: str,
+    integration_id: str,
+    sync: str,
+    frequency: str | None,
+    *,
+    on_done: Callback,
+    on_error: ErrorCallback = None,
+) -> Task:
+    def work() -> Any:
+        wb = _wb(ctx)
+        wb.update_frequency(integration_id, connection_id, sync, frequency)
+        return wb.sync_status(integration_id, connection_id)
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def load_scripts(ctx: Any, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+    return ctx.run(lambda: _wb(ctx).integration_scripts(integration_id), on_done=on_done, on_error=on_error)
+
+
+def run_action(
+    ctx: Any,
+    connection_id: str,
+    integration_id: str,
+    action: str,
+    payload: Any,
+    *,
+    run_async: bool,
+    on_done: Callback,
+    on_error: ErrorCallback = None,
+    on_progress: Callable[[int, int | None, str], None] | None = None,
+    poll_interval: float = 1.0,
+) -> Task:
+    def work(cancel: threading.Event, progress: Callable[..., None]) -> ActionOutcome:
+        return _wb(ctx).run_action(
+            connection_id,
+            integration_id,
+            action,
+            payload,
+            run_async=run_async,
+            cancel=cancel,
+            poll_interval=poll_interval,
+            on_poll=lambda n: progress(n, None, f"Waiting for the result (poll {n})…"),
+        )
+
+    return ctx.run(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
+
+
+def send_proxy(ctx: Any, request: ProxyRequest, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+    def work(cancel: threading.Event) -> ProxyResponse:
+        return _wb(ctx).proxy(request, cancel=cancel)
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def load_integrations(ctx: Any, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+    """The integrations and, per distinct provider, its auth mode ({provider: auth_mode}, best effort)."""
+
+    def work() -> tuple[list[Any], dict[str, str]]:
+        wb = _wb(ctx)
+        integrations = wb.list_integrations()
+        modes: dict[str, str] = {}
+        for provider in sorted({i.provider for i in integrations})[:60]:
+            try:
+                modes[provider] = wb.provider(provider).auth_mode or ""
+            except Exception:  # noqa: BLE001 - the auth mode is a detail; the list still shows
+                modes[provider] = ""
+        return integrations, modes
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def load_integration_detail(
+    ctx: Any, unique_key: str, *, on_done: Callback, on_error: ErrorCallback = None
+) -> Task:
+    """The integration and its functions (``/integrations/{key}/functions``, else the scripts config when the
+    key lacks the functions scope)."""
+
+    def work() -> tuple[Any, list[Any]]:
+        wb = _wb(ctx)
+        detail = wb.get_integration(unique_key)
+        try:
+            functions = wb.integration_functions(unique_key)
+        except Exception:  # noqa: BLE001 - fall back to the scripts config
+            scripts = wb.integration_scripts(unique_key)
+            functions = [*scripts.syncs, *scripts.actions]
+        return detail, functions
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def export_records(
+    ctx: Any,
+    records: list[dict],
+    keys: list[str],
+    path: Path,
+    *,
+    on_done: Callback,
+    on_error: ErrorCallback = None,
+) -> Task:
+    """Write the loaded records (a snapshot list) to ``path`` as CSV or JSONL (by suffix), atomically."""
+
+    def work() -> int:
+        tmp = path.with_name(path.name + ".part")
+        with tmp.open("w", encoding="utf-8", newline="") as out:
+            count = (
+                write_jsonl(out, records)
+                if path.suffix.lower() == ".jsonl"
+                else write_csv(out, records, keys)
+            )
+        tmp.replace(path)
+        return count
+
+    return ctx.run(work, on_done=on_done, on_error=on_error)
+
+
+def history(ctx: Any) -> Any:
+    """The per-profile run history store (created lazily, one per context)."""
+    store = getattr(ctx, "_workbench_history", None)
+    if store is None:
+        from nango_desktop.store.workbench import WorkbenchHistory
+
+        store = WorkbenchHistory()
+        ctx._workbench_history = store
+    return store
+
+
+def record_run(ctx: Any, kind: str, **fields: Any) -> Task:
+    """Append a run to the profile's history off the GUI thread."""
+    profile = ctx.profile.name if ctx.profile is not None else "default"
+    store = history(ctx)
+    return ctx.run(lambda: store.add(profile, kind, **fields), on_error=lambda exc: None)
+
+
+def recent_runs(ctx: Any, kind: str, *, on_done: Callback) -> Task:
+    profile = ctx.profile.name if ctx.profile is not None else "default"
+    store = history(ctx)
+    return ctx.run(lambda: store.recent(profile, kind), on_done=on_done, on_error=lambda exc: None)
+
+
+def now() -> float:
+    return time.monotonic()
