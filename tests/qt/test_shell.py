@@ -69,7 +69,7 @@ def test_object_names_and_pages(shell):
     for name in ("actionRefresh", "actionSearch", "actionNewLink", "actionQuit", "actionPageWebhooks"):
         assert name in shell.actions_by_name
     assert shell.objectName() == "mainWindow"
-    assert shell.nav_list.count() == 5
+    assert shell.nav_list.count() == len(mw.PAGE_SPECS) == 6  # ... webhooks, integrations
     assert isinstance(shell.pages["connections"], FakePage)
     assert isinstance(shell.pages["links"], PlaceholderPage)  # constructor raised: placeholder, app runs
     reason = shell.pages["links"].findChild(QLabel, "placeholderReason")
