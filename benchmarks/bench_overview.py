@@ -14,7 +14,7 @@ on 127.0.0.1 (random port) storing into SQLite (WAL, synchronous=FULL).
    was blocked (signal delivery, counting, chart repaints). Also printed: events counted by the chart.
 
 Screenshots (README): ``xvfb-run -s "-screen 0 1280x800x24" env QT_QPA_PLATFORM=xcb python
-benchmarks/bench_overview.py --screenshot docs/screenshots/overview-light.png --scheme light`` (and dark):
+benchmarks/bench_overview.py --screenshot /tmp/overview-light.png --scheme light`` (and dark):
 the main window at 1280x800 on the Overview page with seeded connections, an hour of webhooks and links.
 """
 

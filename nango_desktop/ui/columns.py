@@ -105,22 +105,25 @@ def squeeze_to_fit(view: QAbstractItemView, *, stretch: int | None, protect: Ite
     if excess > 0 and stretch_room > stretch_floor:  # the stretch column gives way first
         excess -= stretch_room - max(stretch_floor, stretch_room - excess)
     protected = set(protect)
+    # a squeezed column keeps its title readable (and at least SQUEEZE_FLOOR)
+    floor = {c: max(SQUEEZE_FLOOR, header.sectionSizeHint(c)) for c in columns}
     while excess > 0:
-        wide = [c for c in columns if header.sectionSize(c) > SQUEEZE_FLOOR and c not in protected]
+        wide = [c for c in columns if header.sectionSize(c) > floor[c] and c not in protected]
         if not wide:
-            wide = [c for c in columns if header.sectionSize(c) > SQUEEZE_FLOOR]
+            wide = [c for c in columns if header.sectionSize(c) > floor[c]]
         if not wide:
             break
         widest = max(header.sectionSize(c) for c in wide)
-        second = max(
-            (header.sectionSize(c) for c in wide if header.sectionSize(c) < widest), default=SQUEEZE_FLOOR
-        )
+        second = max((header.sectionSize(c) for c in wide if header.sectionSize(c) < widest), default=0)
         at_top = [c for c in wide if header.sectionSize(c) == widest]
-        cut = min(excess, (widest - max(second, SQUEEZE_FLOOR)) * len(at_top))
+        room = sum(header.sectionSize(c) - max(second, floor[c]) for c in at_top)
+        cut = min(excess, room)
+        if cut <= 0:
+            break
         each = max(1, -(-cut // len(at_top)))
         for c in at_top:
-            header.resizeSection(c, max(SQUEEZE_FLOOR, header.sectionSize(c) - each))
-        excess -= each * len(at_top)
+            header.resizeSection(c, max(floor[c], second, header.sectionSize(c) - each))
+        excess -= cut
 
 
 class ColumnLayout(QObject):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QMargins, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -50,6 +50,12 @@ from nango_desktop.ui.widgets import ErrorBanner, PlaceholderPage
 log = logging.getLogger(__name__)
 
 WINDOW_STATE_FILE = "window.ini"
+NAV_STYLE = (
+    "#navList { background: palette(base); border-right: 1px solid palette(mid); padding: 6px; }"
+    "#navList::item { padding: 7px 6px; border-radius: 6px; color: palette(text); }"
+    "#navList::item:hover { background: palette(alternate-base); }"
+    "#navList::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
+)
 LISTENER_ERROR_TITLE = "The webhook listener stopped with an error"
 DESIGN_SIZE = QSize(1280, 800)  # the first window, when the screen has room for it
 FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)  # title bar and borders, before the window manager tells us
@@ -316,12 +322,7 @@ class MainWindow(QMainWindow):
         self.nav_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.nav_list.setSpacing(2)
         self.nav_list.setFrameShape(QListWidget.Shape.NoFrame)
-        self.nav_list.setStyleSheet(
-            "#navList { background: palette(base); border-right: 1px solid palette(mid); padding: 6px; }"
-            "#navList::item { padding: 7px 6px; border-radius: 6px; color: palette(text); }"
-            "#navList::item:hover { background: palette(alternate-base); }"
-            "#navList::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
-        )
+        self.nav_list.setStyleSheet(NAV_STYLE)
         self.page_stack = QStackedWidget(self)
         self.page_stack.setObjectName("pageStack")
         self.pages: dict[str, QWidget] = {}
@@ -718,6 +719,18 @@ class MainWindow(QMainWindow):
         store.setValue("maximized", self.isMaximized())
         store.setValue("sidebarCompact", self.sidebar_compact())
         store.sync()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            # palette(...) in a style sheet is resolved when it is set: set it again for the new theme, once
+            # the new palette has reached the children (after this event)
+            self.nav_list.setStyleSheet("")
+            QTimer.singleShot(0, self._restyle_nav)
+
+    @Slot()
+    def _restyle_nav(self) -> None:
+        self.nav_list.setStyleSheet(NAV_STYLE)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_window_state()

@@ -111,6 +111,13 @@ def test_theme_choice_applies_live_and_is_saved(qtbot, fake_pages, profile_ctx, 
     window.theme_actions["dark"].trigger()
     assert theme.is_dark() and theme.theme_choice(app) == "dark"
     assert app.palette().color(QPalette.ColorRole.Window).name() == "#1f2126"
+    window.show()
+    # the sidebar's style sheet follows the live switch (palette(...) in a sheet is resolved when set)
+    qtbot.waitUntil(
+        lambda: (
+            window.nav_list.grab().toImage().pixelColor(10, window.nav_list.height() - 10).lightness() < 80
+        )
+    )
     qtbot.waitUntil(lambda: load_settings(profile_ctx.settings_path).theme == "dark")
     window.theme_actions["light"].trigger()
     assert not theme.is_dark()

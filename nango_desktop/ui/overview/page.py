@@ -139,15 +139,21 @@ class FigureButton(QToolButton):
             self._apply_colors()
 
     def _apply_colors(self) -> None:
+        # one palette role, not a style sheet (a style sheet makes Fusion paint a light button in dark mode);
+        # the other roles keep following the application palette (theme switches)
+        palette = QPalette()
         if self.alert:
-            color = series_color("auth_error", is_dark_palette(QGuiApplication.palette())).name()
-            self.setStyleSheet(f"QToolButton {{ color: {color}; }}")
-        else:
-            self.setStyleSheet("")
+            color = series_color("auth_error", is_dark_palette(QGuiApplication.palette()))
+            if self.palette().color(QPalette.ColorRole.ButtonText) == color:
+                return  # already right (and no PaletteChange loop)
+            palette.setColor(QPalette.ColorRole.ButtonText, color)
+        elif self.palette().resolveMask() == 0:
+            return
+        self.setPalette(palette)
 
     def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
-        if event.type() == QEvent.Type.ApplicationPaletteChange:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
             self._apply_colors()
 
 
