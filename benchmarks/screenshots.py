@@ -39,7 +39,9 @@ from tests.helpers import MemoryKeyring  # noqa: E402
 from tests.nango_server import FakeNango  # noqa: E402
 from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json, sync_webhook  # noqa: E402
 
-PAGES = ("overview", "connections", "connection-detail", "endusers", "links", "webhooks", "webhook-detail")
+PAGES = (
+    "overview", "connections", "connection-detail", "endusers", "links", "webhooks", "webhook-detail", "integrations",
+)  # fmt: skip
 PANEL, TITLE = 32, 28
 
 
@@ -164,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             window.set_sidebar_compact(compact)
             for key in pages:
                 page_key = {"connection-detail": "connections", "webhook-detail": "webhooks"}.get(key, key)
+                if page_key not in window.pages:
+                    continue
                 window.show_page(page_key)
                 if key == "connections":  # as a first start on that screen: the table gets the width
                     connections.detail_pane.set_open(width >= 1200)

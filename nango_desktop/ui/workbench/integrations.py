@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
 
@@ -103,8 +104,10 @@ class IntegrationsPage(QWidget):
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.verticalHeader().hide()
-        self.view.horizontalHeader().setStretchLastSection(True)
         self.view.setIconSize(icons_size())
+        self.view.setWordWrap(False)  # one line per integration (elided, whole in the tooltip)
+        # fitted to content, Integration stretches, squeezed rather than scrolled; header menu chooses columns
+        self.columns = ColumnLayout(self.view, "integrations", stretch=0, required=(0, 4))
         self.view.selectionModel().currentRowChanged.connect(self._selected)
         self.view.doubleClicked.connect(lambda _i: self.show_connections())
 
@@ -226,7 +229,8 @@ class IntegrationsPage(QWidget):
             if bad:
                 items[4].setForeground(QColor(icons.STATUS_COLORS["error"]))
             self.model.appendRow(items)
-        self.view.resizeColumnsToContents()
+        if self.model.rowCount():
+            self.columns.fit(force=True)  # counts change width as connections arrive
         loaded = (
             f"{len(connections):,} connections loaded"
             if connections
