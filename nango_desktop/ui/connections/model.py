@@ -41,6 +41,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
 from nango_desktop.domain.models import Connection, parse_datetime
+from nango_desktop.domain.natsort import natural_key
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
 
@@ -114,7 +115,7 @@ class _Row:
             STATUS_LABELS[status],
         )
         sort_keys = (
-            customer.casefold(),
+            natural_key(customer),  # names: "User 2" before "User 10"
             cells[EMAIL].casefold(),
             cells[ORGANIZATION].casefold(),
             cells[INTEGRATION].casefold(),
