@@ -417,6 +417,11 @@ class WorkbenchFake:
         with self.fake.lock:
             self.records[key] = ordered
             self._keys[key] = [_sort_key(r) for r in ordered]
+            if self.fake.find(connection_id, integration) is not None:
+                for sync in self._syncs_of(integration, connection_id):  # the sync status counts them
+                    counts = sync.get("recordCount") or {}
+                    if model in counts and variant == (sync.get("variant") or "base"):
+                        counts[model] = len(ordered)
 
     def generate_records(
         self, integration: str, connection_id: str, model: str, count: int, variant: str = "base", **kw: Any

@@ -85,7 +85,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec(
         "integrations",
         "Integrations",
-        "settings",
+        "folder",
         "nango_desktop.ui.workbench.integrations",
         "IntegrationsPage",
     ),

@@ -6,6 +6,7 @@ GUI thread. Pages of records are carried to the GUI thread by an :class:`EventBr
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.workbench import Workbench
 
+FREEZE_FROM = 10_000  # records loaded from which each page is frozen out of the cyclic GC
 Callback = Callable[[Any], None] | None
 ErrorCallback = Callable[[BaseException], None] | None
 
@@ -47,6 +49,11 @@ def load_records(
             connection_id, integration_id, model, page_size=page_size, cancel=cancel, **(filters or {})
         ):
             count += len(page.records)
+            if count >= FREEZE_FROM:
+                # Tens of thousands of long-lived record dicts: keep them out of the cyclic GC's full passes
+                # (one over 10^6 objects blocks whichever thread triggers it, often the GUI thread).
+                # Refcounting still frees them when the tab is cleared.
+                gc.freeze()
             bridge.post((page.records, page.next_cursor is not None))
         return count
 

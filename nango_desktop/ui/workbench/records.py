@@ -47,6 +47,7 @@ from nango_desktop.ui.workbench import operations as ops
 CELL_CHARS = 120
 DELETED_COLOR = QColor(icons.STATUS_COLORS["error"])
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+FLUSH_MS = 250  # pages arriving meanwhile are inserted together
 
 
 def _sort_key(value: Any) -> tuple[int, Any]:
@@ -180,6 +181,7 @@ class RecordsTab(QWidget):
     """The Records tab of a connection (``set_connection``; models from ``set_models``)."""
 
     loaded = Signal(int)  # number of records, after the last page
+    searchIndexed = Signal()  # the local filter's text of every loaded record is ready
 
     def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -193,6 +195,13 @@ class RecordsTab(QWidget):
         self._generation = 0
         self._pages = 0
         self._cancelling = False
+        # records per request (Nango allows up to 10,000; see benchmarks/bench_records.py)
+        self.page_size = 500
+        self._pending: list[dict[str, Any]] = []
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
 
         self.model_combo = QComboBox()
         self.model_combo.setObjectName("recordsModel")
@@ -216,12 +225,13 @@ class RecordsTab(QWidget):
         self.export_button.setObjectName("recordsExport")
         self.export_button.clicked.connect(self.export)
         self.export_button.setEnabled(False)
-        top = QHBoxLayout()
-        top.addWidget(self.model_combo, 2)
-        top.addWidget(self.filter_combo)
-        top.addWidget(self.modified_after, 2)
+        top = QHBoxLayout()  # two rows: a narrow detail pane never cuts the model name or the date
+        top.addWidget(self.model_combo, 1)
         top.addWidget(self.load_button)
         top.addWidget(self.export_button)
+        second = QHBoxLayout()
+        second.addWidget(self.filter_combo)
+        second.addWidget(self.modified_after, 1)
 
         self.search = QLineEdit()
         self.search.setObjectName("recordsSearch")
@@ -269,17 +279,20 @@ class RecordsTab(QWidget):
         self.detail.setReadOnly(True)
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.detail.setPlaceholderText("Select a record to see its JSON.")
-        splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.detail.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        splitter = QSplitter(Qt.Orientation.Vertical)  # the JSON below the table: readable in a narrow pane
+        splitter.setObjectName("recordsSplitter")
         splitter.addWidget(self.view)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
+        splitter.setStretchFactor(1, 2)
 
         bottom = QHBoxLayout()
         bottom.addWidget(self.search, 1)
         bottom.addWidget(self.count_label)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(self.busy)
         layout.addWidget(self.error_label)
         layout.addWidget(splitter, 1)
@@ -346,6 +359,8 @@ class RecordsTab(QWidget):
         self._generation += 1
         self._pages = 0
         self._cancelling = False
+        self._pending = []
+        self._flush_timer.stop()
         self.model.clear()
         self.detail.clear()
         self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -359,6 +374,7 @@ class RecordsTab(QWidget):
             model,
             bridge=self._bridge,
             filters=filters,
+            page_size=self.page_size,
             on_done=lambda count: self._finished(generation, count),
             on_error=lambda exc: self._failed(generation, exc),
         )
@@ -374,11 +390,24 @@ class RecordsTab(QWidget):
         ):
             return  # a page already in flight when the user cancelled is dropped
         self._pages += 1
+        self._pending.extend(records)
+        if self.model.rowCount() == 0 or not more:
+            self._flush()  # the first rows at once, and the last ones
+        elif not self._flush_timer.isActive():
+            self._flush_timer.start()  # later pages join in batches: fewer, larger inserts into the view
+
+    @Slot()
+    def _flush(self) -> None:
+        self._flush_timer.stop()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
         first = self.model.rowCount() == 0
-        self.model.append(records)
+        self.model.append(pending)
         if first and self.model.columns:
             self._fit_columns()
-        self.busy.set_progress(0, None, f"{self.model.rowCount():,} records loaded{'…' if more else ''}")
+        loading = self._task is not None
+        self.busy.set_progress(0, None, f"{self.model.rowCount():,} records loaded{'…' if loading else ''}")
         self._update_count()
 
     def _fit_columns(self) -> None:
@@ -395,10 +424,12 @@ class RecordsTab(QWidget):
         if generation != self._generation:
             return
         self._task = None
+        self._flush()
         self.busy.finish()
         self.load_button.setEnabled(True)
         self.export_button.setEnabled(self.model.rowCount() > 0)
         self._update_count()
+        self._index_search_text(generation)
         self.loaded.emit(count)
 
     def _failed(self, generation: int, exc: BaseException) -> None:
@@ -407,6 +438,7 @@ class RecordsTab(QWidget):
         from nango_desktop.services.errors import CancelledError
 
         self._task = None
+        self._flush()
         self.busy.finish()
         self.load_button.setEnabled(True)
         self.export_button.setEnabled(self.model.rowCount() > 0)
@@ -417,6 +449,21 @@ class RecordsTab(QWidget):
             detail = getattr(exc, "detail", "")
             self._show_error(f"{title}\n{detail}".strip())
         self._update_count()
+
+    def _index_search_text(self, generation: int) -> None:
+        """Build the local filter's search text of every loaded record on a worker (the first filter on
+        tens of thousands of records would otherwise serialize them all on the GUI thread)."""
+        rows = list(self.model.rows)
+
+        def build() -> dict[int, str]:
+            return {id(r): json.dumps(r, ensure_ascii=False, default=str).casefold() for r in rows}
+
+        def done(texts: dict[int, str]) -> None:
+            if generation == self._generation:
+                self.model._text.update(texts)
+                self.searchIndexed.emit()
+
+        self.ctx.run(build, on_done=done, on_error=lambda exc: None)
 
     @Slot()
     def cancel(self) -> None:

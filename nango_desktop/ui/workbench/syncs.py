@@ -89,6 +89,7 @@ class SyncControlTab(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("syncsMessage")
         self.message.setWordWrap(True)
+        self.message.hide()
 
         def button(name: str, text: str, icon: str, slot: Any, tip: str) -> QPushButton:
             b = QPushButton(icons.icon(icon), text)
@@ -180,7 +181,7 @@ class SyncControlTab(QWidget):
     def _begin(self, message: str) -> int:
         self._seq += 1
         self.busy.start(message)
-        self.message.setText("")
+        self._note("")
         return self._seq
 
     def _loaded(self, seq: int, syncs: list[SyncStatus], note: str = "") -> None:
@@ -189,14 +190,14 @@ class SyncControlTab(QWidget):
         self.busy.finish()
         self.show_syncs(syncs)
         if note:
-            self.message.setText(note)
+            self._note(note)
         self.syncsLoaded.emit(syncs)
 
     def _failed(self, seq: int, exc: BaseException) -> None:
         if seq != self._seq:
             return
         self.busy.finish()
-        self.message.setText(f"{getattr(exc, 'title', exc)}\n{getattr(exc, 'detail', '')}".strip())
+        self._note(f"{getattr(exc, 'title', exc)}\n{getattr(exc, 'detail', '')}".strip())
 
     def show_syncs(self, syncs: list[SyncStatus]) -> None:
         selected = set(self.selected())
@@ -238,7 +239,11 @@ class SyncControlTab(QWidget):
         ):
             b.setEnabled(enabled)
         if not syncs and self.connection_id:
-            self.message.setText("No syncs for this connection.")
+            self._note("No syncs for this connection.")
+
+    def _note(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
 
     def selected(self) -> list[str]:
         rows = sorted({i.row() for i in self.view.selectionModel().selectedRows()})
