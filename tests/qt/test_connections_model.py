@@ -75,6 +75,9 @@ def test_status_column_shows_errors(qtbot, nango_server, client):
     assert not status.data(Qt.ItemDataRole.DecorationRole).isNull()
     assert status.data(Qt.ItemDataRole.ForegroundRole) is not None
     assert model.connection(row).auth_error_log_id in status.data(Qt.ItemDataRole.ToolTipRole)
+    assert "Authorization error" in status.data(Qt.ItemDataRole.ToolTipRole)  # the type in words
+    created = model.index(row, CREATED)
+    assert created.data(Qt.ItemDataRole.ToolTipRole) == created.data()  # whole when a narrow column elides it
     assert model.index(rows["ok"], STATUS).data() == "OK"
 
 

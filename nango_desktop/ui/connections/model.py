@@ -40,6 +40,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
+from nango_desktop.domain.deeplinks import describe_error
 from nango_desktop.domain.models import Connection, parse_datetime
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.qtutil.workers import Task
@@ -188,13 +189,17 @@ def cell_data(row: _Row, column: int, role: int) -> Any:
             + (f" ({info.organization_id})" if info.organization_id else ""),
         ]
         return "\n".join(lines)
+    if role == _TOOLTIP and column in (INTEGRATION, CONNECTION_ID, CREATED):
+        return row.cells[column] or None  # the whole value of a cell a narrow column elides
     return None
 
 
 def status_tooltip(conn: Connection) -> str:
     if not conn.errors:
         return "No errors"
-    return "\n".join(f"{e.type} error — log id {e.log_id or 'unknown'}" for e in conn.errors)
+    return "\n".join(
+        f"{d.title} — log id {d.log_id or 'unknown'}" for d in (describe_error(e) for e in conn.errors)
+    )
 
 
 class ConnectionsModel(QAbstractTableModel):
