@@ -424,6 +424,19 @@ class AppContext(QObject):
             listener.stateChanged.connect(self._on_listener_state)
         return listener
 
+    def listener_port_conflict(self, name: str) -> str | None:
+        """Why the listener of ``name`` cannot start: another profile's listener holds its port (None if not)."""
+        profile = self.settings.get(name)
+        if profile is None or not profile.listener.port:
+            return None  # port 0: any free port
+        for other, listener in self.running_listeners().items():
+            if other != name and listener.settings.port == profile.listener.port:
+                return (
+                    f"Port {profile.listener.port} is used by the listener of profile “{other}”. Each profile "
+                    "listens on its own port: choose another one for this profile (Webhooks → Listener settings)."
+                )
+        return None
+
     def listeners(self) -> dict[str, Any]:
         """Every listener controller created this run, by profile name."""
         return dict(self._listeners)

@@ -157,3 +157,23 @@ def test_webhooks_page_shows_one_profile_or_all(qtbot, two_profiles):
     page.scope_combo.setCurrentIndex(page.scope_combo.findData("profile"))
     qtbot.waitUntil(lambda: connections() == ["a-1"] and not page.model.loading, timeout=10_000)
     assert page.table.isColumnHidden(m.PROFILE)
+
+
+def test_two_profiles_on_one_port_say_which_profile_holds_it(qtbot, qapp, secret_store, tmp_home):
+    import socket
+
+    with socket.socket() as probe:  # a free port for both profiles
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    same = [Profile(name=n, listener=ListenerSettings(port=port, path=f"/{n}")) for n in ("alpha", "beta")]
+    ctx = AppContext(Settings(profiles=same, current_profile="alpha"), secret_store)
+    try:
+        alpha, beta = ctx.listener_for("alpha"), ctx.listener_for("beta")
+        assert alpha.start()
+        assert not beta.start()
+        assert beta.state == "error" and "profile “alpha”" in beta.message and str(port) in beta.message
+        alpha.stop()
+        assert beta.start()  # free again
+    finally:
+        ctx.shutdown(timeout=10)
+        ctx.deleteLater()

@@ -112,9 +112,11 @@ class ListenerController(QObject):
         *,
         notify: Callable[[str, str], None] | None = None,
         server_factory: Callable[..., WebhookServer] = WebhookServer,
+        port_check: Callable[[], str | None] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        self._port_check = port_check  # another profile's listener on our port? (its message, else None)
         self.store = store
         self.profile = profile
         self._settings = settings.model_copy()
@@ -168,6 +170,7 @@ class ListenerController(QObject):
             profile.listener,
             lambda: ctx.secrets.signing_keys(name),
             notify=ctx.notify,
+            port_check=lambda: ctx.listener_port_conflict(name),
             parent=parent,
         )
 
@@ -209,6 +212,10 @@ class ListenerController(QObject):
         if self._server is not None:
             return self._state == LISTENING
         s = self._settings
+        conflict = self._port_check() if self._port_check is not None else None
+        if conflict:
+            self._set_state(ERROR, conflict)
+            return False
         self.keys.invalidate()
         try:
             server = self._server_factory(
