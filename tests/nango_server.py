@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.fake_refresh import RefreshModel
 from tests.fake_workbench import WorkbenchFake
 
 DEFAULT_INTEGRATIONS: tuple[str, ...] = (
@@ -597,6 +598,11 @@ class FakeNango:
         self.webhooks: list[dict] = []  # auth webhook bodies complete_session produced
         # records, sync control, scripts config, actions, proxy, integration details (tests/fake_workbench.py)
         self.workbench = WorkbenchFake(self)
+        # token refresh on GET /connections/{id}: back-off, exhaustion, refresh-failure webhooks
+        self.refresh = RefreshModel(clock)
+        self.refresh.on_webhook = self._refresh_webhook
+        # called with the exact bytes of each webhook the server sends (e.g. a WebhookSender.send)
+        self.webhook_sink: Callable[[bytes], None] | None = None
         # called (on the server's handler thread) with each request before it is answered, e.g. to
         # revoke the key or delete a connection in the middle of a paged load
         self.on_request: Callable[[RecordedRequest], None] | None = None
@@ -772,6 +778,31 @@ class FakeNango:
                 raise KeyError((connection_id, integration_id))
             conn["_refresh_exhausted"] = exhausted
 
+    def fail_refresh(self, connection_id: str, integration_id: str, fails: bool = True) -> None:
+        """The provider rejects this connection's refresh token: the next credentials read that needs a
+        refresh fails (424, back-off, exhausted after ``refresh.max_failures``; see tests/fake_refresh.py)."""
+        with self.lock:
+            conn = self.find(connection_id, integration_id)
+            if conn is None:
+                raise KeyError((connection_id, integration_id))
+            conn["_refresh_fails"] = fails
+
+    def expire_token(self, connection_id: str, integration_id: str) -> None:
+        """The connection's OAuth access token has expired: the next credentials read refreshes it."""
+        with self.lock:
+            conn = self.find(connection_id, integration_id)
+            if conn is None:
+                raise KeyError((connection_id, integration_id))
+            conn["credentials"]["type"] = "OAUTH2"
+            conn["credentials"]["expires_at"] = iso(self.clock() - 60)
+
+    def _refresh_webhook(self, body: dict) -> None:
+        body = {**body, "environment": self.environment}
+        raw = webhook_bytes(body)
+        self.webhooks.append(json.loads(raw))
+        if self.webhook_sink is not None:
+            self.webhook_sink(raw)
+
     def find(self, connection_id: str, integration_id: str) -> dict | None:
         with self.lock:
             for conn in self.connections:
@@ -893,6 +924,7 @@ class FakeNango:
                     conn["tags"] = tags
                     conn["errors"] = [e for e in conn["errors"] if e["type"] != "auth"]
                     conn.pop("_refresh_exhausted", None)
+                    self.refresh.reconnected(conn)
                     conn["updated_at"] = now
                     conn["credentials"] = _credentials(random.Random(token), integration_id, self.clock())
                 if session.get("webhook_url_override"):
@@ -1142,14 +1174,12 @@ class FakeNango:
                 raise _bad("not_found", "Failed to find connection", status=404)
             if not with_credentials:  # the server reads the connection without touching the credentials
                 return 200, full_item(conn, credentials=False)
-            if conn.get("_refresh_exhausted"):  # reading the credentials tries a refresh, which fails
+            failed = self.refresh.read(conn, force=force_refresh)  # may refresh an expired token
+            if failed is not None:
+                self.invalidate()
                 raise _Reply(
                     424,
-                    error_body(
-                        "invalid_credentials",
-                        "The refresh limit has been reached for this connection.",
-                        payload={"connection": full_item(conn)},
-                    ),
+                    error_body("invalid_credentials", failed[0], payload={"connection": full_item(conn)}),
                 )
             if force_refresh:
                 now = datetime.fromtimestamp(self.clock(), UTC)

@@ -19,6 +19,7 @@ from nango_desktop.cli.common import (
     tag_arg,
     tags_arg,
 )
+from nango_desktop.services.errors import RefreshFailedError, RefreshState
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
@@ -86,15 +87,29 @@ def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
 
 
 def _write_json(out: IO[str], conns: Iterable[Connection]) -> int:
-    """Stream a JSON array, one connection per line, without holding every connection in memory."""
-    count = 0
-    out.write("[")
-    for conn in conns:
-        out.write(",\n" if count else "\n")
-        out.write(json.dumps(conn.model_dump(mode="json"), ensure_ascii=False, sort_keys=True))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    out.flush()
+    """Stream a JSON array, one connection per line, without holding every connection in memory.
+
+    Nothing reaches stdout before the first page arrived: when it fails, stdout stays empty (the error goes
+    to stderr, exit 1). A later page failing closes the array first, so stdout is always one valid array
+    (what arrived before the failure) and the exit code and stderr say it is incomplete.
+    """
+    rows = iter(conns)
+    first = next(rows, None)  # the first page (or the error) before anything is written
+    if first is None:
+        out.write("[]\n")
+        out.flush()
+        return 0
+    out.write("[\n")
+    out.write(json.dumps(first.model_dump(mode="json"), ensure_ascii=False, sort_keys=True))
+    count = 1
+    try:
+        for conn in rows:
+            out.write(",\n")
+            out.write(json.dumps(conn.model_dump(mode="json"), ensure_ascii=False, sort_keys=True))
+            count += 1
+    finally:
+        out.write("\n]\n")
+        out.flush()
     return count
 
 
@@ -132,46 +147,131 @@ _WRITERS: dict[str, Callable[[IO[str], Iterable[Connection]], int]] = {
 }
 
 
+def _state_line(conn: Connection, refresh: RefreshFailedError | None) -> tuple[str, str]:
+    """(state, what to do) for the connection: Nango's 424 when credentials were read, else its errors."""
+    if refresh is not None:
+        label = {
+            RefreshState.BACKING_OFF: "backing off: a recent refresh of the credentials failed",
+            RefreshState.EXHAUSTED: "refresh exhausted: the customer must reconnect",
+        }.get(refresh.state, f"credentials not refreshed: Nango said “{refresh.nango_message or 'nothing'}”")
+        return label, refresh.advice
+    if conn.has_auth_error:
+        return (
+            "auth error: Nango's last refresh of the credentials failed",
+            "Read the error's log in Nango; send the customer a reconnect link if it keeps failing.",
+        )
+    if conn.has_sync_error:
+        return "sync error: the last sync run failed", "Read the error's log in Nango."
+    return "ok", ""
+
+
 def cmd_connections_show(args: argparse.Namespace, ctx: CliContext) -> int:
+    """The connection from the list endpoint (``GET /connections?connectionId=``: no refresh, no side effect).
+
+    Credentials only with ``--credentials`` (or ``--refresh``), through ``GET /connections/{id}``; a 424
+    there (back-off, exhausted or another refresh failure) still shows the connection, from the 424's
+    ``error.payload.connection``, with a state line saying what to do, and exits 0.
+    """
+    from nango_desktop.domain.models import ConnectionFull
+
+    want_credentials = bool(args.credentials or args.refresh)
+    refresh_error: RefreshFailedError | None = None
+    full: ConnectionFull | None = None
     with ctx.client() as client:
-        conn = client.get_connection(args.connection_id, args.integration, force_refresh=args.refresh)
+        conn: Connection = client.find_connection(args.connection_id, args.integration)
+        if want_credentials:
+            try:
+                full = client.get_connection(args.connection_id, args.integration, force_refresh=args.refresh)
+            except RefreshFailedError as exc:
+                refresh_error = exc
+                if exc.connection:
+                    try:
+                        conn = ConnectionFull.model_validate(exc.connection)
+                    except ValueError:
+                        log.info("The 424 payload's connection did not parse; showing the list row")
+    if full is not None:
+        conn = full
+    state, advice = _state_line(conn, refresh_error)
     data = conn.model_dump(mode="json", exclude={"credentials"})
-    if args.credentials:
-        data["credentials"] = {k: v.get_secret_value() for k, v in conn.credentials.items()}
-    else:
-        data["credentials"] = conn.credentials_masked()
+    data["state"] = state
+    if advice:
+        data["advice"] = advice
+    credentials: dict[str, str] = {}
+    no_scope = False
+    if full is not None:
+        if full.credentials:
+            credentials = (
+                {k: v.get_secret_value() for k, v in full.credentials.items()}
+                if args.credentials
+                else full.credentials_masked()
+            )
+        else:
+            no_scope = True  # Nango answers credentials: {} to a key without read_credentials
+    if refresh_error is not None:
+        data["credentials_error"] = {
+            "state": str(refresh_error.state),
+            "nango_message": refresh_error.nango_message,
+        }
+    elif want_credentials:
+        data["credentials"] = credentials
     if args.json:
         json.dump(data, ctx.stdout, indent=2, ensure_ascii=False, sort_keys=True)
         ctx.print()
+        _explain_credentials(ctx, no_scope, refresh_error, to_stderr=True)
         return EXIT_OK
     customer = conn.customer
     fields = [
         ("Connection", conn.connection_id),
         ("Integration", conn.provider_config_key),
         ("Provider", conn.provider),
-        ("Status", conn.status.replace("_", " ")),
+        ("State", state),
+        ("What to do", advice),
         ("End user", customer.end_user_id or ""),
         ("Email", customer.email or ""),
         ("Name", customer.display_name or ""),
         ("Organization", customer.organization or ""),
         ("Created", conn.created),
-        ("Updated", conn.updated_at or ""),
-        ("Webhook URL", conn.webhook_url_override or ""),
+        ("Updated", getattr(conn, "updated_at", None) or ""),
+        ("Webhook URL", getattr(conn, "webhook_url_override", None) or ""),
         ("Errors", ", ".join(f"{e.type} (log {e.log_id})" if e.log_id else e.type for e in conn.errors)),
     ]
     print_pairs(ctx.stdout, [(k, v) for k, v in fields if v])
     for title, mapping in (
         ("Tags", conn.tags),
         ("Metadata", conn.metadata or {}),
-        ("Connection config", conn.connection_config),
-        ("Credentials", data["credentials"]),
+        ("Connection config", getattr(conn, "connection_config", None) or {}),
+        ("Credentials", credentials),
     ):
         if mapping:
             ctx.print(f"\n{title}:")
             print_pairs(ctx.stdout, [(f"  {k}", scalar(v)) for k, v in mapping.items()])
-    if conn.credentials and not args.credentials:
+    _explain_credentials(ctx, no_scope, refresh_error, to_stderr=False)
+    if full is not None and full.credentials and not args.credentials:
         ctx.print("\n(credentials hidden; add --credentials to print them)")
+    elif not want_credentials:
+        ctx.print(
+            "\n(read from the connection list: no token refresh. Add --credentials to read the credentials; "
+            "that makes Nango refresh an expired token)"
+        )
     return EXIT_OK
+
+
+def _explain_credentials(
+    ctx: CliContext, no_scope: bool, refresh_error: RefreshFailedError | None, *, to_stderr: bool
+) -> None:
+    out = ctx.stderr if to_stderr else ctx.stdout
+    if refresh_error is not None:
+        print(
+            f"\nCredentials: Nango could not refresh them ({refresh_error.nango_message or refresh_error.title}). "
+            f"{refresh_error.advice}",
+            file=out,
+        )
+    elif no_scope:
+        print(
+            "\nCredentials: none returned. The API key lacks the environment:connections:read_credentials "
+            "scope (Nango answers credentials: {} then); use a key with that scope.",
+            file=out if not to_stderr else ctx.stderr,
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -199,6 +299,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("connection_id", metavar="ID")
     show.add_argument("--integration", metavar="I", required=True)
     show.add_argument("--json", action="store_true")
-    show.add_argument("--credentials", action="store_true", help="print the credentials in clear")
+    show.add_argument(
+        "--credentials",
+        action="store_true",
+        help="also read the credentials and print them in clear (makes Nango refresh an expired token)",
+    )
     show.add_argument("--refresh", action="store_true", help="force a token refresh (force_refresh=true)")
     show.set_defaults(func=cmd_connections_show)

@@ -242,3 +242,13 @@ class Verification:
         values = {k: data.get(k) for k in cls.__dataclass_fields__}
         values["status"] = VerificationStatus(data.get("status") or VerificationStatus.UNSIGNED)
         return cls(**values)
+
+
+def is_verified(event: Any) -> bool:
+    """True only for an event whose signature was checked and matched a signing key.
+
+    Only such an event may change state (complete or fail a link, update a connection's row, send a desktop
+    notification): unsigned, invalid and not-checked (no key) events are shown and flagged, never acted on.
+    """
+    verification = getattr(event, "verification", None)
+    return str(getattr(verification, "status", "")) == VerificationStatus.VERIFIED.value

@@ -56,6 +56,7 @@ from nango_desktop.services.errors import (
     MalformedResponseError,
     NangoError,
     NetworkError,
+    NotFoundError,
     RateLimitedError,
     error_for_status,
     redact,
@@ -355,6 +356,24 @@ class NangoClient:
                 # youngest generation, and the first collection would otherwise scan all of it at once.
                 gc.freeze()
         return result
+
+    def find_connection(
+        self, connection_id: str, integration_id: str, *, cancel: threading.Event | None = None
+    ) -> Connection:
+        """The connection's row from ``GET /connections?connectionId=`` (tags, errors with log ids, metadata,
+        end user), without the side effects of ``GET /connections/{id}`` (no token refresh, no refresh-failure
+        webhook, no back-off). Raises NotFoundError when no connection has that id and integration."""
+        rows = self.list_connections(
+            connection_id=connection_id, integration_ids=[integration_id], limit=100, cancel=cancel
+        )
+        for row in rows:
+            if row.connection_id == connection_id and row.provider_config_key == integration_id:
+                return row
+        raise NotFoundError(
+            f"Not found: no connection {connection_id!r} for the integration {integration_id!r}",
+            f"GET /connections?connectionId={connection_id} -> {len(rows)} row(s), none for {integration_id}",
+            status=404,
+        )
 
     def get_connection(
         self,

@@ -8,6 +8,7 @@ path (never the query string or headers) and from Nango's error body, with known
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 from typing import Any
 
 _SECRET_PATTERNS = (
@@ -88,8 +89,92 @@ class ConflictError(NangoError):
     default_title = "The request conflicts with the current state"
 
 
-class RefreshExhaustedError(NangoError):
-    default_title = "The connection's credentials could not be refreshed; the customer must reconnect"
+BACKING_OFF_MESSAGE = "A recent refresh attempt failed. Backing off before retrying."
+EXHAUSTED_MESSAGE_PREFIX = "The refresh limit has been reached"
+# Nango backs off for about 30 s after any failed refresh (NOTES.md, "second look").
+BACKOFF_SECONDS = 30
+
+
+class RefreshState(StrEnum):
+    """Why Nango answered 424 when asked for a connection's credentials."""
+
+    BACKING_OFF = "backing_off"  # a refresh failed recently: wait, then retry
+    EXHAUSTED = "exhausted"  # the refresh limit is reached: the customer must reconnect
+    OTHER = "other"  # anything else: say what Nango said
+
+
+def refresh_state_of(message: str | None) -> RefreshState:
+    text = (message or "").strip()
+    if text.startswith("A recent refresh attempt failed") or "backing off" in text.lower():
+        return RefreshState.BACKING_OFF
+    if text.startswith(EXHAUSTED_MESSAGE_PREFIX):
+        return RefreshState.EXHAUSTED
+    return RefreshState.OTHER
+
+
+class RefreshFailedError(NangoError):
+    """424 from a credentials read: Nango could not refresh the connection's credentials.
+
+    ``state`` tells a temporary back-off from an exhausted refresh; ``nango_message`` is Nango's own words;
+    ``connection`` is ``error.payload.connection`` (tags, errors, log ids) when Nango sent it, else None.
+    """
+
+    default_title = "Nango could not refresh the connection's credentials"
+
+    def __init__(
+        self,
+        title: str | None = None,
+        detail: str = "",
+        *,
+        nango_message: str | None = None,
+        connection: dict | None = None,
+        **kw: Any,
+    ) -> None:
+        self.nango_message = nango_message or ""
+        self.state = refresh_state_of(nango_message)
+        self.connection = connection
+        super().__init__(title or self._title(), detail, **kw)
+
+    def _title(self) -> str:
+        if self.state is RefreshState.BACKING_OFF:
+            return "A recent refresh of the credentials failed; Nango is backing off before retrying"
+        if self.state is RefreshState.EXHAUSTED:
+            return "The connection's refresh limit is reached; the customer must reconnect"
+        said = _shorten(self.nango_message, 200) if self.nango_message else "no message"
+        return f"Nango could not refresh the credentials: {said}"
+
+    @property
+    def advice(self) -> str:
+        """What to do about it, in one sentence."""
+        if self.state is RefreshState.BACKING_OFF:
+            return (
+                f"Wait about {BACKOFF_SECONDS} s and retry (Nango retries the refresh only after its back-off); "
+                "the customer does not need to reconnect yet."
+            )
+        if self.state is RefreshState.EXHAUSTED:
+            return "Send the customer a reconnect link; retrying will not help."
+        return "Retry later; if it keeps failing, send the customer a reconnect link."
+
+    @property
+    def banner(self) -> str:
+        """One line for the connection detail's banner: the state in words, then what to do."""
+        if self.state is RefreshState.BACKING_OFF:
+            head = "Backing off — a recent refresh of the credentials failed; Nango waits before retrying."
+        elif self.state is RefreshState.EXHAUSTED:
+            head = "Refresh exhausted — Nango can no longer refresh this connection's credentials."
+        else:
+            head = (
+                f"Credentials not refreshed — Nango said: “{_shorten(self.nango_message or 'nothing', 200)}”"
+            )
+        return f"{head} {self.advice}"
+
+
+class RefreshBackingOffError(RefreshFailedError):
+    """424 "A recent refresh attempt failed. Backing off before retrying." (temporary)."""
+
+
+class RefreshExhaustedError(RefreshFailedError):
+    """424 "The refresh limit has been reached for this connection." (the customer must reconnect)."""
 
 
 class RateLimitedError(NangoError):
@@ -179,7 +264,19 @@ def error_for_status(
     if status == 409:
         return ConflictError(None, detail, **kw)
     if status == 424:
-        return RefreshExhaustedError(None, detail, **kw)
+        connection = payload.get("connection") if isinstance(payload, dict) else None
+        state = refresh_state_of(message)
+        cls = {
+            RefreshState.BACKING_OFF: RefreshBackingOffError,
+            RefreshState.EXHAUSTED: RefreshExhaustedError,
+        }.get(state, RefreshFailedError)
+        return cls(
+            None,
+            detail,
+            nango_message=redact(message or "", secrets),
+            connection=connection if isinstance(connection, dict) else None,
+            **kw,
+        )
     if status == 429:
         return RateLimitedError(None, detail, retry_after=retry_after, **kw)
     if status >= 500:

@@ -127,22 +127,32 @@ def _epoch_or_none(value: Any) -> float | None:
         return None
 
 
-def poll_link(client: Any, record: LinkRecord) -> tuple[LinkStatus, str, str | None] | None:
+def poll_link(
+    client: Any, record: LinkRecord, memory: dict[int, bool] | None = None
+) -> tuple[LinkStatus, str, str | None] | None:
     """Without a listener: ``(status, detail, connection_id)`` when Nango shows the link was used, else None.
 
-    A reconnect link is done when its connection was updated after the link was issued and has no auth
-    error; a new-connection link when a connection of its end user (and allowed integration) was created
-    after it. One or two API calls per link; errors for one link do not stop the others.
+    A reconnect link is done when its connection's auth error is gone: the list row carries no update time,
+    so ``memory`` (record id -> "had an auth error when first polled", kept by the caller across polls) holds
+    the first observation; a reconnect of a connection without an auth error is left to its webhook or its
+    expiry. A new-connection link is done when a connection of its
+    end user (and allowed integration) was created after it. Reads only the list endpoint
+    (``GET /connections?connectionId=``): reading credentials would make Nango refresh the token, answer
+    424 and send refresh-failure webhooks while nobody does anything. One API call per link; errors for
+    one link do not stop the others.
     """
     try:
         if record.kind == "reconnect" and record.connection_id and record.integration_ids:
             integration = record.integration_ids[0]
             try:
-                conn = client.get_connection(record.connection_id, integration)
+                conn = client.find_connection(record.connection_id, integration)
             except NotFoundError:
                 return LinkStatus.FAILED, "The connection no longer exists", None
+            memory = {} if memory is None else memory
+            had_auth_error = memory.setdefault(record.id, conn.has_auth_error)
             updated = _epoch_or_none(getattr(conn, "updated_at", None))
-            if updated is not None and updated >= record.created_at and not conn.has_auth_error:
+            changed = had_auth_error or (updated is not None and updated >= record.created_at)
+            if changed and not conn.has_auth_error:
                 return (
                     LinkStatus.COMPLETED,
                     f"Reconnected {integration} {record.connection_id}",
@@ -267,12 +277,14 @@ class LinkIssuer:
     def reconnect_link(self, connection: Any, *, refresh_tags: bool = True, **session_kw: Any) -> IssuedLink:
         """A reconnect link for ``connection`` sending its CURRENT tags (else Nango wipes them).
 
-        With ``refresh_tags`` the tags are read again from Nango first (GET /connections/{id}).
+        With ``refresh_tags`` the tags are read again from Nango first, from the list endpoint
+        (``GET /connections?connectionId=``): never ``GET /connections/{id}``, which refreshes the token and
+        answers 424 on exactly the broken connections that need a reconnect link.
         """
         client = self.client
         connection_id, integration_id = connection.connection_id, connection.provider_config_key
         if refresh_tags:
-            connection = client.get_connection(connection_id, integration_id)
+            connection = client.find_connection(connection_id, integration_id)
         tags = _connection_tags(connection)
         kwargs: dict[str, Any] = dict(session_kw)
         if tags:

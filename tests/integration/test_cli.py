@@ -185,13 +185,21 @@ def test_api_errors_exit_1_with_the_message(run, adhoc, nango_server, fault, mes
 def test_not_found_and_refresh_exhausted(run, adhoc, nango_server):
     code, _, err = run(*adhoc, "connections", "show", "nope", "--integration", "slack")
     assert code == 1 and err.startswith("Error: Not found")
-    assert "404" in err
+    assert "connectionId" in err  # found (or not) through the list endpoint: no refreshing GET
     conn = nango_server.connections[0]
     nango_server.mark_refresh_exhausted(conn["connection_id"], conn["provider_config_key"])
-    code, _, err = run(
-        *adhoc, "connections", "show", conn["connection_id"], "--integration", conn["provider_config_key"]
+    code, out, err = run(
+        *adhoc,
+        "connections",
+        "show",
+        conn["connection_id"],
+        "--integration",
+        conn["provider_config_key"],
+        "--credentials",
     )
-    assert code == 1 and "could not be refreshed" in err
+    # the connection is still shown (from the 424's payload) with what to do; exit 0 (issue 14)
+    assert code == 0, err
+    assert "refresh exhausted" in out and "reconnect link" in out
 
 
 def test_unreachable_server(run, monkeypatch):

@@ -192,7 +192,7 @@ def test_refresh_exhausted_424_offers_a_reconnect_link(qtbot, detail, ctx, nango
     detail.refresh_credentials()
     qtbot.waitUntil(lambda: not detail.notice.isHidden(), timeout=TIMEOUT)
     assert "Refresh exhausted" in detail.notice_text.text() and "reconnect link" in detail.notice_text.text()
-    assert "refreshed" in ctx.errors[-1][0] and "424" in ctx.errors[-1][1]
+    assert "refresh limit" in ctx.errors[-1][0] and "424" in ctx.errors[-1][1]
     detail.notice_button.click()
     assert [c.connection_id for c in requested[0]] == [conn.connection_id]
 
@@ -306,3 +306,28 @@ def test_errors_box_explains_each_error_with_copy_and_open_in_nango(qtbot, detai
     ok = listed(ctx, lambda c: not c.errors)
     detail.show_connection(ok)
     assert not box.empty.isHidden() and box.findChild(QPushButton, "detailErrorCopy_0") is None
+
+
+@pytest.mark.parametrize("exhausted", [False, True], ids=["backing-off", "exhausted"])
+def test_refresh_424_banner_tells_back_off_from_exhausted(qtbot, detail, ctx, nango_server, exhausted):
+    """Issue 14: a back-off (wait and retry) is not shown as "refresh exhausted" (send a reconnect link)."""
+    conn = listed(ctx, lambda c: c.provider_config_key == "hubspot")
+    cid, iid = conn.connection_id, conn.provider_config_key
+    nango_server.expire_token(cid, iid)
+    nango_server.fail_refresh(cid, iid)
+    nango_server.refresh.max_failures = 1 if exhausted else 3
+    stored = nango_server.find(cid, iid)
+    stored["_refresh_backoff_until"] = nango_server.clock() + 30  # a failed attempt just happened
+    if exhausted:
+        stored["_refresh_exhausted"] = True
+    detail.show_connection(conn)
+    detail.refresh_credentials()
+    qtbot.waitUntil(lambda: not detail.notice.isHidden(), timeout=TIMEOUT)
+    text = detail.notice_text.text()
+    if exhausted:
+        assert text.startswith("Refresh exhausted") and "reconnect link" in text
+        assert detail.notice_button.isVisibleTo(detail) and not detail.notice_retry.isVisibleTo(detail)
+    else:
+        assert text.startswith("Backing off") and "30 s" in text and "exhausted" not in text.lower()
+        assert detail.notice_retry.isVisibleTo(detail) and not detail.notice_button.isVisibleTo(detail)
+    wait_idle(qtbot, detail)

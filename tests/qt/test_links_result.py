@@ -61,8 +61,10 @@ def test_reconnect_reads_and_sends_the_current_tags(reconnect, nango_server):
     conn["tags"] = dict(conn["tags"], plan="enterprise")  # changed since the list was loaded
     nango_server.invalidate()
     view = reconnect(0)
-    gets = nango_server.requests_to(f"/connections/{conn['connection_id']}", "GET")
-    assert gets and gets[-1].param("provider_config_key") == conn["provider_config_key"]
+    # the tags come from the list endpoint, never the refreshing GET /connections/{id} (issue 14)
+    assert not nango_server.requests_to(f"/connections/{conn['connection_id']}", "GET")
+    listed = nango_server.requests_to("/connections", "GET")
+    assert listed and listed[-1].param("connectionId") == conn["connection_id"]
     (request,) = nango_server.requests_to("/connect/sessions/reconnect", "POST")
     assert request.body == {
         "connection_id": conn["connection_id"],

@@ -108,11 +108,14 @@ def test_unrelated_and_forged_webhooks_change_nothing(qtbot, ctx, listening, nan
 def test_without_a_listener_the_timer_polls_nango(qtbot, ctx, nango_server, notes):
     tracker = tracker_for(ctx)
     assert not tracker.listener_running()
-    conn = Connection.model_validate(list_item(nango_server.connections[1]))
+    broken = nango_server.connections[1]
+    broken["errors"] = [{"type": "auth", "log_id": "log-1"}]  # a reconnect link is for a broken connection
+    nango_server.invalidate()
+    conn = Connection.model_validate(list_item(broken))
     reconnect = issue(qtbot, ctx, "reconnect_link", conn)
     new = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_poll", allowed_integrations=["slack"]))
     before = len(nango_server.requests)
-    tracker._poll.setInterval(50)
+    tracker.poll_every(50)
     tracker._poll.start()
     qtbot.waitUntil(lambda: len(nango_server.requests) > before + 2, timeout=10_000)
     assert tracker.store.get(reconnect.record.id).status is LinkStatus.PENDING  # nothing happened yet
@@ -129,7 +132,9 @@ def test_without_a_listener_the_timer_polls_nango(qtbot, ctx, nango_server, note
     assert not tracker._poll.isActive()
     # the calls were the bounded ones: GET the reconnected connection, list the end user's connections
     polled = nango_server.requests[before:]
-    assert {(r.method, r.path.split("/")[1]) for r in polled} <= {("GET", "connections")}
+    # only the list endpoint: never GET /connections/{id}, which refreshes tokens and answers 424 (issue 14)
+    assert {(r.method, r.path) for r in polled} == {("GET", "/connections")}
+    assert any(r.param("connectionId") == conn.connection_id for r in polled)
 
 
 def test_no_polling_while_the_listener_runs(qtbot, ctx, listening, nango_server):
@@ -233,3 +238,29 @@ def test_history_columns_show_the_customer_whole_at_1280(qtbot, ctx, nango_serve
     assert not page.table.wordWrap()
     total = sum(header.sectionSize(c) for c in range(header.count()) if not header.isSectionHidden(c))
     assert total <= page.table.viewport().width() + 1  # Status and Expires on screen
+
+
+@pytest.mark.parametrize("kind", ["unsigned", "invalid", "no_key"])
+def test_only_a_verified_webhook_changes_anything(qtbot, ctx, nango_server, notes, secret_store, kind):
+    """Issue 14 item 5: unsigned, invalid and not-checked (no key) events are stored and shown, flagged, and
+    complete no link, touch no connection row and send no notification (an unsigned POST used to complete
+    a pending link while a signing key was set)."""
+    if kind == "no_key":
+        secret_store.delete("track", SecretKind.SIGNING_KEY)
+    ctx.settings.profiles[0].listener.notify_auth_failures = True
+    assert ctx.listener.start(), ctx.listener.message
+    tracker = tracker_for(ctx)
+    conn = Connection.model_validate(list_item(nango_server.connections[0]))
+    issued = issue(qtbot, ctx, "reconnect_link", conn)
+    body = nango_server.complete_session(token_of(issued.url), success=False)
+    received, changed = [], []
+    ctx.listener.eventReceived.connect(lambda event, _dup: received.append(event))
+    ctx.connectionChanged.connect(lambda *args: changed.append(args))
+    key = {"unsigned": None, "invalid": "not-the-signing-key", "no_key": SIGNING_KEY}[kind]
+    status, _ = post_webhook(ctx.listener.url, body, key=key)
+    assert status == 200  # accepted and stored: the Webhooks page shows it, flagged
+    qtbot.waitUntil(lambda: len(received) == 1, timeout=10_000)
+    assert str(received[0].verification.status) == kind
+    ctx.listener._flush_alerts()  # a notification would be sent now
+    assert tracker.store.get(issued.record.id).status is LinkStatus.PENDING
+    assert changed == [] and notes == []

@@ -184,12 +184,12 @@ def test_409_conflict(client_for):
 
 
 def test_424_refresh_exhausted(client_for):
-    client, server = client_for(error(424, "connection_refresh_exhausted", "refresh exhausted"))
+    client, server = client_for(
+        error(424, "invalid_credentials", "The refresh limit has been reached for this connection.")
+    )
     with pytest.raises(RefreshExhaustedError) as info:
         client.get_connection("c1", "github", force_refresh=True)
-    assert user_sees(info.value) == (
-        "The connection's credentials could not be refreshed; the customer must reconnect"
-    )
+    assert user_sees(info.value) == ("The connection's refresh limit is reached; the customer must reconnect")
     assert len(server.requests) == 1
 
 

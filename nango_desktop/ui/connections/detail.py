@@ -52,7 +52,8 @@ from nango_desktop.services.errors import (
     BadRequestError,
     CancelledError,
     NotFoundError,
-    RefreshExhaustedError,
+    RefreshFailedError,
+    RefreshState,
 )
 from nango_desktop.ui import icons, workbench
 from nango_desktop.ui.connections.errors_box import ErrorsBox
@@ -223,8 +224,17 @@ class ConnectionDetail(QWidget):
         self.notice_button = _button(
             "detailNoticeReconnect", "Send a reconnect link", "link", self.request_reconnect_link
         )
+        self.notice_retry = _button(
+            "detailNoticeRetry",
+            "Retry",
+            None,
+            self.retry_credentials,
+            "Read the credentials again (Nango retries the refresh after its back-off)",
+        )
+        self.notice_retry.hide()
         notice_layout = QHBoxLayout(self.notice)
         notice_layout.addWidget(self.notice_text, 1)
+        notice_layout.addWidget(self.notice_retry)
         notice_layout.addWidget(self.notice_button)
         self.notice.hide()
 
@@ -766,11 +776,9 @@ class ConnectionDetail(QWidget):
                 self.ctx.connectionChanged.emit(cid, iid)
 
         def failed(exc: BaseException) -> None:
-            if isinstance(exc, RefreshExhaustedError) and self._is_current(cid, iid):
-                self.show_notice(
-                    "Refresh exhausted — Nango can no longer refresh this connection's credentials. "
-                    "Send the customer a reconnect link."
-                )
+            if isinstance(exc, RefreshFailedError) and self._is_current(cid, iid):
+                # back-off (wait, then retry), exhausted (reconnect link) or what Nango said
+                self.show_notice(exc.banner, state=exc.state)
             self._show_error(exc)
 
         message = "Refreshing credentials…" if force_refresh else "Loading credentials…"
@@ -780,6 +788,10 @@ class ConnectionDetail(QWidget):
             done,
             failed,
         )
+
+    @Slot()
+    def retry_credentials(self) -> None:
+        self.load_full()
 
     @Slot()
     def refresh_credentials(self) -> None:
@@ -811,8 +823,12 @@ class ConnectionDetail(QWidget):
         )
 
     # -- actions ----------------------------------------------------------------------------------------
-    def show_notice(self, text: str) -> None:
+    def show_notice(self, text: str, *, state: RefreshState | None = None) -> None:
+        """The banner; for a refresh failure its buttons follow the state: back-off -> Retry (wait, then read
+        again), exhausted -> Send a reconnect link, anything else -> both."""
         self.notice_text.setText(text)
+        self.notice_retry.setVisible(state in (RefreshState.BACKING_OFF, RefreshState.OTHER))
+        self.notice_button.setVisible(state is not RefreshState.BACKING_OFF)
         self.notice.show()
 
     @Slot()

@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from nango_desktop.domain.links import LinkRecord, LinkStatus, with_token
-from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.domain.webhooks import is_verified, parse_body, summarize
 from nango_desktop.services.errors import InvalidKeyError
 from nango_desktop.services.links import IssuedLink, LinkIssuer, match_event, outcome_of, poll_link
 from nango_desktop.store.links import LinkStore
@@ -54,6 +54,7 @@ class LinkTracker(QObject):
 
     SWEEP_MS = 1000
     POLL_MS = 20_000
+    POLL_MAX_MS = 300_000  # polling backs off (doubling) up to 5 min while no pending link changes
     POLL_BATCH = 5
     LOW_BUDGET = 0.2  # skip a poll tick when less than this share of the rate limit remains
 
@@ -83,6 +84,8 @@ class LinkTracker(QObject):
         self._sweep.timeout.connect(self.sweep)
         self._poll = QTimer(self)
         self._poll.setInterval(self.POLL_MS)
+        self._poll_base = self.POLL_MS
+        self._poll_memory: dict[int, bool] = {}  # reconnect link id -> had an auth error when first polled
         self._poll.timeout.connect(self.poll)
         if hasattr(ctx, "profileChanged"):
             ctx.profileChanged.connect(self._on_profile_changed)
@@ -242,9 +245,8 @@ class LinkTracker(QObject):
     def on_event(self, event: Any, duplicate: bool = False) -> None:
         if duplicate or not self._pending:
             return
-        verification = getattr(event, "verification", None)
-        if str(getattr(verification, "status", "")) == "invalid":
-            return  # a forged or mis-signed webhook must not complete a link
+        if not is_verified(event):
+            return  # only a verified webhook may change a link: unsigned, invalid and no-key ones are shown only
         summary = getattr(event, "summary", None)
         if summary is None:
             body, problem = parse_body(getattr(event, "body", b"") or b"")
@@ -284,7 +286,19 @@ class LinkTracker(QObject):
         batch = (records[start:] + records[:start])[: self.POLL_BATCH]
         self._poll_cursor = start + len(batch)
         self._polling = True
-        self.ctx.run(_poll_batch, client, batch, on_done=self._on_polled, on_error=self._on_poll_error)
+        self.ctx.run(
+            _poll_batch,
+            client,
+            batch,
+            self._poll_memory,
+            on_done=self._on_polled,
+            on_error=self._on_poll_error,
+        )
+
+    def poll_every(self, ms: int) -> None:
+        """The base polling interval (backs off from there while nothing changes)."""
+        self._poll_base = ms
+        self._poll.setInterval(ms)
 
     def _rate_limit_info(self) -> Any:
         """The client's last X-RateLimit-* values, when its key is already in memory (no keyring read here)."""
@@ -298,6 +312,9 @@ class LinkTracker(QObject):
 
     def _on_polled(self, results: list[tuple[int, LinkStatus, str, str | None]]) -> None:
         self._polling = False
+        # back off while nothing changes (each tick costs up to POLL_BATCH list requests), reset on a change
+        interval = self._poll.interval()
+        self._poll.setInterval(self._poll_base if results else min(interval * 2, self.POLL_MAX_MS))
         for record_id, status, detail, connection_id in results:
             self.set_status(record_id, status, detail, connection_id=connection_id)
 
@@ -338,13 +355,14 @@ class LinkTracker(QObject):
 
 
 def _poll_batch(
-    client_factory: Callable[[], Any], records: list[LinkRecord]
+    client_factory: Callable[[], Any], records: list[LinkRecord], memory: dict[int, bool]
 ) -> list[tuple[int, LinkStatus, str, str | None]]:
-    """Worker: the links of ``records`` that Nango shows as completed."""
+    """Worker: the links of ``records`` that Nango shows as completed (list endpoint only; one poll runs at a
+    time, so ``memory`` is never shared between two threads)."""
     client = client_factory()
     results = []
     for record in records:
-        outcome = poll_link(client, record)
+        outcome = poll_link(client, record, memory)
         if outcome is not None:
             results.append((record.id, *outcome))
     return results

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from nango_desktop.domain.webhooks import is_verified
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.forwarder import Forwarder
@@ -425,6 +426,8 @@ class _ServerState(NamedTuple):
 
 def is_alert(event: Any) -> bool:
     """Auth failures and refresh errors: what opted-in users get a desktop notification for."""
+    if not is_verified(event):  # an unverified body may be forged: shown, never notified
+        return False
     summary = getattr(event, "summary", None)
     return summary is not None and summary.is_auth_failure
 
