@@ -4,8 +4,12 @@ One database file per profile: ``paths.data_dir() / f"events-{profile}.sqlite3"`
 :func:`event_store_path`); every row also carries its profile name.
 
 - :meth:`EventStore.add` commits before it returns, so the listener answers 2xx only for events that are
-  on disk. A request whose body and signature headers were already stored (a Nango retry) is not stored
-  again: the original's ``duplicates`` counter goes up and ``add`` returns ``(original, True)``.
+  on disk. A request whose body and signature headers were already stored less than
+  ``RETRY_WINDOW_SECONDS`` before (a Nango retry) is not stored again: the original's ``duplicates``
+  counter goes up and ``add`` returns ``(original, True)``. Nango's webhooks carry no id and no timestamp,
+  so separate events (two refresh failures a minute apart) can be byte-identical: identical bytes arriving
+  later are a new event. Schema version 2 (a plain index instead of the unique one) migrates older stores
+  on open; rows merged before the migration stay merged (their reception times are gone).
 - Safe from several threads: one writer connection behind a lock, with group commit (concurrent adds share
   one transaction and one fsync); readers borrow pooled connections and read concurrently (WAL).
 - Search in bodies uses an FTS5 trigram index (substring semantics, like ``LIKE``) when SQLite has it,
@@ -46,7 +50,12 @@ from nango_desktop.domain.webhooks import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Nango's sender: 3 attempts, 20 s timeout each, waits of 3 s and 6 s between them: the last retry starts at
+# most 20 + 3 + 20 + 6 = 49 s after the first attempt. 60 s covers it with margin for clocks and queues,
+# yet stays under the time between two real events of one connection (Nango backs off 30 s after a
+# failed refresh, and its retried refresh is another event at least that far apart).
+RETRY_WINDOW_SECONDS = 60.0
 REPLAY_HEADER = "X-Nango-Desktop-Replay"
 REDACTED = "[redacted]"
 _SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
@@ -82,7 +91,7 @@ CREATE TABLE IF NOT EXISTS events (
     pinned INTEGER NOT NULL DEFAULT 0,
     replay_of INTEGER
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_dedupe ON events(dedupe_key);
+CREATE INDEX IF NOT EXISTS events_dedupe_at ON events(dedupe_key, received_at);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
 CREATE INDEX IF NOT EXISTS events_type ON events(type, id);
 CREATE INDEX IF NOT EXISTS events_operation ON events(operation, id);
@@ -249,6 +258,7 @@ class EventStore:
         self._writer = self._connect()
         with self._write_lock:
             self._writer.executescript(_SCHEMA)
+            self._migrate(self._writer)
             self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self.fts = self._init_fts(self._writer)
             # events with an id above this are not in the trigram index yet (searched with LIKE)
@@ -260,6 +270,18 @@ class EventStore:
             self._start_indexer(backlog=True)
         if retention_count is not None or retention_days is not None:
             self.apply_retention(retention_count, retention_days)
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Bring an older store to SCHEMA_VERSION (the tables themselves are created by _SCHEMA)."""
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version < 2:
+            # v1 merged identical bodies forever (a unique index on the dedupe key); v2 counts them as
+            # retries only within RETRY_WINDOW_SECONDS (index on dedupe key + reception time).
+            conn.execute("DROP INDEX IF EXISTS events_dedupe")
+            conn.commit()
+            if version:
+                log.info("Event store %s migrated from schema %d to %d", "events", version, SCHEMA_VERSION)
 
     # -- connections ---------------------------------------------------------------------------------
     # One writer connection, used under the write lock by whichever thread writes (the listener's handler
@@ -469,7 +491,11 @@ class EventStore:
         return pending.result
 
     def _insert(self, conn: sqlite3.Connection, item: _Pending) -> tuple[StoredEvent, bool]:
-        found = conn.execute("SELECT id FROM events WHERE dedupe_key = ?", (item.key,)).fetchone()
+        # a retry of the same delivery only within the window; later identical bytes are a new event
+        found = conn.execute(
+            "SELECT id FROM events WHERE dedupe_key = ? AND received_at >= ? ORDER BY received_at DESC LIMIT 1",
+            (item.key, item.received_at - RETRY_WINDOW_SECONDS),
+        ).fetchone()
         if found is not None:
             conn.execute(
                 "UPDATE events SET duplicates = duplicates + 1, last_seen_at = ? WHERE id = ?",
