@@ -216,7 +216,10 @@ class Task(QRunnable):
             value = exc
         finally:
             # posted before ``finished`` is set: whoever waited for it then delivers it with processEvents()
-            self.signals.workerFinished.emit(ok, self.tag, value)
+            try:
+                self.signals.workerFinished.emit(ok, self.tag, value)
+            except RuntimeError:  # the signals object is gone: the application is being torn down
+                log.debug("Task %s ended after the application was torn down", self.name)
             self._finished.set()
             self._emitted.set()
 
@@ -238,8 +241,11 @@ class Task(QRunnable):
 
     @property
     def finished(self) -> bool:
-        """True once ``fn`` has returned or raised (results may still be queued for the GUI thread)."""
-        return self._finished.is_set()
+        """True once ``fn`` has returned or raised (results may still be queued for the GUI thread).
+
+        Also True once ``done`` was delivered: the GUI thread may deliver it before the worker thread, back
+        from posting it, has marked the task finished."""
+        return self._finished.is_set() or self._delivered.is_set()
 
     @property
     def delivered(self) -> bool:
@@ -248,7 +254,7 @@ class Task(QRunnable):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until ``fn`` finished (for shutdown and tests); True if it did."""
-        return self._finished.wait(timeout)
+        return self._delivered.is_set() or self._finished.wait(timeout)
 
 
 # Tasks wait on the network, the keyring (which can hang on an unlock prompt) and SQLite, not on the CPU:

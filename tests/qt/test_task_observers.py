@@ -120,3 +120,29 @@ def test_real_pool_task_tracked_after_it_finished_in_the_worker(qtbot, app_ctx):
     qtbot.addWidget(bar)
     bar.track(task, "Loading…")
     qtbot.waitUntil(lambda: not bar.is_busy(), timeout=5000)
+
+
+class StalledEvent(threading.Event):
+    """An Event whose set() waits for ``go``: the worker stalls right after posting its result."""
+
+    def __init__(self, go: threading.Event) -> None:
+        super().__init__()
+        self.go = go
+
+    def set(self) -> None:
+        assert self.go.wait(10)
+        super().set()
+
+
+def test_a_delivered_task_is_finished_even_before_its_worker_marks_it(qtbot):
+    """The GUI thread can deliver ``done`` before the worker thread, back from posting it, marks the task
+    finished (5 failures in one 5-repetition run of tests/qt): whoever was told it is done must see it finished and not running."""
+    go = threading.Event()
+    task = Task(lambda: 7)
+    task._finished = StalledEvent(go)
+    try:
+        with qtbot.waitSignal(task.signals.done, timeout=5000):
+            task.start()
+        assert task.finished and task.wait(0) and task not in workers.running_tasks()
+    finally:
+        go.set()
