@@ -15,7 +15,10 @@ Logs get the method, path and status; error messages get Nango's code and messag
 from __future__ import annotations
 
 import gc
+import json
+import json.scanner
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -223,8 +226,11 @@ class NangoClient:
         limit: int | None = 1000,
         page: int = 0,
         cancel: threading.Event | None = None,
+        raw: bool = False,
     ) -> list[Connection]:
-        """One page of GET /connections (fixed order: newest first). ``limit=None`` lets the server pick."""
+        """One page of GET /connections (fixed order: newest first). ``limit=None`` lets the server pick.
+        ``raw``: the rows as the server sent them, (dict, exact JSON text) pairs checked by
+        :func:`raw_connections`, no model built: for output that writes them back out as JSON."""
         if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         if page < 0:
@@ -242,6 +248,9 @@ class NangoClient:
             params.append(("limit", str(limit)))
         if page:
             params.append(("page", str(page)))
+        if raw:
+            response = self._send("GET", "/connections", params=params, json=None, token=None, cancel=cancel)
+            return raw_connections(response.content, status=response.status_code)  # type: ignore[return-value]
         body = self._call(
             "GET", "/connections", params=params, adapter=CONNECTIONS_ADAPTER, cancel=cancel, large=True
         )
@@ -257,6 +266,7 @@ class NangoClient:
         page_size: int = 1000,
         cancel: threading.Event | None = None,
         concurrency: int = 1,
+        raw: bool = False,
     ) -> Iterator[list[Connection]]:
         """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
         paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages.
@@ -266,6 +276,8 @@ class NangoClient:
         through the shared rate limiter. Pages are still yielded in order and paging still stops at the first
         short page: Nango gives no total, so up to ``concurrency`` requests past the end are wasted (they
         answer empty pages).
+
+        ``raw``: pages of (dict, JSON text) pairs instead of models (see :meth:`list_connections`).
         """
         fetch = partial(
             self._connection_page,
@@ -275,16 +287,17 @@ class NangoClient:
             connection_id=connection_id,
             page_size=page_size,
             cancel=cancel,
+            raw=raw,
         )
         seen: set[int] = set()
         for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), page_size, cancel)):
-            ids = [c.id for c in rows]
+            ids = [c[0]["id"] for c in rows] if raw else [c.id for c in rows]  # type: ignore[index]
             if seen.isdisjoint(ids):  # the usual case: nothing shifted between two pages
                 fresh = rows
                 seen.update(ids)
             else:
-                fresh = [c for c in rows if c.id not in seen]
-                seen.update(c.id for c in fresh)
+                fresh = [c for c, i in zip(rows, ids, strict=True) if i not in seen]
+                seen.update(ids)
             if fresh:
                 yield fresh
             if len(rows) < page_size or not fresh:
@@ -304,6 +317,7 @@ class NangoClient:
             limit=query["page_size"],
             page=page,
             cancel=cancel,
+            raw=query["raw"],
         )
 
     @staticmethod
@@ -747,6 +761,89 @@ class NangoClient:
             self._on_call(CallInfo(method, path, status, elapsed, info, error.title if error else None))
         except Exception:
             log.exception("on_call callback failed")
+
+
+_RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
+                 ("created", str))  # fmt: skip
+_WS = re.compile(r"[ \t\n\r]*")
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # scan_once(text, index) -> (value, end)
+
+RawConnection = tuple[dict[str, Any], str]  # (parsed object, its exact JSON text in the response)
+
+
+def raw_connections(body: bytes, *, status: int = 200) -> list[RawConnection]:
+    """The ``connections`` of a GET /connections body, each as (plain dict, its JSON text as sent), from
+    one scan of the bytes: no model built, and the text can be written out again without re-encoding.
+
+    Checked as much as a listing relies on: an object with a list of objects, each with the required
+    fields of the right type; anything else raises MalformedResponseError."""
+
+    def malformed(why: str) -> MalformedResponseError:
+        return MalformedResponseError(detail=f"GET /connections -> HTTP {status}: {why}", status=status)
+
+    try:
+        text = body.decode("utf-8")
+        with gc_paused():
+            rows = _scan_connections(text)
+    except (ValueError, StopIteration, IndexError) as exc:
+        raise malformed(f"invalid JSON ({type(exc).__name__}: {exc})") from None
+    if rows is None:
+        raise malformed("no connections list")
+    for index, (row, _) in enumerate(rows):
+        if not isinstance(row, dict):
+            raise malformed(f"connections.{index}: not an object")
+        for name, kind in _RAW_REQUIRED:
+            value = row.get(name)
+            if type(value) is not kind:
+                raise malformed(f"connections.{index}.{name}: {'missing' if value is None else 'wrong type'}")
+    return rows
+
+
+def _scan_connections(text: str) -> list[RawConnection] | None:
+    """The elements of the top-level object's ``connections`` array with their exact text; None if the
+    body is an object without such an array. Raises ValueError/StopIteration on invalid JSON."""
+    ws = _WS.match
+    i = ws(text, 0).end()
+    if text[i] != "{":
+        return None
+    i = ws(text, i + 1).end()
+    found: list[RawConnection] | None = None
+    if text[i] == "}":
+        return None
+    while True:
+        if text[i] != '"':
+            raise ValueError(f"expected a key at {i}")
+        key, i = _SCAN(text, i)
+        i = ws(text, i).end()
+        if text[i] != ":":
+            raise ValueError(f"expected ':' at {i}")
+        i = ws(text, i + 1).end()
+        if key == "connections" and text[i] == "[":
+            found = []
+            i = ws(text, i + 1).end()
+            if text[i] == "]":
+                i += 1
+            else:
+                while True:
+                    value, end = _SCAN(text, i)
+                    found.append((value, text[i:end]))
+                    i = ws(text, end).end()
+                    if text[i] == "]":
+                        i += 1
+                        break
+                    if text[i] != ",":
+                        raise ValueError(f"expected ',' or ']' at {i}")
+                    i = ws(text, i + 1).end()
+        else:
+            _, i = _SCAN(text, i)
+        i = ws(text, i).end()
+        if text[i] == "}":
+            if ws(text, i + 1).end() != len(text):
+                raise ValueError("extra data after the object")
+            return found
+        if text[i] != ",":
+            raise ValueError(f"expected ',' or '}}' at {i}")
+        i = ws(text, i + 1).end()
 
 
 def _location(response: httpx.Response) -> str:

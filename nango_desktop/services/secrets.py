@@ -19,15 +19,24 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import TypeVar
-
-import keyring
-from keyring.backend import KeyringBackend
-from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
+from types import ModuleType
+from typing import TYPE_CHECKING, TypeVar
 
 from nango_desktop.logsetup import add_known_secret
 
+# keyring is imported when first used (~100 ms: its backends pull in secretstorage + cryptography), not on
+# the way to the CLI's first byte or the GUI's first paint.
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
 log = logging.getLogger(__name__)
+
+
+def _keyring_errors() -> ModuleType:
+    import keyring.errors
+
+    return keyring.errors
+
 
 SERVICE = "nango-desktop"
 T = TypeVar("T")
@@ -149,7 +158,11 @@ class SecretStore:
 
     @property
     def backend(self) -> KeyringBackend:
-        return self._backend if self._backend is not None else keyring.get_keyring()
+        if self._backend is not None:
+            return self._backend
+        import keyring
+
+        return keyring.get_keyring()
 
     @property
     def backend_name(self) -> str:
@@ -207,7 +220,7 @@ class SecretStore:
         def _delete(b: KeyringBackend) -> None:
             try:
                 b.delete_password(SERVICE, _account(profile, kind))
-            except PasswordDeleteError:
+            except _keyring_errors().PasswordDeleteError:
                 pass
 
         self._call("delete", _delete)
@@ -315,14 +328,15 @@ class SecretStore:
     def _translate(self, verb: str, exc: BaseException) -> SecretStoreUnavailable:
         kind = type(exc).__name__
         log.warning("Keyring %s failed (%s): %s", verb, kind, exc)
-        if isinstance(exc, KeyringLocked):
+        errors = _keyring_errors()
+        if isinstance(exc, errors.KeyringLocked):
             return SecretStoreUnavailable(
                 "The system keyring is locked",
                 f"{self.backend_name} is locked and was not unlocked, so the key cannot be {_PAST[verb]}. "
                 "Unlock your keyring (log in again or open your keyring manager) and retry, or keep the key "
                 "in memory for this run only.",
             )
-        if isinstance(exc, NoKeyringError):
+        if isinstance(exc, errors.NoKeyringError):
             return SecretStoreUnavailable("No secure keyring is available", f"{exc}. {_NO_PLAINTEXT}")
         return SecretStoreUnavailable(
             "The system keyring refused access",
