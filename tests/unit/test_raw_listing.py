@@ -29,7 +29,7 @@ def row(i: int, **extra) -> dict:
 
 
 def test_texts_are_the_objects_exactly_as_sent():
-    rows = [row(1, tags=None, note="zoë \u2603 \\\"q\""), row(2, metadata={"a": [1, {"b": None}]})]
+    rows = [row(1, tags=None, note='zoë \u2603 \\"q"'), row(2, metadata={"a": [1, {"b": None}]})]
     # Pretty-printed, odd spacing, other keys before and after the array.
     body = (
         '{ "next" : null ,\n "connections" :\n [\n  '
