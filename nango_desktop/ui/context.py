@@ -32,9 +32,11 @@ from nango_desktop.qtutil.errors import describe_error, register_secret
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError, InvalidKeyError
 from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.session.connections import ConnectionsStore
 from nango_desktop.settings import Profile, Settings, save_settings
 
 if TYPE_CHECKING:
+    from nango_desktop.domain.models import Connection
     from nango_desktop.services.api import NangoClient
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,7 @@ PAGES = ("overview", "connections", "endusers", "links", "webhooks", "integratio
 class AppContext(QObject):
     profileChanged = Signal(object)  # Profile | None, after switching profile
     apiCall = Signal(object)  # CallInfo, on the GUI thread
-    connectionChanged = Signal(str, str)  # (connection_id, integration_id)
-    connectionsLoaded = Signal(object)  # list[Connection] the Connections page loaded (shared cache)
-    connectionsLoadStarted = Signal()  # the Connections page started loading the whole list
-    connectionsPageLoaded = Signal(object)  # list[Connection]: one more page of that load
+    connectionChanged = Signal(str, str)  # (connection_id, integration_id) -> connections_store re-reads it
     errorRaised = Signal(str, str)  # (title, detail) -> the main window's error banner
     notified = Signal(str, str)  # (title, message) -> tray / status bar
     navigateRequested = Signal(str, dict)  # (page, kw)
@@ -71,7 +70,6 @@ class AppContext(QObject):
         self.settings_path = settings_path
         self._client_factory = client_factory
         self.profile: Profile | None = settings.current()
-        self.connections: list = []
         self.window: QWidget | None = None
         self._pending_errors: list[tuple[str, str]] = []
         self._keys: dict[str, str] = {}
@@ -85,7 +83,9 @@ class AppContext(QObject):
         self._save_seq = 0
         self._call_bridge = EventBridge(self)
         self._call_bridge.received.connect(self._on_call)
-        self.connectionsLoaded.connect(self._store_connections)
+        # The only loader and cache of the connection list; every page binds to its signals.
+        self.connections_store = ConnectionsStore(self.client, self, on_error=self._default_error)
+        self.connectionChanged.connect(self._on_connection_changed)
         if self.profile is not None:
             self.settings.current_profile = self.profile.name
             self.prefetch_key()
@@ -175,7 +175,7 @@ class AppContext(QObject):
     def _drop_profile_state(self) -> None:
         """Switching away from the current profile: its listener keeps running (listeners belong to
         profiles); only the window-wide caches of the current profile are dropped."""
-        self.connections = []
+        self.connections_store.reset()
 
     def _drop_listener(self, name: str) -> None:
         """Stop and forget the listener and event store of profile ``name`` (profile removed or renamed)."""
@@ -359,13 +359,15 @@ class AppContext(QObject):
         return actions
 
     # -- shared connections cache ---------------------------------------------------------------------
-    def publish_connections(self, connections: Sequence[Any]) -> None:
-        """The Connections page calls this (or emits ``connectionsLoaded``) after loading everything."""
-        self.connectionsLoaded.emit(list(connections))
+    @property
+    def connections(self) -> list[Connection]:
+        """The last complete connection list of the current profile (``connections_store``; do not mutate)."""
+        return self.connections_store.connections()
 
-    @Slot(object)
-    def _store_connections(self, connections: object) -> None:
-        self.connections = list(connections)  # type: ignore[call-overload]
+    @Slot(str, str)
+    def _on_connection_changed(self, connection_id: str, integration_id: str) -> None:
+        if self.profile is not None:
+            self.connections_store.refresh_connection(connection_id, integration_id)
 
     # -- lazily created per-profile services -------------------------------------------------------------
     @property

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop import APP_NAME, __version__, paths
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons, theme
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.widgets import ErrorBanner, PlaceholderPage
@@ -135,6 +136,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(QSize(760, 480))
         self._listener: Any = None
+        self._bound = SignalTracker()  # connections to the profile's listener, dropped in one call
         self._listener_state = "stopped"
         self._tray: QSystemTrayIcon | None = None
         self.actions_by_name: dict[str, QAction] = {}
@@ -494,17 +496,13 @@ class MainWindow(QMainWindow):
         listener = self.ctx.listener if self.ctx.profile is not None else None
         if listener is self._listener:
             return
-        if self._listener is not None:
-            try:
-                self._listener.stateChanged.disconnect(self._on_listener_state)
-            except (RuntimeError, TypeError):
-                pass
+        self._bound.disconnect_all()
         self._listener = listener
         self._update_listeners_label()
         if listener is None:
             self._on_listener_state("unavailable" if self.ctx.profile is not None else "stopped", "")
             return
-        listener.stateChanged.connect(self._on_listener_state)
+        self._bound.track(listener.stateChanged, self._on_listener_state)
         self._on_listener_state(listener.state, getattr(listener, "message", ""))
         profile = self.ctx.profile
         if profile is not None and profile.listener.enabled and listener.state != "listening":

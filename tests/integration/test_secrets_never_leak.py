@@ -125,7 +125,7 @@ def test_full_session_leaves_no_secret_in_any_file(qtbot, server, memory_keyring
     window = None
     crash = None
     try:
-        with qtbot.waitSignal(ctx.connectionsLoaded, timeout=TIMEOUT):
+        with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
             window = app_module.build_main_window(ctx)
             qtbot.addWidget(window)
             window.show()

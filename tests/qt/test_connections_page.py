@@ -49,7 +49,7 @@ def ctx(qapp, nango_server, secret_store):
 
 
 def open_page(qtbot, ctx) -> ConnectionsPage:
-    with qtbot.waitSignal(ctx.connectionsLoaded, timeout=LOAD_TIMEOUT):
+    with qtbot.waitSignal(ctx.connections_store.loaded, timeout=LOAD_TIMEOUT):
         page = ConnectionsPage(ctx)
         qtbot.addWidget(page)
     page.resize(1280, 800)
@@ -304,7 +304,7 @@ def test_navigate_filter_and_pending_selection(qtbot, ctx, nango_server):
     target = nango_server.connections[0]  # oldest: arrives in the last page
     page = ConnectionsPage(ctx)
     qtbot.addWidget(page)
-    page.model._page_size = 10
+    ctx.connections_store._page_size = 10  # the session store loads the list
     qtbot.waitUntil(lambda: page.model.rowCount() == 10 and gate.held == 1, timeout=LOAD_TIMEOUT)
     page.on_navigate(
         filter={"status": "errors"},
@@ -402,7 +402,7 @@ def test_pending_selection_while_sorted_and_loading(qtbot, ctx, nango_server):
     target = nango_server.connections[0]  # oldest: arrives in the last page
     page = ConnectionsPage(ctx)
     qtbot.addWidget(page)
-    page.model._page_size = 10
+    ctx.connections_store._page_size = 10  # the session store loads the list
     page.table.horizontalHeader().setSortIndicator(CUSTOMER, Qt.SortOrder.DescendingOrder)
     qtbot.waitUntil(lambda: page.model.rowCount() == 10 and gate.held == 1, timeout=LOAD_TIMEOUT)
     assert not page.select_connection(target["connection_id"], target["provider_config_key"])  # pending

@@ -167,7 +167,7 @@ def wait_directory(qtbot, page, users: int) -> None:
 def test_page_builds_directory_from_published_connections(qtbot, page, ctx, monkeypatch):
     assert page.objectName() == "endUsersPage" and page.tree.objectName() == "endUsersTree"
     assert "No connections loaded" in page.summary.text()
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     assert page.summary.text().startswith("3 end users (2 with broken connections) in 1 organizations")
     assert "1 connections without an end user" in page.summary.text()
@@ -198,7 +198,7 @@ def test_page_builds_directory_from_published_connections(qtbot, page, ctx, monk
 
 
 def test_organization_reconnect_all_broken(qtbot, page, ctx, monkeypatch):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     page.group_toggle.setChecked(True)
     assert page.tree.rootIsDecorated()
@@ -220,18 +220,20 @@ def test_organization_reconnect_all_broken(qtbot, page, ctx, monkeypatch):
 
 
 def test_selection_survives_rebuild_and_grouping(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     page.select("id:bob")
     page.group_toggle.setChecked(True)
     assert isinstance(page.current_item(), EndUser) and page.current_item().key == "id:bob"
-    ctx.publish_connections([*SAMPLE, conn("bob-slack", integration="slack", end_user={"id": "bob"})])
+    ctx.connections_store.set_connections(
+        [*SAMPLE, conn("bob-slack", integration="slack", end_user={"id": "bob"})]
+    )
     qtbot.waitUntil(lambda: page.connections_model.rowCount() == 2, timeout=TIMEOUT)
     assert page.current_item().key == "id:bob"
 
 
 def test_search_and_broken_only(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     page.search.setText("solo")
     assert page.proxy.rowCount() == 1 and page.proxy.index(0, 0).data() == "cy@solo.dev"
@@ -241,7 +243,7 @@ def test_search_and_broken_only(qtbot, page, ctx):
 
 
 def test_with_fake_nango_tags_and_legacy(qtbot, page, ctx, nango_server, qtmodeltester):
-    with qtbot.waitSignal(ctx.connectionsLoaded, timeout=TIMEOUT):
+    with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
         page.refresh()
     conns = ctx.connections
     assert len(conns) == 50
@@ -258,7 +260,7 @@ def test_with_fake_nango_tags_and_legacy(qtbot, page, ctx, nango_server, qtmodel
 
 
 def test_profile_change_clears(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     page.select("id:ann")
     ctx.profileChanged.emit(None)
@@ -267,7 +269,7 @@ def test_profile_change_clears(qtbot, page, ctx):
 
 
 def test_tree_click_selects(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     index = page.proxy.index(0, 0)
     page.tree.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
@@ -295,7 +297,7 @@ def test_grouped_rows_put_organization_ids_under_organization_not_end_user_id(mo
 
 
 def test_rows_as_tall_as_connections_and_columns_fit(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     row = page.tree.visualRect(page.proxy.index(0, 0)).height()
     assert row >= page.fontMetrics().height() + 8
@@ -307,7 +309,7 @@ def test_rows_as_tall_as_connections_and_columns_fit(qtbot, page, ctx):
 
 
 def test_collapsed_organizations_stay_collapsed_after_a_refresh(qtbot, page, ctx):
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     wait_directory(qtbot, page, 3)
     page.group_toggle.setChecked(True)
     assert page.is_expanded("id:acme")
@@ -315,7 +317,7 @@ def test_collapsed_organizations_stay_collapsed_after_a_refresh(qtbot, page, ctx
     page.tree.collapse(acme)
     assert not page.is_expanded("id:acme")
     more = [*SAMPLE, conn("dan-gh", tags={"end_user_id": "dan", "organization_id": "acme"})]
-    ctx.publish_connections(more)
+    ctx.connections_store.set_connections(more)
     wait_directory(qtbot, page, 4)
     assert not page.is_expanded("id:acme")  # the user's choice survives the rebuild
     others = [o.key for o in page.model.directory.organizations if o.key != "id:acme"]

@@ -29,6 +29,7 @@ from nango_desktop.qtutil.workers import task_pool
 from nango_desktop.services.api import NangoClient
 from nango_desktop.services.ratelimit import RateLimiter
 from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.session import connections as store_module
 from nango_desktop.settings import Profile, Settings
 from nango_desktop.ui.connections import page as page_module
 from nango_desktop.ui.connections.model import ConnectionsModel
@@ -85,6 +86,7 @@ def contexts(qapp):
 @pytest.fixture
 def small_pages(monkeypatch):
     monkeypatch.setattr(page_module, "ConnectionsModel", partial(ConnectionsModel, page_size=PAGE))
+    monkeypatch.setattr(store_module, "PAGE_SIZE", PAGE)  # the session's store loads the list
 
 
 def open_page(qtbot, ctx) -> ConnectionsPage:
@@ -150,7 +152,7 @@ def test_fault_in_the_middle_of_a_load_keeps_the_rows_and_says_why(
     nango_server.on_request = None
     nango_server.restore_key()
     nango_server.clear_faults()
-    with qtbot.waitSignal(ctx.connectionsLoaded, timeout=TIMEOUT):
+    with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
         page.refresh()
     assert page.model.rowCount() == 50 and page.model.is_complete
 
@@ -331,7 +333,7 @@ def test_keyring_trouble_at_startup_is_explained_and_a_key_kept_in_memory_works(
         assert "memory" in details or "Edit profile" in details  # says what the user can do
         # the user chooses "keep the key in memory for this run" (what the profile dialog offers)
         secrets.keep_in_memory("faults", SecretKind.API_KEY, nango_server.secret_key)
-        with qtbot.waitSignal(ctx.connectionsLoaded, timeout=TIMEOUT):
+        with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
             page.refresh()
         assert page.model.rowCount() == 50
     finally:

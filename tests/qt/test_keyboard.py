@@ -54,7 +54,7 @@ def test_end_users_and_links_keyboard(qtbot, ctx):  # noqa: F811
     users = EndUsersPage(ctx)
     qtbot.addWidget(users)
     activate(qtbot, users)
-    ctx.publish_connections(SAMPLE)
+    ctx.connections_store.set_connections(SAMPLE)
     qtbot.waitUntil(lambda: users.proxy.rowCount() == 3, timeout=10_000)
     users.search.setFocus()
     qtbot.waitUntil(users.search.hasFocus)

@@ -110,7 +110,7 @@ def test_published_connections_update_the_figures(qtbot, page, profile_ctx):
         for n in range(10)
     ]  # fmt: skip
     with qtbot.waitSignal(page.statsChanged, timeout=TIMEOUT, check_params_cb=lambda s: s.connections == 10):
-        profile_ctx.publish_connections([Connection.model_validate(r) for r in rows])
+        profile_ctx.connections_store.set_connections([Connection.model_validate(r) for r in rows])
     assert page.stats.per_integration == {"slack": {"ok": 5, "auth_error": 5, "sync_error": 0}}
     assert page.stats.per_week == {"2026-W02": 10}
     assert page.figures["end_users"].value == 3
@@ -265,7 +265,7 @@ def test_needs_attention_order_and_one_click_reconnect(qtbot, page, profile_ctx,
         c("o1", "olga"), c("s1", "sam", ["sync"]),
     ]  # fmt: skip
     with qtbot.waitSignal(page.statsChanged, timeout=TIMEOUT):
-        profile_ctx.publish_connections(data)
+        profile_ctx.connections_store.set_connections(data)
     model = page.attention_proxy
     names = [model.index(r, 0).data() for r in range(model.rowCount())]
     assert names == ["Zed", "Bob", "Ann"]

@@ -390,7 +390,7 @@ def test_integrations_page_lists_counts_detail_and_jumps(qtbot, ctx, server):
     page = IntegrationsPage(ctx)
     qtbot.addWidget(page)
     page.resize(1100, 600)
-    ctx.publish_connections(ctx.client().list_connections(limit=None))
+    ctx.connections_store.set_connections(ctx.client().list_connections(limit=None))
     page.show()
     qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=TIMEOUT)
     row = next(r for r in range(page.model.rowCount()) if page.model.item(r, 1).text() == "github")

@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import partial
 from itertools import compress, count, repeat
 from operator import contains
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractItemModel,
@@ -45,6 +45,9 @@ from nango_desktop.domain.models import Connection, parse_datetime
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
+
+if TYPE_CHECKING:
+    from nango_desktop.session.connections import ConnectionsStore
 
 COLUMNS = ("Customer", "Email", "Organization", "Integration", "Connection ID", "Created", "Status")
 (CUSTOMER, EMAIL, ORGANIZATION, INTEGRATION, CONNECTION_ID, CREATED, STATUS) = range(len(COLUMNS))
@@ -232,6 +235,8 @@ class ConnectionsModel(QAbstractTableModel):
         self._index: dict[Key, int] | None = None
         self._generation = 0
         self._task: Task | None = None
+        self._own_task: Task | None = None  # a load of this model's own (server search, or no store)
+        self._store: ConnectionsStore | None = None
         self._complete = False
         self._search: str | None = None
         self._sort_column = -1
@@ -365,10 +370,81 @@ class ConnectionsModel(QAbstractTableModel):
             on_error=partial(self._on_error, self._generation),
             name="load connections",
         )
-        self._task = task
+        self._task = self._own_task = task
         task.start()
         self.loadStarted.emit(task)
         return task
+
+    def follow(self, store: ConnectionsStore) -> None:
+        """Show the connection list of ``store`` (the session's only loader): its loads, pages and row changes.
+
+        A load of the store with rows on screen keeps them until the new list is complete (selection and
+        scroll stay); an empty model fills page by page. A server-side ``load(search=...)`` of this model
+        is a query of its own: while one is shown, the store's loads are not mirrored.
+        """
+        self._store = store
+        store.loadStarted.connect(self._on_store_started)
+        store.pageLoaded.connect(self._on_store_page)
+        store.loadFinished.connect(self._on_store_finished)
+        store.loadFailed.connect(self._on_store_failed)
+        store.connectionUpdated.connect(self._on_store_updated)
+        store.connectionRemoved.connect(self.remove_connection)
+        if store.is_loading and store.task is not None:
+            self._on_store_started(store.task)
+            self._on_store_page(store.arrived())
+        elif store.is_complete:
+            self.set_connections(store.connections())
+
+    def show_store(self) -> None:
+        """Leave a server search: show the store's list (loading it when it has none)."""
+        store = self._store
+        if store is None:
+            return
+        self._stop()
+        self._search = None
+        if store.is_loading and store.task is not None:
+            self._on_store_started(store.task)
+            self._on_store_page(store.arrived())
+        elif store.is_complete:
+            self.set_connections(store.connections())
+            self.loadFinished.emit(True)  # the list is on screen, complete (no second load)
+        else:
+            store.load()
+
+    def _mirrors_store(self) -> bool:
+        return self._store is not None and self._search is None and self._own_task is None
+
+    @Slot(object)
+    def _on_store_started(self, task: Task) -> None:
+        if self._search is not None or self._own_task is not None:
+            return
+        keep_rows = bool(self._rows)
+        self._generation += 1
+        self._complete = False
+        self._staged = [] if keep_rows else None
+        if not keep_rows:
+            self._replace([])
+        self._task = task
+        self.loadStarted.emit(task)
+
+    @Slot(object)
+    def _on_store_page(self, connections: list[Connection]) -> None:
+        if self._mirrors_store() and self._task is not None:
+            self._on_page(self._generation, [_Row.build(c) for c in connections])
+
+    @Slot(bool)
+    def _on_store_finished(self, complete: bool) -> None:
+        if self._mirrors_store() and self._task is not None:
+            self._finish(complete=complete)
+
+    @Slot(object)
+    def _on_store_failed(self, exc: object) -> None:
+        if self._mirrors_store() and self._task is not None:
+            self.loadFailed.emit(exc)
+
+    @Slot(object)
+    def _on_store_updated(self, conn: Connection) -> None:
+        self.update_connection(conn)
 
     def cancel(self) -> None:
         """Stop the current load; rows already loaded stay (``loadFinished(False)`` follows)."""
@@ -376,8 +452,12 @@ class ConnectionsModel(QAbstractTableModel):
             self._task.cancel()
 
     def _stop(self) -> None:
-        """Cancel the current load and forget it: its late pages and results are ignored."""
-        self.cancel()
+        """Cancel this model's own load and forget any load: late pages and results are ignored.
+
+        A load of the store is not cancelled here (other views follow it); only a user's Cancel does that."""
+        if self._own_task is not None:
+            self._own_task.cancel()
+        self._own_task = None
         self._task = None
         self._staged = None
         self._generation += 1
@@ -426,7 +506,7 @@ class ConnectionsModel(QAbstractTableModel):
         self._finish(complete=False)
 
     def _finish(self, *, complete: bool) -> None:
-        self._task = None
+        self._task = self._own_task = None
         self._complete = complete
         if self._staged is not None:
             staged, self._staged = self._staged, None

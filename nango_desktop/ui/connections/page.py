@@ -7,9 +7,10 @@ Typing in the search field filters the loaded rows at once (local, covers tags).
 checked the text is also sent to Nango (debounced 300 ms) and the list reloads with ``search=`` — Nango
 only matches connection ids and legacy end-user names/emails there, so it is off by default.
 
-The full list (no server search) is published with ``ctx.publish_connections`` for the End users and
-Overview pages. ``ctx.connectionChanged`` refreshes one row (GET /connections?connectionId=, no credentials);
-``ctx.profileChanged`` reloads everything. Refresh (F5) keeps selection and scroll position.
+The full list (no server search) is the session's ``ctx.connections_store`` (the only loader, shared with
+End users and Overview): the model follows it; a server search is a query of this page's own.
+``ctx.connectionChanged`` makes the store re-read one row (GET /connections?connectionId=, no credentials) and
+every view updates that row; ``ctx.profileChanged`` reloads everything. Refresh (F5) keeps selection and scroll position.
 
 objectNames: connectionsPage, connectionsSearch, connectionsServerSearch, connectionsFilterIntegration,
 connectionsFilterStatus, connectionsFilterTag, connectionsClearFilters, connectionsRefresh, connectionsExport,
@@ -128,7 +129,8 @@ class ConnectionsPage(QWidget):
         self._pending_select: Key | tuple[str, None] | None = None
         self._saved_view: tuple[list[Key], Key | None, Key | None, int] | None = None
 
-        self.model = ConnectionsModel(ctx.client, self)
+        self.model = ConnectionsModel(ctx.client, self)  # its own loads: server search only
+        self.model.follow(ctx.connections_store)  # the list itself: the session's one loader
         self.proxy = ConnectionsFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
@@ -292,7 +294,8 @@ class ConnectionsPage(QWidget):
         self.model.loadFailed.connect(self._on_load_failed)
         self.model.modelAboutToBeReset.connect(self._save_view)
         self.model.modelReset.connect(self._restore_view)
-        ctx.connectionChanged.connect(self.refresh_connection)
+        ctx.connections_store.connectionUpdated.connect(self._on_connection_updated)
+        ctx.connections_store.connectionRemoved.connect(self._on_connection_removed)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._update_counter()
         if ctx.profile is not None:
@@ -337,7 +340,7 @@ class ConnectionsPage(QWidget):
     # -- page API (main window) --------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload every connection; the current rows, selection and scroll position stay."""
-        self.reload(keep_rows=self.model.rowCount() > 0)
+        self.reload(keep_rows=self.model.rowCount() > 0, refresh=True)
         self._load_integrations()
 
     def focus_search(self) -> None:
@@ -424,12 +427,22 @@ class ConnectionsPage(QWidget):
         return True
 
     # -- loading ----------------------------------------------------------------------------------------
-    def reload(self, *, keep_rows: bool = False) -> None:
+    def reload(self, *, keep_rows: bool = False, refresh: bool = False) -> None:
         if self.ctx.profile is None:
             self.model.clear()
             return
         search = self.search.text().strip() if self.server_search.isChecked() else None
-        self.model.load(search=search or None, keep_rows=keep_rows)
+        store = self.ctx.connections_store
+        if search:  # a server-side query is this page's own; the whole list belongs to the store
+            self.model.load(search=search, keep_rows=keep_rows)
+        elif refresh:  # the store reloads, every view follows (rows on screen stay until it is complete)
+            store.load()
+            if self.model.search is not None:
+                self.model.show_store()
+        elif self.model.search is not None or store.is_loading or store.is_complete:
+            self.model.show_store()  # the list is there or on its way: no second load
+        else:
+            store.load()
         if not self._integrations:
             self._load_integrations()
 
@@ -452,15 +465,11 @@ class ConnectionsPage(QWidget):
     def _on_load_started(self, task: Any) -> None:
         self.busy.track(task, "Loading connections…")
         self._schedule_counter()
-        if self.model.search is None:  # the whole list: other pages follow it instead of loading it again
-            self.ctx.connectionsLoadStarted.emit()
 
     @Slot(object)
     def _on_page_loaded(self, connections: object) -> None:
         if self.model.rowCount():
             self.columns.fit()  # once, on the first page (the user's widths are kept afterwards)
-        if self.model.search is None:
-            self.ctx.connectionsPageLoaded.emit(connections)
 
     @Slot(int)
     def _on_load_progress(self, _loaded: int) -> None:
@@ -479,8 +488,6 @@ class ConnectionsPage(QWidget):
             for key in known - self._integrations.keys():
                 self._integrations[key] = key
             self._rebuild_integration_menu()
-        if complete and self.model.search is None:
-            self.ctx.publish_connections(self.model.connections())
         self._update_counter()
 
     @Slot(object)
@@ -509,28 +516,21 @@ class ConnectionsPage(QWidget):
     # -- one row ----------------------------------------------------------------------------------------
     @Slot(str, str)
     def refresh_connection(self, connection_id: str, integration_id: str) -> None:
-        """Re-read one connection (list endpoint: no credentials) and update, add or remove its row."""
-        if self.ctx.profile is None:
-            return
+        """Re-read one connection; the store updates, adds or removes its row in every view."""
+        if self.ctx.profile is not None:
+            self.ctx.connections_store.refresh_connection(connection_id, integration_id)
 
-        def fetch() -> list[Connection]:
-            return self.ctx.client().list_connections(
-                connection_id=connection_id, integration_ids=[integration_id], limit=None
-            )
+    @Slot(object)
+    def _on_connection_updated(self, conn: Connection) -> None:
+        shown = self.detail.connection
+        if shown is not None and key_of(shown) == key_of(conn):
+            self.detail.show_connection(conn)
 
-        def done(rows: list[Connection]) -> None:
-            match = next((c for c in rows if key_of(c) == (connection_id, integration_id)), None)
-            if match is None:
-                self.model.remove_connection(connection_id, integration_id)
-            else:
-                self.model.update_connection(match)
-            shown = self.detail.connection
-            if shown is not None and key_of(shown) == (connection_id, integration_id):
-                self.detail.show_connection(match)
-            if self.model.is_complete and self.model.search is None:
-                self.ctx.publish_connections(self.model.connections())
-
-        self.ctx.run(fetch, on_done=done)
+    @Slot(str, str)
+    def _on_connection_removed(self, connection_id: str, integration_id: str) -> None:
+        shown = self.detail.connection
+        if shown is not None and key_of(shown) == (connection_id, integration_id):
+            self.detail.show_connection(None)
 
     # -- selection, view state --------------------------------------------------------------------------
     def selected_connections(self) -> list[Connection]:

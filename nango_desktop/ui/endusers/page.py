@@ -1,8 +1,8 @@
 """EndUsersPage: who the connections belong to, as a directory of end users (optionally by organization).
 
-The directory is derived from the connections the Connections page loaded (``ctx.connections``, updated
-through ``ctx.connectionsLoaded``); it is built off the GUI thread. Refresh loads every connection itself
-and publishes the list. Selecting an end user (or an organization) lists its connections below, with
+The directory is derived from the session's connection list (``ctx.connections_store``: rebuilt on its
+``loaded`` and on each changed row); it is built off the GUI thread. Refresh asks the store to reload (every
+page follows). Selecting an end user (or an organization) lists its connections below, with
 "Reconnect links for all broken connections" (auth errors) and a new link for that user.
 
 Layout: rows as tall as the Connections table's; columns sized to their content once data arrives (Email
@@ -190,25 +190,29 @@ class EndUsersPage(QWidget):
 
         self.search.set_results(self.tree)
         tab_chain(self.search, self.group_toggle, self.broken_only, self.refresh_button, self.tree)
-        ctx.connectionsLoaded.connect(self.set_connections)
+        store = ctx.connections_store  # the only loader of the list: this page follows it
+        store.loaded.connect(self.set_connections)
+        store.loadStarted.connect(self._on_load_started)
+        store.connectionUpdated.connect(self._on_row_changed)
+        store.connectionRemoved.connect(self._on_row_changed)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._show_selection(None)
-        self.set_connections(ctx.connections)
+        self.set_connections(store.connections())
 
     # -- page API ---------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        """Load every connection of the environment and publish it (the directory follows)."""
+        """Reload every connection (the session's store; every page follows, this directory too)."""
         if self.ctx.profile is None:
             return
-        task = self.ctx.run(self._load_all, on_done=self.ctx.publish_connections)
+        self.ctx.connections_store.load()
+
+    @Slot(object)
+    def _on_load_started(self, task: Any) -> None:
         self.busy.track(task, "Loading connections…")
 
-    def _load_all(self, *, cancel, progress) -> list:
-        result: list = []
-        for page in self.ctx.client().iter_connection_pages(cancel=cancel):
-            result.extend(page)
-            progress(len(result), None, f"Loading… {len(result):,} connections")
-        return result
+    def _on_row_changed(self, *_args: object) -> None:
+        """One connection changed: rebuild the directory (on a worker) from the store's list."""
+        self.set_connections(self.ctx.connections_store.connections())
 
     def focus_search(self) -> None:
         self.search.setFocus()

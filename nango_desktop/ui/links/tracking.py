@@ -25,6 +25,7 @@ from nango_desktop.domain.links import LinkRecord, LinkStatus, with_token
 from nango_desktop.domain.webhooks import is_verified, parse_body, summarize
 from nango_desktop.services.errors import InvalidKeyError
 from nango_desktop.services.links import IssuedLink, LinkIssuer, match_event, outcome_of, poll_link
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.store.links import LinkStore
 from nango_desktop.store.tokens import SessionTokens
 
@@ -79,6 +80,7 @@ class LinkTracker(QObject):
         self._polling = False
         self._poll_cursor = 0
         self._listener: Any = None
+        self._bound = SignalTracker()  # connections to the profile's listener, dropped in one call
         self._sweep = QTimer(self)
         self._sweep.setInterval(self.SWEEP_MS)
         self._sweep.timeout.connect(self.sweep)
@@ -161,14 +163,10 @@ class LinkTracker(QObject):
         listener = getattr(self.ctx, "listener", None)
         if listener is self._listener:
             return
-        if self._listener is not None:
-            try:
-                self._listener.eventReceived.disconnect(self.on_event)
-            except (RuntimeError, TypeError):
-                pass
+        self._bound.disconnect_all()
         self._listener = listener
         if listener is not None:
-            listener.eventReceived.connect(self.on_event)
+            self._bound.track(listener.eventReceived, self.on_event)
 
     def listener_running(self) -> bool:
         self.attach_listener()

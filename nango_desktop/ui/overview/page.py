@@ -1,11 +1,10 @@
 """OverviewPage: is anything broken, and for whom? Figures, charts and the "needs attention" list.
 
 Data and threads:
-- Connections: the list the Connections page published (``ctx.connections`` / ``ctx.connectionsLoaded``)
-  is aggregated on a worker (``domain.overview.aggregate``). When the page is shown and nothing was published
-  yet, it loads the connections itself, page by page, on a worker that folds each page into a
-  ``ConnectionAggregator`` and hands a snapshot to the GUI thread after every page: the first figures show
-  as soon as the first page arrived. The full list is then published for the other pages.
+- Connections: the session's ``ConnectionsStore`` (``ctx.connections_store``) is the only loader. While it
+  loads, each page is folded into a ``ConnectionAggregator`` and a snapshot is shown (the first at once, then
+  a few per second); its complete list (``loaded``) and each changed row are aggregated on a worker
+  (``domain.overview.aggregate``). When the page is shown and nothing loaded the list yet, it asks the store.
 - Webhook events per minute: one GROUP BY over the profile's event store on a worker, then live from
   ``ctx.listener.eventsReceived`` (O(1) per event on the GUI thread; the chart is redrawn by a coalescing
   QTimer, at most every ``LIVE_MS``).
@@ -23,9 +22,7 @@ overviewReconnect, overviewAttentionCount.
 
 from __future__ import annotations
 
-import gc
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -80,7 +77,7 @@ from nango_desktop.domain.overview import (
     read_event_counts,
     week_monday,
 )
-from nango_desktop.services.errors import CancelledError
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.overview.charts import (
     ChartCard,
@@ -291,7 +288,6 @@ class OverviewPage(QWidget):
     statsChanged = Signal(object)  # ConnectionStats shown (tests, automation)
     eventsChanged = Signal()  # the events chart was redrawn with new data
     linksChanged = Signal(object)  # dict status -> count
-    _snapshotReady = Signal(int, object)  # (generation, ConnectionStats) from the loading worker
 
     LIVE_MS = 250  # events chart: at most one redraw per LIVE_MS while events arrive
     ROLL_MS = 30_000  # move the events window forward, re-check link expiry
@@ -309,11 +305,10 @@ class OverviewPage(QWidget):
         self._pending_events: list[Any] = []
         self._generation = 0
         self._events_generation = 0
-        self._load_task: Any = None
-        self._publishing = False
-        self._follow: ConnectionAggregator | None = None  # following the Connections page's load
+        self._follow: ConnectionAggregator | None = None  # aggregating the store's load page by page
         self._follow_shown_at = 0.0
         self._listener: Any = None
+        self._bound = SignalTracker()  # connections to the profile's listener, dropped in one call
         self._tracker: Any = None
         self._attention_shown_at = 0.0
 
@@ -475,7 +470,6 @@ class OverviewPage(QWidget):
         self.search.set_results(self.attention)  # Down from the filter into the list
 
         # -- wiring -------------------------------------------------------------------------------------
-        self._snapshotReady.connect(self._on_snapshot, Qt.ConnectionType.QueuedConnection)
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(self.LIVE_MS)
@@ -488,9 +482,13 @@ class OverviewPage(QWidget):
         self._links_timer.setSingleShot(True)
         self._links_timer.setInterval(self.LINKS_MS)
         self._links_timer.timeout.connect(self.load_links)
-        ctx.connectionsLoaded.connect(self._on_connections_loaded)
-        ctx.connectionsLoadStarted.connect(self._on_follow_started)
-        ctx.connectionsPageLoaded.connect(self._on_follow_page)
+        store = ctx.connections_store  # the only loader of the list: the figures follow its pages
+        store.loadStarted.connect(self._on_follow_started)
+        store.pageLoaded.connect(self._on_follow_page)
+        store.loaded.connect(self._on_connections_loaded)
+        store.loadFailed.connect(self._on_store_failed)
+        store.connectionUpdated.connect(self._on_row_changed)
+        store.connectionRemoved.connect(self._on_row_changed)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._attach_tracker()
         self._show_stats(None)
@@ -522,17 +520,16 @@ class OverviewPage(QWidget):
             self.isVisible()
             and self.ctx.profile is not None
             and self.stats is None
-            and self._load_task is None
-            and self._follow is None  # the Connections page is loading: we follow its pages
-            and not self.ctx.connections  # published: its aggregation is on the way
+            and not self.ctx.connections_store.is_loading  # we follow its pages
+            and not self.ctx.connections_store.is_complete  # its aggregation is on the way
         ):
-            self.load_connections()  # shown before anything was published: load it ourselves
+            self.load_connections()  # shown before anything loaded the list: ask the store
 
     # -- profile ----------------------------------------------------------------------------------------
     @Slot(object)
     def _on_profile_changed(self, profile: Any) -> None:
         self._generation += 1
-        self._cancel_load()
+        self._follow = None
         self.stats = None
         self.configured = set()
         self.buckets = EventBuckets()
@@ -556,78 +553,25 @@ class OverviewPage(QWidget):
 
     # -- connections ------------------------------------------------------------------------------------
     def load_connections(self) -> Any:
-        """Load every connection on a worker, showing figures after each page, then publish the list."""
+        """(Re)load every connection through the session's store; the figures follow its pages."""
         if self.ctx.profile is None:
             return None
-        self._cancel_load()
-        self._generation += 1
-        generation = self._generation
-        self.status.setText("Loading connections…")
-        self._load_task = self.ctx.run(
-            self._fetch,
-            generation,
-            on_done=lambda result: self._on_loaded(generation, result),
-            on_error=lambda exc: self._on_load_failed(generation, exc),
-        )
-        return self._load_task
+        return self.ctx.connections_store.load()
 
-    def _fetch(self, generation: int, *, cancel: threading.Event) -> tuple[list, ConnectionStats]:
-        """Worker thread: page by page, a snapshot of the figures after each page."""
-        client = self.ctx.client()
-        agg = ConnectionAggregator()
-        everything: list = []
-        shown_at = 0.0
-        for page in client.iter_connection_pages(cancel=cancel):
-            agg.add(page)
-            everything.extend(page)
-            now = time.monotonic()
-            if now - shown_at >= SNAPSHOT_EVERY:  # the first page at once, then a few per second
-                shown_at = now
-                self._snapshotReady.emit(generation, agg.snapshot(complete=False))
-        return everything, agg.snapshot()
-
-    @Slot(int, object)
-    def _on_snapshot(self, generation: int, stats: ConnectionStats) -> None:
-        if generation == self._generation:
-            # The loaded connections live as long as the page: keep the cyclic GC from re-scanning them on
-            # every full collection (each stalls every thread, ~1 s at 100k). Refcounting still frees them.
-            gc.freeze()
-            self._show_stats(stats)
-            self.status.setText(f"Loading connections… {stats.connections:,} so far")
-
-    def _on_loaded(self, generation: int, result: tuple[list, ConnectionStats]) -> None:
-        if generation != self._generation:
-            return
-        self._load_task = None
-        everything, stats = result
-        self._show_stats(stats)
-        previous = [self.ctx.connections]  # freed on a worker below, not here
-        self._publishing = True
-        try:
-            self.ctx.publish_connections(everything)  # End users and others reuse it
-        finally:
-            self._publishing = False
-        self.ctx.run(release_in_chunks, previous, on_error=lambda exc: None)
-
-    def _on_load_failed(self, generation: int, exc: BaseException) -> None:
-        if generation != self._generation:
-            return
-        self._load_task = None
-        if isinstance(exc, CancelledError):
-            return
+    @Slot(object)
+    def _on_store_failed(self, exc: object) -> None:
+        self._follow = None
         self.status.setText(f"Could not load the connections: {getattr(exc, 'title', exc)}")
-        self.ctx.show_error(exc, self)
 
-    def _cancel_load(self) -> None:
-        if self._load_task is not None:
-            self._load_task.cancel()
-            self._load_task = None
+    def _on_row_changed(self, *_args: object) -> None:
+        """One connection changed: aggregate the store's list again (on a worker)."""
+        if self.ctx.connections_store.is_complete:
+            self._on_connections_loaded(self.ctx.connections_store.connections())
 
     @Slot(object)
     @Slot()
-    def _on_follow_started(self) -> None:
-        """The Connections page loads the whole list: follow its pages instead of fetching it a second time."""
-        self._cancel_load()
+    def _on_follow_started(self, _task: object = None) -> None:
+        """The store loads the whole list: aggregate its pages as they arrive."""
         self._generation += 1
         self._follow = ConnectionAggregator(self.configured)
         self._follow_shown_at = 0.0
@@ -646,11 +590,8 @@ class OverviewPage(QWidget):
             self.status.setText(f"Loading connections… {stats.connections:,} so far")
 
     def _on_connections_loaded(self, connections: object) -> None:
-        """Another page published the full list: aggregate it on a worker (our own load stops)."""
+        """The store has the full list: aggregate it on a worker."""
         self._follow = None
-        if self._publishing:
-            return
-        self._cancel_load()
         self._generation += 1
         generation = self._generation
         configured = set(self.configured)
@@ -794,14 +735,10 @@ class OverviewPage(QWidget):
         listener = self.ctx.listener if self.ctx.profile is not None else None
         if listener is self._listener:
             return
-        if self._listener is not None:
-            try:
-                self._listener.eventsReceived.disconnect(self._on_events)
-            except (RuntimeError, TypeError):
-                pass
+        self._bound.disconnect_all()
         self._listener = listener
         if listener is not None:
-            listener.eventsReceived.connect(self._on_events)
+            self._bound.track(listener.eventsReceived, self._on_events)
 
     def load_events(self) -> Any:
         store = self.ctx.event_store if self.ctx.profile is not None else None
@@ -913,17 +850,6 @@ class OverviewPage(QWidget):
         total = sum(counts.values())
         self.links_card.subtitle.setText(f"{total:,} issued" if total else "")
         self.linksChanged.emit(self.link_counts)
-
-
-def release_in_chunks(box: list[list], chunk: int = 500) -> None:
-    """Worker: drop the last references to a big list of connections a few hundred at a time.
-
-    Freeing 10^5 objects in one go is one C call that holds the GIL for ~0.5 s: the GUI thread would stall.
-    Small slices give the interpreter a chance to switch threads between them."""
-    while box:
-        items = box.pop()
-        while items:
-            del items[-chunk:]
 
 
 def _week_label(week: str) -> str:

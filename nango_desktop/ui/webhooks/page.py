@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.services.signing import VerificationStatus
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.ui import icons
@@ -137,6 +138,7 @@ class WebhooksPage(QWidget):
         self._store: Any = None
         self._merged: MergedEvents | None = None
         self._all_listeners: list[Any] = []
+        self._bound = SignalTracker()  # connections to per-profile listeners, dropped in one call
         self._want_event: int | None = None
 
         self.model = m.EventsModel(parent=self)
@@ -422,18 +424,13 @@ class WebhooksPage(QWidget):
     def _bind(self) -> None:
         """Attach to the current profile's listener and event store (and, for the "All profiles" scope,
         to every profile's listener and store)."""
-        if self._listener is not None:
-            for signal, slot in self._listener_connections():
-                try:
-                    signal.disconnect(slot)
-                except (RuntimeError, TypeError):  # the old controller is already gone
-                    pass
-        self._unbind_all()
+        self._bound.disconnect_all()  # the old profile's listener(s)
+        self._all_listeners = []
         self._listener = getattr(self._ctx, "listener", None)
         self._store = getattr(self._ctx, "event_store", None)
         if self._listener is not None:
             for signal, slot in self._listener_connections():
-                signal.connect(slot)
+                self._bound.track(signal, slot)
         self.setEnabled(self._ctx.profile is not None)
         self._load_settings_fields()
         self._on_state(*self._current_state())
@@ -461,17 +458,9 @@ class WebhooksPage(QWidget):
         for name in names:
             listener = self._ctx.listener_for(name)
             if listener is not None:
-                listener.eventsReceived.connect(self._on_any_events)
+                self._bound.track(listener.eventsReceived, self._on_any_events)
                 self._all_listeners.append(listener)
         self.model.set_store(self._merged)
-
-    def _unbind_all(self) -> None:
-        for listener in self._all_listeners:
-            try:
-                listener.eventsReceived.disconnect(self._on_any_events)
-            except (RuntimeError, TypeError):
-                pass
-        self._all_listeners = []
 
     @Slot(object)
     def _on_any_events(self, batch: object) -> None:

@@ -147,7 +147,7 @@ class IntegrationsPage(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.busy)
         layout.addWidget(splitter, 1)
-        ctx.connectionsLoaded.connect(self._connections_changed)
+        ctx.connections_store.loaded.connect(self._connections_changed)
         ctx.profileChanged.connect(self._profile_changed)
 
     # -- page API --------------------------------------------------------------------------------------------

@@ -1,0 +1,37 @@
+"""Connections to per-profile objects, recorded so that one call drops them all (Vorta ``base_tab``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import SignalInstance
+
+log = logging.getLogger(__name__)
+
+
+class SignalTracker:
+    """``track(signal, slot)`` connects and remembers; ``disconnect_all()`` drops every tracked connection.
+
+    A page binds to the objects of the current profile (listener, tracker, stores) through ``track`` and calls
+    ``disconnect_all()`` before binding to the next profile's, instead of detaching each one by hand.
+    """
+
+    def __init__(self) -> None:
+        self._tracked: list[tuple[SignalInstance, Callable[..., Any]]] = []
+
+    def track(self, signal: SignalInstance, slot: Callable[..., Any]) -> None:
+        signal.connect(slot)
+        self._tracked.append((signal, slot))
+
+    def disconnect_all(self) -> None:
+        tracked, self._tracked = self._tracked, []
+        for signal, slot in tracked:
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):  # the sender was deleted or is already disconnected
+                log.debug("Signal already disconnected: %r", signal)
+
+    def __len__(self) -> int:
+        return len(self._tracked)

@@ -1,0 +1,126 @@
+"""The session's ConnectionsStore: the only loader of the connection list; every page follows it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+
+from nango_desktop.session.binding import SignalTracker
+from nango_desktop.session.connections import key_of
+from nango_desktop.ui.connections.page import ConnectionsPage
+from nango_desktop.ui.endusers.page import EndUsersPage
+from nango_desktop.ui.overview.page import OverviewPage
+from tests.qt.test_connections_page import make_ctx
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture
+def ctx(qapp, nango_server, secret_store):
+    ctx = make_ctx(nango_server, secret_store)
+    ctx.attach_window(QWidget())
+    yield ctx
+    ctx.shutdown(timeout=10.0)
+    ctx.deleteLater()
+
+
+def list_loads(server) -> int:
+    """GET /connections requests that list connections (not the one-row re-reads by connectionId)."""
+    return sum(1 for r in server.requests_to("/connections", "GET") if r.param("connectionId") is None)
+
+
+def open_connections(qtbot, ctx) -> ConnectionsPage:
+    with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
+        page = ConnectionsPage(ctx)
+        qtbot.addWidget(page)
+    return page
+
+
+@pytest.mark.parametrize("refresher", ["endusers", "overview"])
+def test_refresh_elsewhere_updates_the_connections_page(qtbot, ctx, nango_server, refresher):
+    """Issue 14 item 7: after Refresh on End users or Overview the Connections page showed the old list."""
+    page = open_connections(qtbot, ctx)
+    assert page.model.rowCount() == 50
+    other = EndUsersPage(ctx) if refresher == "endusers" else OverviewPage(ctx)
+    qtbot.addWidget(other)
+    gone = nango_server.connections[0]
+    nango_server.connections.remove(gone)
+    added = nango_server.add_connection("github", "fresh-connection")
+    with qtbot.waitSignal(ctx.connections_store.loaded, timeout=TIMEOUT):
+        other.refresh()
+    qtbot.waitUntil(lambda: not page.model.is_loading, timeout=TIMEOUT)
+    shown = {key_of(c) for c in page.model.connections()}
+    assert (added["connection_id"], "github") in shown
+    assert (gone["connection_id"], gone["provider_config_key"]) not in shown
+    assert page.model.rowCount() == 50 == len(ctx.connections)
+
+
+def test_three_pages_one_load(qtbot, ctx, nango_server):
+    overview = OverviewPage(ctx)
+    qtbot.addWidget(overview)
+    endusers = EndUsersPage(ctx)
+    qtbot.addWidget(endusers)
+    overview.show()
+    page = open_connections(qtbot, ctx)
+    qtbot.waitUntil(lambda: overview.stats is not None and overview.stats.complete, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: endusers.model.rowCount() > 0, timeout=TIMEOUT)
+    assert page.model.rowCount() == 50 and overview.stats.connections == 50
+    assert list_loads(nango_server) == 1
+
+
+def test_one_connection_refreshed_updates_one_row_everywhere(qtbot, ctx, nango_server):
+    page = open_connections(qtbot, ctx)
+    store = ctx.connections_store
+    loaded = []
+    store.loaded.connect(loaded.append)
+    target = nango_server.connections[3]
+    key = (target["connection_id"], target["provider_config_key"])
+    target["tags"] = {**(target.get("tags") or {}), "plan": "enterprise"}
+    with qtbot.waitSignal(store.connectionUpdated, timeout=TIMEOUT) as updated:
+        ctx.connectionChanged.emit(*key)
+    assert key_of(updated.args[0]) == key
+    assert store.get(*key).tags.get("plan") == "enterprise"
+    row = page.model.row_of(*key)
+    assert page.model.connection(row).tags.get("plan") == "enterprise"
+    assert loaded == []  # the list is not republished
+    assert list_loads(nango_server) == 1
+    nango_server.connections.remove(target)
+    with qtbot.waitSignal(store.connectionRemoved, timeout=TIMEOUT):
+        ctx.connectionChanged.emit(*key)
+    assert store.get(*key) is None and page.model.row_of(*key) is None and len(store) == 49
+
+
+def test_profile_switch_drops_the_list_and_ignores_late_pages(qtbot, ctx, nango_server):
+    store = ctx.connections_store
+    gate = nango_server.hold("/connections")
+    task = store.load()
+    qtbot.waitUntil(lambda: gate.held == 1, timeout=TIMEOUT)
+    pages = []
+    store.pageLoaded.connect(pages.append)
+    store.reset()
+    assert task.cancelled and not store.is_loading and store.connections() == []
+    gate.release()
+    assert task.wait(10)
+    qtbot.waitUntil(lambda: task.delivered, timeout=TIMEOUT)
+    assert pages == [] and store.connections() == [] and not store.is_complete
+
+
+class _Emitter(QObject):
+    fired = Signal(int)
+
+
+def test_signal_tracker_drops_every_tracked_connection(qtbot):
+    a, b = _Emitter(), _Emitter()
+    got: list[tuple[str, int]] = []
+    tracker = SignalTracker()
+    tracker.track(a.fired, lambda v: got.append(("a", v)))
+    tracker.track(b.fired, lambda v: got.append(("b", v)))
+    a.fired.emit(1)
+    b.fired.emit(2)
+    assert len(tracker) == 2
+    tracker.disconnect_all()
+    a.fired.emit(3)
+    b.fired.emit(4)
+    assert got == [("a", 1), ("b", 2)] and len(tracker) == 0
+    tracker.disconnect_all()  # twice is harmless
