@@ -45,7 +45,10 @@ def cmd_profile_add(args: argparse.Namespace, ctx: CliContext) -> int:
     if key:
         ctx.secrets.set(profile.name, SecretKind.API_KEY, key)
     if signing_key:
-        ctx.secrets.set(profile.name, SecretKind.SIGNING_KEY, signing_key)
+        from nango_desktop.services.rotation import store_signing_key
+
+        # a replaced key stays as the previous one for a while (queued or retried webhooks still carry it)
+        store_signing_key(ctx.secrets, profile.name, signing_key)
     previous = ctx.settings.get(profile.name)
     if previous is not None:
         profile = profile.model_copy(update={"listener": previous.listener})
@@ -112,6 +115,34 @@ def cmd_profile_use(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
+def cmd_profile_rotate_signing_key(args: argparse.Namespace, ctx: CliContext) -> int:
+    """POST /environment/webhook-signing-key/rotate, then the new key as current and the old as previous."""
+    from nango_desktop.services.api import NangoClient
+    from nango_desktop.services.rotation import previous_key_expiry, rotate_signing_key
+
+    profile = ctx.settings.get(args.name)
+    if profile is None:
+        raise unknown_profile(ctx, args.name)
+    if args.minutes < 0:
+        raise UsageError("Invalid --minutes", "The previous key's overlap must be 0 minutes or more.")
+    if profile.production and not args.yes:
+        ctx.print(
+            f"“{profile.name}” is a production profile: Nango signs the next webhooks with the new key at once."
+        )
+        print(f"Type the profile name ({profile.name}) to rotate: ", end="", file=ctx.stderr, flush=True)
+        answer = ctx.stdin.readline().strip()
+        if answer != profile.name:
+            raise CliError("Not rotated", "The confirmation did not match the profile name (or use --yes).")
+    with NangoClient(profile.api_url, ctx.secret_key(profile)) as client:
+        result = rotate_signing_key(client, ctx.secrets, profile.name, minutes=args.minutes)
+    ctx.print(result.describe())
+    if result.previous_kept:
+        expires = previous_key_expiry(profile.name)
+        ctx.print(f"Previous key expires in {args.minutes} min" + (" (already stored)." if expires else "."))
+    ctx.print("Running listeners pick up the new key within a few seconds, without a restart.")
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     profile = sub.add_parser("profile", help="manage profiles (API URL, environment; keys in the OS keyring)")
     psub = profile.add_subparsers(dest="profile_command", metavar="COMMAND", required=True)
@@ -140,6 +171,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--use", action="store_true", help="make it the current profile")
     add.add_argument("--force", action="store_true", help="replace an existing profile of that name")
     add.set_defaults(func=cmd_profile_add)
+
+    rot = psub.add_parser(
+        "rotate-signing-key",
+        help="rotate the environment's webhook signing key on Nango and store the new one",
+        description="Calls POST /environment/webhook-signing-key/rotate. Nango signs with the new key at "
+        "once; the old key is kept as the previous key (OS keyring) for --minutes so webhooks already "
+        "queued or being retried still verify (and say they were verified by the previous key).",
+    )
+    rot.add_argument("name")
+    rot.add_argument(
+        "--minutes",
+        type=int,
+        default=60,
+        metavar="N",
+        help="how long the previous key still verifies (default: 60)",
+    )
+    rot.add_argument("--yes", action="store_true", help="confirm on a production profile")
+    rot.set_defaults(func=cmd_profile_rotate_signing_key)
 
     lst = psub.add_parser("list", help="list profiles")
     lst.add_argument("--format", choices=("table", "json"), default="table")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -194,6 +195,14 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.warn(
             "no webhook signing key (set NANGO_WEBHOOK_SIGNING_KEY or store one): events are marked no_key"
         )
+    if os.environ.get("NANGO_WEBHOOK_SIGNING_KEY"):
+        keys_source: Callable[[], list[str]] = lambda: keys  # noqa: E731
+    else:
+        from nango_desktop.services.rotation import KeyCache, active_signing_keys
+
+        # re-read (every few seconds): a rotation (profile rotate-signing-key, the GUI) reaches this
+        # running listener without a restart; the previous key verifies until it expires
+        keys_source = KeyCache(lambda: active_signing_keys(ctx.secrets, profile.name))
     out_lock = threading.Lock()
 
     def emit(text: str) -> None:
@@ -220,7 +229,7 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
         host=args.host or settings.host,
         port=settings.port if args.port is None else args.port,
         path=args.path or settings.path,
-        keys=lambda: keys,
+        keys=keys_source,
         reject_invalid=args.reject_invalid or settings.reject_invalid,
         reject_unsigned=args.reject_unsigned or settings.reject_unsigned,
         max_body_bytes=settings.max_body_bytes,

@@ -30,6 +30,7 @@ from nango_desktop.domain.webhooks import is_verified
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.forwarder import Forwarder
+from nango_desktop.services.rotation import active_signing_keys
 from nango_desktop.services.webhook_server import HEALTH_PATH, ListenerError, WebhookServer, is_loopback
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.store.events import ForwardResult
@@ -152,7 +153,7 @@ class ListenerController(QObject):
             ctx.event_store,
             name,
             profile.listener,
-            lambda: ctx.secrets.signing_keys(name),
+            lambda: active_signing_keys(ctx.secrets, name),
             notify=ctx.notify,
             parent=parent,
         )
@@ -169,7 +170,7 @@ class ListenerController(QObject):
             store,
             name,
             profile.listener,
-            lambda: ctx.secrets.signing_keys(name),
+            lambda: active_signing_keys(ctx.secrets, name),
             notify=ctx.notify,
             port_check=lambda: ctx.listener_port_conflict(name),
             parent=parent,
