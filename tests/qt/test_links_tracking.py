@@ -212,6 +212,8 @@ def test_history_page_lists_filters_reopens_and_updates_live(qtbot, qtmodelteste
     with qtbot.waitSignal(tracker.linkChanged, timeout=10_000):
         page.revoke_button.click()
     assert cell(reconnect.record.id, "Status") == "Revoked"
+    # the footer follows at once, not only after a reload (issue 14 item 7: it said "1 waiting" after a revoke)
+    assert page.count_label.text() == "2 links, 1 waiting for the customer"
     assert nango_server.sessions[token_of(reconnect.url)]["deleted"]
     page.status_filter.setCurrentIndex(page.status_filter.findData("revoked"))
     qtbot.waitUntil(lambda: [r.id for r in page.model.records] == [reconnect.record.id], timeout=10_000)

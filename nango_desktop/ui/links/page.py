@@ -220,15 +220,21 @@ class LinksPage(QWidget):
             self.columns.fit()  # once, with real rows (the user's widths are kept afterwards)
         if selected is not None:
             self.select(selected.id)
+        self._update_count()
+        self._update_buttons()
+
+    def _update_count(self) -> None:
+        """The footer, from the rows on screen: follows every change (a revoked link is no longer waiting)."""
+        records = self.model.records
         pending = sum(1 for r in records if r.status is LinkStatus.PENDING)
         noun = "link" if len(records) == 1 else "links"
         self.count_label.setText(f"{len(records)} {noun}, {pending} waiting for the customer")
-        self._update_buttons()
 
     @Slot(object)
     def _on_link_changed(self, record: LinkRecord) -> None:
         if not self.model.update_record(record) or self.status_filter.currentData():
             self._refresh_timer.start()  # a new link, or one that may now leave/enter the filter
+        self._update_count()
         self._update_buttons()
 
     def selected(self) -> LinkRecord | None:
