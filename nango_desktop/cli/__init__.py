@@ -108,8 +108,56 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _register_groups(sub: argparse._SubParsersAction) -> None:
+# The top-level commands each group registers, so that a command imports only its own group (the
+# others pull in pydantic models, SQLite stores...: ~50 ms on the way to a listing's first byte or the
+# GUI's first paint). A group missing here is always imported (safe default).
+GROUP_COMMANDS: dict[str, tuple[str, ...]] = {
+    "nango_desktop.cli.profiles": ("profile",),
+    "nango_desktop.cli.connections": ("connections",),
+    "nango_desktop.cli.links": ("link",),
+    "nango_desktop.cli.webhooks": ("listen", "events"),
+    "nango_desktop.cli.records": ("records",),
+    "nango_desktop.cli.syncs": ("syncs",),
+    "nango_desktop.cli.actions": ("action",),
+    "nango_desktop.cli.proxy": ("proxy",),
+}
+_VALUED_GLOBALS = frozenset({"--profile", "--api-url"})  # global options that take a value
+
+
+def _wanted_groups(argv: Sequence[str] | None) -> set[str] | None:
+    """The group modules ``argv`` needs: None (all) for help, an unknown command or no argv; only the
+    command's group; none when no command is given (the GUI, --smoke-test, --version)."""
+    if argv is None:
+        return None
+    args = list(argv)
+    skip = False
+    command = None
+    for arg in args:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-h", "--help"):
+            return None
+        if arg in _VALUED_GLOBALS:
+            skip = True
+            continue
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            command = arg
+            break
+    if command is None:
+        return set()
+    modules = {module for module, names in GROUP_COMMANDS.items() if command in names}
+    if not modules:
+        return None  # a typo or a group not listed: every group, so argparse names the choices
+    return modules
+
+
+def _register_groups(sub: argparse._SubParsersAction, wanted: set[str] | None = None) -> None:
     for module_name, optional in COMMAND_GROUPS:
+        if wanted is not None and module_name in GROUP_COMMANDS and module_name not in wanted:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
@@ -121,7 +169,8 @@ def _register_groups(sub: argparse._SubParsersAction) -> None:
         module.register(sub)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given ``argv``, only with the command group(s) it needs (``_wanted_groups``)."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Nango Desktop: without a command, start the GUI. Global options go before the command.",
@@ -130,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    _register_groups(sub)
+    _register_groups(sub, _wanted_groups(argv))
     return parser
 
 
@@ -139,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
+    parser = build_parser(argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors (2)
