@@ -82,7 +82,11 @@ def answer_modal(handler: Callable[[QWidget], None]) -> list[QWidget]:
             QTimer.singleShot(5, poll)
             return
         seen.append(widget)
-        handler(widget)
+        try:
+            handler(widget)
+        except BaseException:
+            widget.close()  # never leave a modal dialog blocking the test: the failure is reported
+            raise
 
     QTimer.singleShot(0, poll)
     return seen
