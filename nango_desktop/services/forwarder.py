@@ -2,9 +2,11 @@
 
 - :meth:`Forwarder.forward` posts an event's original headers and raw body (byte for byte, so the
   original signatures stay valid) and records status, latency and the response body in the store.
-- :meth:`Forwarder.replay` posts a stored event again, re-signed with the CURRENT signing key and marked
-  with ``X-Nango-Desktop-Replay: <original id>`` so the receiving app (and our own listener, if it is the
-  target) can tell it from a real delivery.
+- :meth:`Forwarder.replay` posts a stored event again, marked with ``X-Nango-Desktop-Replay: <original id>``
+  so the receiving app (and our own listener, if it is the target) can tell it from a real delivery. Only
+  an event that was VERIFIED is re-signed with the CURRENT signing key; an unsigned, invalid or unchecked
+  one is replayed without any signature and marked ``X-Nango-Desktop-Replay-Unverified: <status>``: a
+  forged payload never comes out looking genuine.
 - :meth:`Forwarder.submit` queues an event for a background thread (the listener never waits for the
   forward target). The queue is bounded; when full, events are dropped from forwarding (they stay stored)
   and a warning is logged.
@@ -51,11 +53,28 @@ def forward_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP and v != REDACTED}
 
 
+REPLAY_UNVERIFIED_HEADER = "X-Nango-Desktop-Replay-Unverified"
+
+
+def replay_is_signed(event: StoredEvent) -> bool:
+    """A replay is signed only when the original was verified (else it is sent unsigned, marked)."""
+    verification = getattr(event, "verification", None)
+    return bool(verification is not None and verification.ok)
+
+
 def replay_headers(event: StoredEvent, key: str | None) -> dict[str, str]:
-    """Headers for a replay: original ones, re-signed with ``key`` (when there is one), marked as a replay."""
-    signature_names = {HMAC_HEADER.lower(), LEGACY_HEADER.lower(), REPLAY_HEADER.lower()}
+    """Headers for a replay, marked as a replay: a verified event re-signed with ``key`` (or its original
+    signatures without a key); any other event with NO signature and the unverified marker."""
+    signature_names = {
+        HMAC_HEADER.lower(),
+        LEGACY_HEADER.lower(),
+        REPLAY_HEADER.lower(),
+        REPLAY_UNVERIFIED_HEADER.lower(),
+    }
     headers = {k: v for k, v in forward_headers(event.headers).items() if k.lower() not in signature_names}
-    if key:
+    if not replay_is_signed(event):
+        headers[REPLAY_UNVERIFIED_HEADER] = str(event.verification.status)
+    elif key:
         headers.update(sign_headers(key, event.body))
     else:  # nothing to sign with: keep the original signatures (they may still verify)
         headers.update(
@@ -140,7 +159,7 @@ class Forwarder:
         return self._post(event, forward_headers(event.headers), url or self.url, replay=False)
 
     def replay(self, event: StoredEvent, url: str | None = None) -> ForwardResult:
-        """Post ``event`` again, re-signed with the current key and marked as a replay."""
+        """Post ``event`` again, marked as a replay; re-signed with the current key only if it was verified."""
         keys = [k for k in self.keys() if k]
         return self._post(
             event, replay_headers(event, keys[0] if keys else None), url or self.url, replay=True

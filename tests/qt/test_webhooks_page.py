@@ -453,7 +453,8 @@ def test_export_selected_and_filtered_events_as_json(qtbot, page, tmp_path, monk
 # -- forward and replay, notifications, links ----------------------------------------------------------
 
 
-def test_forward_and_replay_show_status_in_detail(qtbot, page, ctx, tmp_path):
+def test_forward_and_replay_show_status_in_detail(qtbot, page, ctx, tmp_path, monkeypatch):
+    monkeypatch.setattr(WebhooksPage, "confirm_replay", staticmethod(lambda parent, event, url: True))
     with EventStore(tmp_path / "target.sqlite3", profile="target") as target_store:
         with running_listener(target_store) as target:
             page.settings_toggle.setChecked(True)
@@ -756,3 +757,43 @@ def test_layout_at_1280_and_1024_keeps_columns_filters_and_detail_header(qtbot, 
     qtbot.waitUntil(lambda: page.width() == 980)
     for widget in (page.type_combo, page.signature_combo, page.integration_combo, page.search_edit):
         assert widget.width() >= widget.sizeHint().width() or widget.width() >= widget.minimumWidth() > 0
+
+
+@pytest.mark.parametrize("key", [SIGNING_KEY, None, "forged-key"], ids=["verified", "unsigned", "invalid"])
+def test_replay_asks_first_and_re_signs_only_verified_events(qtbot, page, ctx, tmp_path, monkeypatch, key):
+    """Issue 14 item 5b: replaying an unsigned or invalid event used to deliver it with a valid signature
+    made with the real key, without confirmation."""
+    from nango_desktop.services.forwarder import REPLAY_UNVERIFIED_HEADER
+
+    asked: list = []
+    answer = [False]
+    monkeypatch.setattr(
+        WebhooksPage,
+        "confirm_replay",
+        staticmethod(lambda parent, event, url: asked.append(event.id) or answer[0]),
+    )
+    with EventStore(tmp_path / "target.sqlite3", profile="target") as target_store:
+        with running_listener(target_store, keys=(SIGNING_KEY,)) as target:
+            page.settings_toggle.setChecked(True)
+            page.forward_edit.setText(target.url)
+            page.apply_settings()
+            url = start(qtbot, page)
+            deliver(qtbot, page, url, [sync_webhook(connection_id="replay-me")], key=key)
+            event = page.model.event_at(0)
+            qtbot.waitUntil(lambda: target_store.count() >= 1, timeout=10_000)  # the forward
+            forwarded = target_store.count()
+            page.replay(event)
+            assert asked == [event.id]  # asked first; declined: nothing sent
+            assert target_store.count() == forwarded
+            answer[0] = True
+            page.replay(event)
+            qtbot.waitUntil(
+                lambda: bool(target_store.list(1, filters=EventFilter(replay=True))), timeout=10_000
+            )
+            (replayed,) = target_store.list(1, filters=EventFilter(replay=True))
+    if key == SIGNING_KEY:
+        assert str(replayed.verification.status) == "verified"
+        assert replayed.header(REPLAY_UNVERIFIED_HEADER) is None
+    else:
+        assert str(replayed.verification.status) == "unsigned"  # never re-signed with the real key
+        assert replayed.header(REPLAY_UNVERIFIED_HEADER) == ("unsigned" if key is None else "invalid")

@@ -129,7 +129,8 @@ class EventDetail(QWidget):
         self.replay_button = QPushButton("Replay")
         self.replay_button.setObjectName("webhookReplay")
         self.replay_button.setToolTip(
-            "Send again to the forward URL, re-signed with the current key, marked as a replay"
+            "Send again to the forward URL, marked as a replay; re-signed only if the event was verified "
+            "(others go unsigned). Asks first."
         )
         self.replay_button.clicked.connect(self._on_replay)
 

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.services.forwarder import replay_is_signed
 from nango_desktop.services.signing import VerificationStatus
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.settings import ListenerSettings
@@ -614,7 +615,7 @@ class WebhooksPage(QWidget):
         self.detail.set_target_url(s.forward_to or listener_url)
         self.detail.set_replay_available(
             bool(s.forward_to),
-            "Replay to the forward URL, re-signed with the current key and marked as a replay"
+            "Replay to the forward URL, marked as a replay (re-signed only if the event was verified); asks first"
             if s.forward_to
             else "Set a forward URL in the listener settings to replay events",
         )
@@ -838,7 +839,32 @@ class WebhooksPage(QWidget):
     def replay(self, event: object) -> None:
         if self._listener is None or self.scope() == SCOPE_ALL:  # replay from the profile's own view
             return
+        if not self.confirm_replay(self, event, self._settings().forward_to or ""):
+            return
         self._ctx.run(self._listener.replay, event, on_error=self._show_error)
+
+    @staticmethod
+    def confirm_replay(parent: QWidget, event: Any, url: str) -> bool:
+        """Ask before any replay, saying whether it goes out signed; tests monkeypatch this."""
+        from PySide6.QtWidgets import QMessageBox
+
+        if replay_is_signed(event):
+            how = "re-signed with the current signing key (the event was verified)"
+        else:
+            status = str(getattr(getattr(event, "verification", None), "status", "unverified"))
+            how = (
+                f"WITHOUT a signature: the event was not verified ({status.replace('_', ' ')}), so it is "
+                "never re-signed; it is marked X-Nango-Desktop-Replay-Unverified"
+            )
+        answer = QMessageBox.question(
+            parent,
+            "Replay this webhook?",
+            f"Send event #{getattr(event, 'id', '?')} again to {url or 'the forward URL'}, {how}, "
+            "marked as a replay?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
 
     @staticmethod
     def ask_export_path(parent: QWidget, suggested: str) -> str | None:
