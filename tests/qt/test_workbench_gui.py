@@ -174,6 +174,27 @@ def test_records_cancel_keeps_what_was_loaded(qtbot, detail, server):
     assert tab.model.rowCount() == 500 and tab.export_button.isEnabled()
 
 
+def test_records_server_filters_ids_and_deleted(qtbot, detail, server):
+    tab = detail.workbench.records
+    detail.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.model_combo.count() > 0, timeout=TIMEOUT)
+    tab.model_combo.setCurrentIndex(tab.model_combo.findData("Issue::base"))
+    tab.ids_edit.setText("issue-000007, issue-000009")
+    with qtbot.waitSignal(tab.loaded, timeout=TIMEOUT):
+        tab.load()
+    assert [r["id"] for r in tab.model.rows] == ["issue-000007", "issue-000009"]
+    assert server.requests_to("/records")[-1].query["ids"] == ["issue-000007", "issue-000009"]
+    tab.ids_edit.clear()
+    tab.filter_combo.setCurrentIndex(tab.filter_combo.findData("deleted"))
+    with qtbot.waitSignal(tab.loaded, timeout=TIMEOUT):
+        tab.load()
+    records = server.workbench.records[(INT, CID, "Issue", "base")]
+    assert [r["id"] for r in tab.model.rows] == [
+        r["id"] for r in records if r["_nango_metadata"]["last_action"] == "DELETED"
+    ]
+    assert server.requests_to("/records")[-1].param("filter") == "deleted"
+
+
 def test_records_bad_modified_after_is_refused_locally(qtbot, detail, server):
     tab = detail.workbench.records
     tab.model_combo.setEditText("Issue")

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain.records import cell_value, compact, record_keys, table_columns
-from nango_desktop.domain.workbench import METADATA_COLUMNS, METADATA_KEY, RECORD_FILTERS
+from nango_desktop.domain.workbench import METADATA_COLUMNS, METADATA_KEY, RECORD_FILTERS, RECORDS_MAX_IDS
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
@@ -218,6 +218,10 @@ class RecordsTab(QWidget):
         self.modified_after.setObjectName("recordsModifiedAfter")
         self.modified_after.setPlaceholderText("Modified after (ISO date-time)")
         self.modified_after.setClearButtonEnabled(True)
+        self.ids_edit = QLineEdit()
+        self.ids_edit.setObjectName("recordsIds")
+        self.ids_edit.setPlaceholderText(f"Record ids (comma-separated, up to {RECORDS_MAX_IDS})")
+        self.ids_edit.setClearButtonEnabled(True)
         self.load_button = QPushButton(icons.icon("refresh"), "Load")
         self.load_button.setObjectName("recordsLoad")
         self.load_button.clicked.connect(self.load)
@@ -232,6 +236,7 @@ class RecordsTab(QWidget):
         second = QHBoxLayout()
         second.addWidget(self.filter_combo)
         second.addWidget(self.modified_after, 1)
+        second.addWidget(self.ids_edit, 1)
 
         self.search = QLineEdit()
         self.search.setObjectName("recordsSearch")
@@ -352,6 +357,12 @@ class RecordsTab(QWidget):
                 self._show_error(f"“{after}” is not an ISO 8601 date-time (e.g. 2026-05-31T11:46:13Z).")
                 return
             filters["modified_after"] = after
+        ids = [i.strip() for i in self.ids_edit.text().split(",") if i.strip()]
+        if len(ids) > RECORDS_MAX_IDS:
+            self._show_error(f"At most {RECORDS_MAX_IDS} record ids at a time ({len(ids)} given).")
+            return
+        if ids:
+            filters["ids"] = ids
         if variant:
             filters["variant"] = variant
         self.cancel()
