@@ -148,7 +148,7 @@ class RefreshFailedError(NangoError):
         """What to do about it, in one sentence."""
         if self.state is RefreshState.BACKING_OFF:
             return (
-                f"Wait about {BACKOFF_SECONDS} s and retry (Nango retries the refresh only after its back-off); "
+                f"Wait about {BACKOFF_SECONDS}\u00a0s and retry (Nango retries the refresh only after its back-off); "
                 "the customer does not need to reconnect yet."
             )
         if self.state is RefreshState.EXHAUSTED:

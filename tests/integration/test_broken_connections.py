@@ -86,7 +86,7 @@ def test_failed_refresh_then_back_off_then_exhausted(server, broken, clock):
             if step < 2:  # after a failed attempt: back off for the window, then the next attempt
                 with pytest.raises(RefreshBackingOffError) as backing:
                     client.get_connection(cid, iid)
-                assert "Wait about 30 s" in backing.value.advice
+                assert "Wait about 30" in backing.value.advice
                 clock.now += server.refresh.backoff_seconds + 1
     assert states == [
         (RefreshState.OTHER, REFRESH_FAILED_MESSAGE),
@@ -150,7 +150,7 @@ def test_show_credentials_on_a_broken_connection_exits_0_with_a_state_line(run, 
     state = next(line for line in out.splitlines() if line.startswith("State"))
     if failures == 3:
         assert "exhausted" not in state and "backing off" in state
-        assert "Wait about 30 s" in out
+        assert "Wait about 30" in out
     else:
         assert "refresh exhausted" in state and "reconnect link" in out
     assert "Nango could not refresh" in out

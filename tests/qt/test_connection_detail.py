@@ -328,6 +328,6 @@ def test_refresh_424_banner_tells_back_off_from_exhausted(qtbot, detail, ctx, na
         assert text.startswith("Refresh exhausted") and "reconnect link" in text
         assert detail.notice_button.isVisibleTo(detail) and not detail.notice_retry.isVisibleTo(detail)
     else:
-        assert text.startswith("Backing off") and "30 s" in text and "exhausted" not in text.lower()
+        assert text.startswith("Backing off") and "Wait about 30" in text and "exhausted" not in text.lower()
         assert detail.notice_retry.isVisibleTo(detail) and not detail.notice_button.isVisibleTo(detail)
     wait_idle(qtbot, detail)

@@ -797,3 +797,39 @@ def test_replay_asks_first_and_re_signs_only_verified_events(qtbot, page, ctx, t
     else:
         assert str(replayed.verification.status) == "unsigned"  # never re-signed with the real key
         assert replayed.header(REPLAY_UNVERIFIED_HEADER) == ("unsigned" if key is None else "invalid")
+
+
+def test_rotate_signing_key_from_the_listener_settings(qtbot, page, ctx, tmp_path, monkeypatch):
+    """Issue 14 item 6 (GUI): rotate on Nango, new key current, old key previous; the running listener
+    verifies with both at once; a production profile must type its name first."""
+    from tests.nango_server import FakeNango
+
+    with FakeNango() as server:
+        ctx.settings.profiles[0] = ctx.profile = ctx.settings.profiles[0].model_copy(
+            update={"api_url": server.url, "production": True}
+        )
+        ctx.cache_key("test", server.secret_key)
+        url = start(qtbot, page)
+        dialog = page.open_rotate_key()
+        qtbot.addWidget(dialog)
+        assert not dialog.rotate_button.isEnabled()  # production: type the name first
+        dialog.minutes.setValue(30)
+        assert "until about" in dialog.expiry.text()
+        dialog.confirm.setText("test")
+        assert dialog.rotate_button.isEnabled()
+        results: list = []
+        dialog.rotated.connect(results.append)
+        dialog.rotate_button.click()
+        qtbot.waitUntil(lambda: dialog.message.text() != "Rotating…", timeout=10_000)
+        assert results, dialog.message.text()
+        result = results[0]
+        assert result.previous_kept and result.minutes == 30 and "30 min" in dialog.message.text()
+        new_key = server.webhook_signing_key
+        assert ctx.secrets.get("test", SecretKind.SIGNING_KEY) == new_key
+        assert ctx.secrets.get("test", SecretKind.PREVIOUS_SIGNING_KEY) == SIGNING_KEY
+        deliver(qtbot, page, url, [sync_webhook(connection_id="new")], key=new_key)
+        deliver(qtbot, page, url, [sync_webhook(connection_id="old")], key=SIGNING_KEY)
+        by_conn = {page.model.event_at(i).summary.connection_id: page.model.event_at(i) for i in range(2)}
+        assert by_conn["new"].verification.key_index == 0
+        assert by_conn["old"].verification.ok and by_conn["old"].verification.key_index == 1
+        dialog.grab().save(str(tmp_path / "rotation.png"))

@@ -249,6 +249,13 @@ class WebhooksPage(QWidget):
         for check in (self.autostart_check, self.notify_check, self.reject_check):
             checks.addWidget(check)
         checks.addStretch(1)
+        self.rotate_key_button = QPushButton("Rotate signing key…")
+        self.rotate_key_button.setObjectName("listenerRotateKey")
+        self.rotate_key_button.setToolTip(
+            "Ask Nango for a new webhook signing key; the old one keeps verifying here for a while"
+        )
+        self.rotate_key_button.clicked.connect(self.open_rotate_key)
+        checks.addWidget(self.rotate_key_button)
         box.addLayout(checks)
         box.addWidget(self.bind_warning)
         self.settings_panel.setVisible(False)
@@ -834,6 +841,18 @@ class WebhooksPage(QWidget):
     @Slot(str, str)
     def _open_connection(self, connection_id: str, integration_id: str) -> None:
         self._ctx.navigate("connections", connection_id=connection_id, integration_id=integration_id)
+
+    @Slot()
+    def open_rotate_key(self) -> QWidget | None:
+        from nango_desktop.ui.webhooks.rotation import RotateKeyDialog
+
+        profile = self._ctx.profile
+        if profile is None:
+            return None
+        dialog = RotateKeyDialog(self._ctx, profile.name, self._listener, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     @Slot(object)
     def replay(self, event: object) -> None:
