@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nango_desktop.cli.common import CliContext, CliError, print_table
+from nango_desktop.cli.common import PROFILE_ENV, CliContext, CliError, print_table
 from nango_desktop.settings import ListenerSettings, Profile
 from nango_desktop.store.events import (
     EventFilter,
@@ -96,8 +96,16 @@ def _positive(value: str) -> int:
 
 
 def _profile(args: argparse.Namespace, ctx: CliContext) -> Profile:
-    """The selected profile; without any profile set up, ``listen`` and ``events`` still work ("default")."""
+    """The selected profile; without any profile set up, ``listen`` and ``events`` still work ("default").
 
+    Event stores belong to profile NAMES (one store per profile): ``--api-url`` changes where API calls go,
+    never which store ``listen`` writes and ``events`` reads (it used to switch to the ad-hoc profile's
+    empty store without a word). With ``--api-url`` and no ``--profile``, the current profile's store is used.
+    """
+    if getattr(args, "api_url", None) and not getattr(args, "profile", None):
+        name = os.environ.get(PROFILE_ENV) or ctx.settings.current_profile
+        named = ctx.settings.get(name) if name else None
+        return named if named is not None else Profile(name=name or "default")
     try:
         return ctx.profile()
     except CliError:
@@ -110,10 +118,20 @@ def _profile(args: argparse.Namespace, ctx: CliContext) -> Profile:
 def _open_store(args: argparse.Namespace, ctx: CliContext) -> Iterator[EventStore]:
     profile = _profile(args, ctx)
     store = EventStore(event_store_path(profile.name), profile=profile.name)
+    if getattr(args, "api_url", None) or not store.count():
+        # say which store is read: an empty list must not look like "no webhooks arrived"
+        print(
+            f"Events of profile “{profile.name}” ({store.path}): {_plural(store.count(), 'event')}",
+            file=ctx.stderr,
+        )
     try:
         yield store
     finally:
         store.close()
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
 
 
 def _filter(args: argparse.Namespace) -> EventFilter:
@@ -371,5 +389,5 @@ def cmd_events_export(args: argparse.Namespace, ctx: CliContext) -> int:
             with open(tmp, "w", encoding="utf-8") as out:
                 count = store.export_json(out, _filter(args))
             tmp.replace(args.output)
-            print(f"Exported {count} events to {args.output}", file=ctx.stderr)
+            print(f"Exported {_plural(count, 'event')} to {args.output}", file=ctx.stderr)
     return 0

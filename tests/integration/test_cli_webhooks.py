@@ -278,3 +278,21 @@ def test_network_text_cannot_drive_the_terminal(tmp_home, env_key, capsys):
     with EventStore(event_store_path("default")) as store:
         line = event_line(store.get(1))
     assert "\n" not in line and "\x1b" not in line
+
+
+def test_api_url_does_not_switch_the_event_store(tmp_home, env_key, capsys, monkeypatch):
+    """Issue 14 item 8: `listen` then `--api-url X events list` showed nothing (the ad-hoc profile's store),
+    with no hint. One store per profile name, and the command says which store it reads."""
+    from nango_desktop.settings import Profile, Settings, save_settings
+
+    save_settings(Settings(profiles=[Profile(name="acme")], current_profile="acme"))
+    store = EventStore(event_store_path("acme"), profile="acme")
+    with running_listener(store, keys=(SIGNING_KEY,)) as server:
+        post_webhook(server.url, auth_webhook(connection_id="c-acme"))
+    store.close()
+    monkeypatch.setenv("NANGO_SECRET_KEY", "k")
+    code, out, err = run(["--api-url", "http://127.0.0.1:9", "events", "list"], capsys)
+    assert code == 0, err
+    assert "c-acme" in out
+    assert "“acme”" in err and str(event_store_path("acme")) in err and "1 event" in err
+    assert "1 events" not in err

@@ -193,3 +193,20 @@ def test_message_names_integrations_by_display_name(qtbot, reconnect, nango_serv
     display = next(i["display_name"] for i in nango_server.integrations if i["unique_key"] == integration)
     assert display != integration
     qtbot.waitUntil(lambda: f"reconnect your {display} account" in view.message.toPlainText())
+
+
+def test_qr_code_is_whole_when_inspect_opens(qtbot, reconnect):
+    """Issue 14 item 8: opening Inspect squeezed the QR code's row and cropped the code."""
+    from PySide6.QtWidgets import QApplication
+
+    view = reconnect(0)
+    dialog = view.window()
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    pixmap = view.qr.pixmap().size()
+    view.inspect_button.click()
+    qtbot.waitUntil(lambda: "reconnecting" in view.inspect_output.toPlainText().lower(), timeout=10_000)
+    QApplication.processEvents()
+    shown = view.qr.contentsRect().size()
+    assert shown.width() >= pixmap.width() and shown.height() >= pixmap.height(), (shown, pixmap)
+    assert view.inspect_output.isVisible() and view.inspect_output.height() > 0

@@ -833,3 +833,14 @@ def test_rotate_signing_key_from_the_listener_settings(qtbot, page, ctx, tmp_pat
         assert by_conn["new"].verification.key_index == 0
         assert by_conn["old"].verification.ok and by_conn["old"].verification.key_index == 1
         dialog.grab().save(str(tmp_path / "rotation.png"))
+
+
+def test_event_count_speaks_plainly(qtbot, page):
+    """Issue 14 item 8: "1 events" and "0+ events"."""
+    page._update_count()
+    assert page.count_label.text() in ("0 events", "events loading…")
+    url = start(qtbot, page)
+    deliver(qtbot, page, url, [sync_webhook(connection_id="one")])
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    page._update_count()
+    assert page.count_label.text() == "1 event"

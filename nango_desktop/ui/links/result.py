@@ -153,7 +153,10 @@ class LinkResultView(QWidget):
         if self.url:
             self.link_edit.setText(self.url)
             self.link_edit.setCursorPosition(0)
-            self.qr.setPixmap(qr_pixmap(self.url))
+            pixmap = qr_pixmap(self.url)
+            self.qr.setPixmap(pixmap)
+            # never smaller than the code: opening Inspect used to squeeze this row and crop the QR code
+            self.qr.setMinimumSize(pixmap.size().expandedTo(self.qr.minimumSize()))
             self._set_message()
             missing = [k for k in record.integration_ids if k not in tracker.integration_names]
             if missing and hasattr(tracker, "fetch_integration_names"):

@@ -798,7 +798,9 @@ class OverviewPage(QWidget):
             labels=labels,
             overlay=Series("failed", "Failed", series.failed),
         )
-        self.events_card.subtitle.setText(f"{series.total:,} events, {series.total_failed:,} failed")
+        self.events_card.subtitle.setText(
+            f"{series.total:,} event{'' if series.total == 1 else 's'}, {series.total_failed:,} failed"
+        )
         self.eventsChanged.emit()
 
     @Slot()

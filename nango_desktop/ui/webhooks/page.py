@@ -696,8 +696,9 @@ class WebhooksPage(QWidget):
     @Slot()
     def _update_count(self) -> None:
         shown = self.model.rowCount()
-        more = "+" if self.model.canFetchMore() else ""
-        self.count_label.setText(f"{shown}{more} events")
+        more = "+" if self.model.canFetchMore() and shown else ""
+        noun = "event" if shown == 1 and not more else "events"
+        self.count_label.setText(f"{shown:,}{more} {noun}" if shown or not more else "events loading…")
 
     # -- events and detail ----------------------------------------------------------------------------
     @Slot(object)
