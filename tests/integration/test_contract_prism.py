@@ -129,6 +129,16 @@ def client(prism):
 
 SESSION_TOKEN = "nango_connect_session_" + "ab" * 32
 
+def _find_connection(api: Any) -> Any:
+    """conn-1 on FakeNango; the spec mock's example row has connection_id and provider_config_key "string"."""
+    from nango_desktop.services.errors import NotFoundError
+
+    try:
+        return api.find_connection(*CONNECTION)
+    except NotFoundError:
+        return api.find_connection("string", "string")
+
+
 CALLS: dict[str, Callable[[Any], Any]] = {
     "list_connections": lambda api: api.list_connections(),
     "list_connections_filtered": lambda api: api.list_connections(
@@ -143,6 +153,7 @@ CALLS: dict[str, Callable[[Any], Any]] = {
     "iter_connection_pages": lambda api: next(iter(api.iter_connection_pages(page_size=500)), []),
     "list_all_connections": lambda api: api.list_all_connections(tags={"project": "p1"}),
     "get_connection": lambda api: api.get_connection(*CONNECTION),
+    "find_connection": lambda api: _find_connection(api),
     "get_connection_refresh": lambda api: api.get_connection(
         *CONNECTION, force_refresh=True, refresh_token=True
     ),
