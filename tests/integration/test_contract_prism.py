@@ -129,6 +129,7 @@ def client(prism):
 
 SESSION_TOKEN = "nango_connect_session_" + "ab" * 32
 
+
 def _find_connection(api: Any) -> Any:
     """conn-1 on FakeNango; the spec mock's example row has connection_id and provider_config_key "string"."""
     from nango_desktop.services.errors import NotFoundError

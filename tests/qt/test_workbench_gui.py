@@ -301,10 +301,13 @@ def test_action_runs_sync_and_async_with_history(qtbot, detail, server):
     tab.poll_interval = 0.0
     tab.action_combo.setCurrentText("echo")
     tab.input_edit.setPlainText('{"message": "hi"}')
+    assert not tab.retries.isEnabled()
     tab.async_box.setChecked(True)
+    tab.retries.setValue(3)
     with qtbot.waitSignal(tab.finished, timeout=TIMEOUT) as blocker:
         tab.run()
     assert blocker.args[0].async_id and server.workbench.action_runs[-1]["headers"]["x-async"] == "true"
+    assert server.workbench.action_runs[-1]["headers"]["x-max-retries"] == "3"
     qtbot.waitUntil(lambda: tab.history.count() == 2, timeout=TIMEOUT)
     assert "echo" in tab.history.item(0).text()
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -71,6 +72,13 @@ class ActionRunnerTab(QWidget):
         self.action_combo.currentIndexChanged.connect(self._action_changed)
         self.async_box = QCheckBox("Asynchronous (X-Async, poll for the result)")
         self.async_box.setObjectName("actionAsync")
+        self.retries = QSpinBox()
+        self.retries.setObjectName("actionMaxRetries")
+        self.retries.setRange(0, 5)
+        self.retries.setPrefix("retries ")
+        self.retries.setToolTip("X-Max-Retries: how often Nango retries a failed asynchronous run (0-5)")
+        self.retries.setEnabled(False)
+        self.async_box.toggled.connect(self.retries.setEnabled)
         self.run_button = QPushButton(icons.icon("play"), "Run")
         self.run_button.setObjectName("actionRun")
         self.run_button.clicked.connect(self.run)
@@ -82,6 +90,7 @@ class ActionRunnerTab(QWidget):
         top.addWidget(self.action_combo, 1)
         top.addWidget(self.reload_button)
         top.addWidget(self.async_box)
+        top.addWidget(self.retries)
         top.addWidget(self.run_button)
         self.description = QLabel("")
         self.description.setObjectName("actionDescription")
@@ -296,6 +305,7 @@ class ActionRunnerTab(QWidget):
             name,
             payload,
             run_async=run_async,
+            max_retries=self.retries.value() if run_async and self.retries.value() else None,
             on_done=done,
             on_error=failed,
             on_progress=lambda d, t, m: self.busy.set_progress(d, t, m),

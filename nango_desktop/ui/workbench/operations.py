@@ -129,6 +129,7 @@ def run_action(
     on_error: ErrorCallback = None,
     on_progress: Callable[[int, int | None, str], None] | None = None,
     poll_interval: float = 1.0,
+    max_retries: int | None = None,
 ) -> Task:
     def work(cancel: threading.Event, progress: Callable[..., None]) -> ActionOutcome:
         return _wb(ctx).run_action(
@@ -137,6 +138,7 @@ def run_action(
             action,
             payload,
             run_async=run_async,
+            max_retries=max_retries,
             cancel=cancel,
             poll_interval=poll_interval,
             on_poll=lambda n: progress(n, None, f"Waiting for the result (poll {n})…"),
