@@ -52,6 +52,7 @@ SEED = 7
 STALL_BUDGET_MS = 100.0
 FRAME_BUDGET_MS = 1000 / 60
 DEFAULT_CONCURRENCY = 4
+START_TARGET = 2.5  # issue 16: start to first painted window <= 2.5x a bare PySide6 window
 
 
 # --- result table ----------------------------------------------------------------------------------------------
@@ -394,6 +395,7 @@ def bench_startup(runs: int) -> list[Line]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="nango-bench-start-") as tmp:
         env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NANGO_DESKTOP_HOME=str(Path(tmp) / "home"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app starts from compiled bytecode
         source_cmd = [sys.executable, "-m", "nango_desktop", "--smoke-test", "--startup-only"]
         time_process(source_cmd, 1, env)  # warm the page cache
         bare, source = [], []
@@ -401,8 +403,10 @@ def bench_startup(runs: int) -> list[Line]:
             bare += time_process([sys.executable, "-c", _BARE_WINDOW], 1, env)
             source += time_process(source_cmd, 1, env)
         ratios = [s / b for s, b in zip(source, bare, strict=True)]
-        lines.append(Line("gui", "cold start to painted window (source)", median(source), "ms",
-                          "bare PySide6 window", median(bare), ratios=ratios))  # fmt: skip
+        start = Line("gui", "cold start to painted window (source)", median(source), "ms",
+                     "bare PySide6 window", median(bare), ratios=ratios, target=f"<= {START_TARGET}")  # fmt: skip
+        start.met = start.ratio is not None and start.ratio <= START_TARGET
+        lines.append(start)
         debs = sorted(glob.glob(str(ROOT / "packaging/linux/out/nango-desktop_*.deb")))
         if debs and shutil.which("dpkg-deb"):
             root = Path(tmp) / "root"
@@ -557,7 +561,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--concurrency", type=int, default=DEFAULT_CONCURRENCY, help="our concurrent page requests"
     )
-    ap.add_argument("--skip", default="", help="sections to skip: listing,gui,webhooks")
+    ap.add_argument("--skip", default="", help="sections to skip: listing,cli,gui,webhooks")
+    ap.add_argument(
+        "--cli-connections",
+        default="20000,100000",
+        help="sizes of the whole-process CLI listing vs the Node SDK (page size 2000)",
+    )
+    ap.add_argument(
+        "--api-url",
+        default=None,
+        help="list a real Nango server's connections (key from NANGO_SECRET_KEY) for the CLI-vs-Node "
+        "line instead of FakeNango; the in-process listing and GUI sections are skipped",
+    )
     ap.add_argument("--gui-child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.gui_child is not None:
@@ -570,9 +585,24 @@ def main(argv: list[str] | None = None) -> int:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines: list[Line] = []
     listing: dict = {}
+    if args.api_url:
+        if not os.environ.get("NANGO_SECRET_KEY"):
+            print("--api-url needs NANGO_SECRET_KEY in the environment", file=sys.stderr)
+            return 2
+        skip |= {"listing", "gui"}
     if "listing" not in skip:
         listing_lines, listing = bench_listing(sizes, runs, args.page_size, args.concurrency)
         lines += listing_lines
+    if "cli" not in skip:
+        from benchmarks.bench_cli_listing import PAGE_SIZE, bench_cli_listing, compare
+
+        cli_runs = max(runs, 5)  # the issue asks for a median of at least 5
+        if args.api_url:
+            key = os.environ["NANGO_SECRET_KEY"]
+            lines += compare(args.api_url, key, cli_runs, PAGE_SIZE, args.api_url)
+        else:
+            cli_sizes = [int(x.replace("_", "")) for x in args.cli_connections.split(",") if x.strip()]
+            lines += bench_cli_listing(cli_sizes, cli_runs)
     if "gui" not in skip:
         size = max(sizes)
         print(f"GUI: connections table with {size:,} connections (child process) ...", flush=True)
