@@ -105,12 +105,11 @@ def _raw_error_filter(kind: str | None) -> Callable[[dict], bool] | None:
     return lambda c: any(isinstance(e, dict) and e.get("type") == kind for e in c.get("errors") or ())
 
 
-def _write_json(
-    out: IO[str], pages: Iterable[list[tuple[dict, str]]], keep: Callable[[dict], bool] | None = None
-) -> int:
-    """Stream a JSON array of Nango's connection objects exactly as the server sent them, page by page,
-    without holding every connection in memory and without building models or re-encoding: each object's
-    text is copied from the response (one per line when the server sends compact JSON, as Nango does).
+def _write_json(out: IO[str], pages: Iterable[list[dict]], keep: Callable[[dict], bool] | None = None) -> int:
+    """Stream a JSON array of Nango's connection objects as the server sent them, page by page, without
+    holding every connection in memory and without building models: a whole page's array text is copied
+    from the response (one line per page with Nango's compact JSON); only pages narrowed by a filter or by
+    the removal of rows repeated between pages are encoded again (one object per line).
 
     Nothing reaches stdout before the first page arrived: when it fails, stdout stays empty (the error goes
     to stderr, exit 1). A later page failing closes the array first, so stdout is always one valid array
@@ -123,12 +122,17 @@ def _write_json(
             if not started:
                 out.write("[")
                 started = True
-            texts = [text for row, text in page if keep is None or keep(row)]
-            if not texts:
+            text = getattr(page, "text", None)
+            if keep is None and text:
+                rows: list[dict] = page
+            else:
+                rows = page if keep is None else [row for row in page if keep(row)]
+                text = ",\n".join([json.dumps(row, ensure_ascii=False) for row in rows])
+            if not rows:
                 continue
             out.write(",\n" if count else "\n")
-            out.write(",\n".join(texts))
-            count += len(texts)
+            out.write(text)
+            count += len(rows)
     finally:
         if started:
             out.write("\n]\n" if count else "]\n")

@@ -229,8 +229,8 @@ class NangoClient:
         raw: bool = False,
     ) -> list[Connection]:
         """One page of GET /connections (fixed order: newest first). ``limit=None`` lets the server pick.
-        ``raw``: the rows as the server sent them, (dict, exact JSON text) pairs checked by
-        :func:`raw_connections`, no model built: for output that writes them back out as JSON."""
+        ``raw``: the rows as the server sent them, a :class:`RawPage` checked by :func:`raw_connections`,
+        no model built: for output that writes them back out as JSON."""
         if limit is not None and not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
         if page < 0:
@@ -277,7 +277,7 @@ class NangoClient:
         short page: Nango gives no total, so up to ``concurrency`` requests past the end are wasted (they
         answer empty pages).
 
-        ``raw``: pages of (dict, JSON text) pairs instead of models (see :meth:`list_connections`).
+        ``raw``: pages of plain dicts instead of models (:class:`RawPage` while no row was dropped).
         """
         fetch = partial(
             self._connection_page,
@@ -291,7 +291,7 @@ class NangoClient:
         )
         seen: set[int] = set()
         for page, rows in enumerate(self._pages_in_order(fetch, max(1, concurrency), page_size, cancel)):
-            ids = [c[0]["id"] for c in rows] if raw else [c.id for c in rows]  # type: ignore[index]
+            ids = [c["id"] for c in rows] if raw else [c.id for c in rows]  # type: ignore[index]
             if seen.isdisjoint(ids):  # the usual case: nothing shifted between two pages
                 fresh = rows
                 seen.update(ids)
@@ -768,12 +768,18 @@ _RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provi
 _WS = re.compile(r"[ \t\n\r]*")
 _SCAN = json.scanner.make_scanner(json.JSONDecoder())  # scan_once(text, index) -> (value, end)
 
-RawConnection = tuple[dict[str, Any], str]  # (parsed object, its exact JSON text in the response)
+
+class RawPage(list):
+    """One page of connections as plain dicts (``json`` output, no model), with ``text``: the page's
+    ``connections`` array as the server sent it, without its brackets, to be written out without
+    re-encoding. A page narrowed afterwards (rows dropped) is a plain list again."""
+
+    text: str = ""
 
 
-def raw_connections(body: bytes, *, status: int = 200) -> list[RawConnection]:
-    """The ``connections`` of a GET /connections body, each as (plain dict, its JSON text as sent), from
-    one scan of the bytes: no model built, and the text can be written out again without re-encoding.
+def raw_connections(body: bytes, *, status: int = 200) -> RawPage:
+    """The ``connections`` of a GET /connections body as a :class:`RawPage`: one ``json`` parse in C, no
+    model built, and the array's text kept so it can be written out again without re-encoding.
 
     Checked as much as a listing relies on: an object with a list of objects, each with the required
     fields of the right type; anything else raises MalformedResponseError."""
@@ -789,7 +795,7 @@ def raw_connections(body: bytes, *, status: int = 200) -> list[RawConnection]:
         raise malformed(f"invalid JSON ({type(exc).__name__}: {exc})") from None
     if rows is None:
         raise malformed("no connections list")
-    for index, (row, _) in enumerate(rows):
+    for index, row in enumerate(rows):
         if not isinstance(row, dict):
             raise malformed(f"connections.{index}: not an object")
         for name, kind in _RAW_REQUIRED:
@@ -799,15 +805,15 @@ def raw_connections(body: bytes, *, status: int = 200) -> list[RawConnection]:
     return rows
 
 
-def _scan_connections(text: str) -> list[RawConnection] | None:
-    """The elements of the top-level object's ``connections`` array with their exact text; None if the
-    body is an object without such an array. Raises ValueError/StopIteration on invalid JSON."""
+def _scan_connections(text: str) -> RawPage | None:
+    """The top-level object's ``connections`` array (with its text); None if the body is an object
+    without such an array. Raises ValueError/StopIteration on invalid JSON."""
     ws = _WS.match
     i = ws(text, 0).end()
     if text[i] != "{":
         return None
     i = ws(text, i + 1).end()
-    found: list[RawConnection] | None = None
+    found: RawPage | None = None
     if text[i] == "}":
         return None
     while True:
@@ -818,25 +824,11 @@ def _scan_connections(text: str) -> list[RawConnection] | None:
         if text[i] != ":":
             raise ValueError(f"expected ':' at {i}")
         i = ws(text, i + 1).end()
+        value, end = _SCAN(text, i)
         if key == "connections" and text[i] == "[":
-            found = []
-            i = ws(text, i + 1).end()
-            if text[i] == "]":
-                i += 1
-            else:
-                while True:
-                    value, end = _SCAN(text, i)
-                    found.append((value, text[i:end]))
-                    i = ws(text, end).end()
-                    if text[i] == "]":
-                        i += 1
-                        break
-                    if text[i] != ",":
-                        raise ValueError(f"expected ',' or ']' at {i}")
-                    i = ws(text, i + 1).end()
-        else:
-            _, i = _SCAN(text, i)
-        i = ws(text, i).end()
+            found = RawPage(value)
+            found.text = text[i + 1 : end - 1].strip()
+        i = ws(text, end).end()
         if text[i] == "}":
             if ws(text, i + 1).end() != len(text):
                 raise ValueError("extra data after the object")

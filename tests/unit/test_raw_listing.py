@@ -28,26 +28,27 @@ def row(i: int, **extra) -> dict:
     }
 
 
-def test_texts_are_the_objects_exactly_as_sent():
+def test_page_text_is_the_array_exactly_as_sent():
     rows = [row(1, tags=None, note='zoë \u2603 \\"q"'), row(2, metadata={"a": [1, {"b": None}]})]
-    # Pretty-printed, odd spacing, other keys before and after the array.
-    body = (
-        '{ "next" : null ,\n "connections" :\n [\n  '
-        + json.dumps(rows[0], indent=2, ensure_ascii=False)
+    inner = (
+        json.dumps(rows[0], indent=2, ensure_ascii=False)
         + "  ,\t"
         + json.dumps(rows[1], separators=(",", ":"))
-        + '\n ] , "x": [1, {"connections": 3}] }\n'
+    )
+    # Pretty-printed, odd spacing, other keys before and after the array.
+    body = (
+        '{ "next" : null ,\n "connections" :\n [\n  ' + inner + '\n ] , "x": [1, {"connections": 3}] }\n'
     ).encode()
-    parsed = raw_connections(body)
-    assert [obj for obj, _ in parsed] == rows
-    assert [json.loads(text) for _, text in parsed] == rows
-    assert parsed[0][1] == json.dumps(rows[0], indent=2, ensure_ascii=False)
-    assert parsed[1][1] == json.dumps(rows[1], separators=(",", ":"))
+    page = raw_connections(body)
+    assert list(page) == rows
+    assert page.text == inner
+    assert json.loads("[" + page.text + "]") == rows
 
 
 def test_empty_page():
-    assert raw_connections(b'{"connections": []}') == []
-    assert raw_connections(b' {"connections":[ ]} ') == []
+    for body in (b'{"connections": []}', b' {"connections":[ ]} '):
+        page = raw_connections(body)
+        assert page == [] and page.text == ""
 
 
 @pytest.mark.parametrize(
@@ -96,15 +97,19 @@ def test_raw_pages_cover_everything_once_even_when_rows_shift(concurrency):
     transport = httpx.MockTransport(_paging_server(25, shift_at_page=2))
     with NangoClient("https://n.test", KEY, transport=transport) as client:
         pages = list(client.iter_connection_pages(page_size=5, raw=True, concurrency=concurrency))
-    ids = [obj["id"] for page in pages for obj, _ in page]
+    ids = [obj["id"] for page in pages for obj in page]
     assert sorted(ids) == list(range(1, 26))  # the shifted row is dropped, none lost
-    assert all(json.loads(text) == obj for page in pages for obj, text in page)
+    # A page keeps its text only while it is whole: the narrowed one lost it and is re-encoded by the CLI.
+    for page in pages:
+        text = getattr(page, "text", None)
+        assert text is None or json.loads("[" + text + "]") == page
+    assert any(getattr(page, "text", None) is None for page in pages)
 
 
 def test_raw_and_model_pages_list_the_same_connections():
     transport = httpx.MockTransport(_paging_server(12))
     with NangoClient("https://n.test", KEY, transport=transport) as client:
-        raw = [obj for page in client.iter_connection_pages(page_size=5, raw=True) for obj, _ in page]
+        raw = [obj for page in client.iter_connection_pages(page_size=5, raw=True) for obj in page]
         models = [c for page in client.iter_connection_pages(page_size=5) for c in page]
     assert [r["connection_id"] for r in raw] == [m.connection_id for m in models]
 
@@ -116,3 +121,23 @@ def test_cli_import_path_loads_no_keyring_and_no_qt():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_json_is_every_object_as_sent_even_when_rows_shift(monkeypatch, capsys, tmp_path):
+    from nango_desktop import cli
+
+    transport = httpx.MockTransport(_paging_server(25, shift_at_page=2))
+    real = NangoClient
+
+    def client(*args, **kwargs):
+        return real(*args, **{**kwargs, "transport": transport})
+
+    monkeypatch.setattr("nango_desktop.services.api.NangoClient", client)
+    monkeypatch.setenv("NANGO_SECRET_KEY", KEY)
+    monkeypatch.setenv("NANGO_DESKTOP_HOME", str(tmp_path))
+    argv = ["--api-url", "https://n.test", "connections", "list", "--format", "json", "--page-size", "5"]
+    assert cli.main(argv) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(r["id"] for r in listed) == list(range(1, 26))
+    assert listed == sorted(listed, key=lambda r: -r["id"])  # newest first, as Nango pages them
+    assert listed[0] == row(25)
