@@ -107,7 +107,7 @@ installed_here() {
     "$PY" - <<'EOF' 2>/dev/null
 import importlib.util, os, sys
 spec = importlib.util.find_spec("nango_desktop")
-need = ("pytest", "pytestqt", "hypothesis", "importlinter", "ruff", "PySide6", "httpx", "keyring")
+need = ("pytest", "pytestqt", "hypothesis", "importlinter", "ruff", "mypy", "PySide6", "httpx", "keyring")
 ok = spec is not None and os.path.realpath(spec.origin).startswith(os.path.realpath(os.getcwd()) + os.sep)
 sys.exit(0 if ok and all(importlib.util.find_spec(m) for m in need) else 1)
 EOF
@@ -158,6 +158,7 @@ check() {
 
 check "ruff check ." "$PY" -m ruff check .
 check "lint-imports" lint-imports
+check "mypy (nango_desktop, [tool.mypy] in pyproject.toml)" "$PY" -m mypy
 
 # The few tests that need a real X server (focus, clipboard) first, so the main run's summary closes the output.
 if command -v xvfb-run >/dev/null; then
