@@ -33,6 +33,7 @@ from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError, InvalidKeyError
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.session.connections import ConnectionsStore
+from nango_desktop.session.operations import Changes
 from nango_desktop.settings import Profile, Settings, save_settings
 
 if TYPE_CHECKING:
@@ -363,6 +364,13 @@ class AppContext(QObject):
     def connections(self) -> list[Connection]:
         """The last complete connection list of the current profile (``connections_store``; do not mutate)."""
         return self.connections_store.connections()
+
+    def apply_changes(self, changes: Changes) -> None:
+        """The change notice of an operation (session.operations): views update themselves through the store."""
+        for connection_id, integration_id in changes.connections:
+            self.connectionChanged.emit(connection_id, integration_id)
+        if changes.connections_list and self.profile is not None:
+            self.connections_store.load()
 
     @Slot(str, str)
     def _on_connection_changed(self, connection_id: str, integration_id: str) -> None:

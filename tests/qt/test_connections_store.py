@@ -124,3 +124,39 @@ def test_signal_tracker_drops_every_tracked_connection(qtbot):
     b.fired.emit(4)
     assert got == [("a", 1), ("b", 2)] and len(tracker) == 0
     tracker.disconnect_all()  # twice is harmless
+
+
+def test_delete_operation_removes_the_row_everywhere(qtbot, ctx, nango_server):
+    from nango_desktop.session import operations
+
+    page = open_connections(qtbot, ctx)
+    conn = page.model.connection(0)
+    key = key_of(conn)
+    done = []
+    op = operations.delete_connection(ctx, conn).success(done.append)
+    with qtbot.waitSignal(ctx.connections_store.connectionRemoved, timeout=TIMEOUT) as removed:
+        op.run()
+    assert tuple(removed.args) == key and done == [None]
+    assert nango_server.find(*key) is None and page.model.row_of(*key) is None
+    assert ctx.connections_store.get(*key) is None
+
+
+def test_failed_operation_reports_and_already_gone_still_updates(qtbot, ctx, nango_server):
+    from nango_desktop.session import operations
+
+    page = open_connections(qtbot, ctx)
+    conn = page.model.connection(1)
+    key = key_of(conn)
+    nango_server.connections.remove(nango_server.find(*key))  # deleted elsewhere meanwhile
+    errors = []
+    ctx.errorRaised.connect(lambda title, detail: errors.append(title))
+    with qtbot.waitSignal(ctx.connections_store.connectionRemoved, timeout=TIMEOUT):
+        operations.delete_connection(ctx, conn).run()
+    qtbot.waitUntil(lambda: bool(errors), timeout=TIMEOUT)
+    assert page.model.row_of(*key) is None
+    failures = []
+    op = operations.list_integrations(ctx).failure(failures.append)
+    nango_server.revoke_key()
+    op.run()
+    qtbot.waitUntil(lambda: bool(failures), timeout=TIMEOUT)
+    assert len(errors) == 1  # a failure handler replaces the default banner

@@ -55,6 +55,7 @@ from nango_desktop.services.errors import (
     RefreshFailedError,
     RefreshState,
 )
+from nango_desktop.session import operations
 from nango_desktop.ui import icons, workbench
 from nango_desktop.ui.connections.errors_box import ErrorsBox
 from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, format_created, key_of
@@ -87,7 +88,7 @@ def link_prefill(conn: Connection) -> dict[str, Any]:
 def delete_connection(
     ctx: Any, parent: QWidget | None, conn: Connection, busy: BusyBar | None = None
 ) -> bool:
-    """Confirm (production: type the id), then delete on a Task; emits ``ctx.connectionChanged`` when done."""
+    """Confirm (production: type the id), then run the ``delete_connection`` operation (the row goes everywhere)."""
     if not confirm_destructive(
         parent,
         ctx,
@@ -97,19 +98,9 @@ def delete_connection(
     ):
         return False
     cid, iid = key_of(conn)
-
-    def deleted(_result: object) -> None:
-        ctx.notify("Connection deleted", f"{cid} ({iid})")
-        ctx.connectionChanged.emit(cid, iid)
-
-    def failed(exc: BaseException) -> None:
-        if isinstance(exc, NotFoundError):  # already gone: refresh the row anyway
-            ctx.connectionChanged.emit(cid, iid)
-        ctx.show_error(exc, parent)
-
-    task = ctx.run(lambda: ctx.client().delete_connection(cid, iid), on_done=deleted, on_error=failed)
-    if busy is not None:
-        busy.track(task, f"Deleting {cid}…")
+    operations.delete_connection(ctx, conn, parent=parent).success(
+        lambda _result: ctx.notify("Connection deleted", f"{cid} ({iid})")
+    ).run(busy=busy, message=f"Deleting {cid}…")
     return True
 
 

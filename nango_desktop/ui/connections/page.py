@@ -48,6 +48,7 @@ from nango_desktop.domain.models import Connection
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.services.export import export_connections, format_for
+from nango_desktop.session import operations
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.connections.detail import ConnectionDetail, delete_connection, link_prefill
@@ -447,11 +448,9 @@ class ConnectionsPage(QWidget):
             self._load_integrations()
 
     def _load_integrations(self) -> None:
-        self.ctx.run(
-            lambda: self.ctx.client().list_integrations(),
-            on_done=self._on_integrations,
-            on_error=self._ignore,
-        )
+        operations.list_integrations(self.ctx, parent=self).success(self._on_integrations).failure(
+            self._ignore
+        ).run()
 
     def _ignore(self, exc: BaseException) -> None:
         log.info("Integrations not listed (the filter offers the loaded ones): %s", exc)

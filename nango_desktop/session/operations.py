@@ -1,0 +1,131 @@
+"""Operations: each user action that calls the API, as a named object (Anki ``aqt/operations``).
+
+An ``Op`` wraps the worker ``Task``: ``fn(client)`` runs on the pool with the profile's shared client; on the GUI
+thread ``success(result)`` or ``failure(exc)`` run (failure defaults to the error banner), and the op's change
+notice is applied by the session: the changed connections are re-read by the ``ConnectionsStore`` so every
+view updates that row itself. Widgets build ops through the named functions below; they never build clients
+or tasks.
+
+    delete_connection(ctx, conn, parent=self).success(lambda _: ...).run(busy=self.busy, message="Deleting…")
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from nango_desktop.qtutil.workers import Task
+from nango_desktop.services.errors import CancelledError, NotFoundError
+
+if TYPE_CHECKING:
+    from nango_desktop.domain.models import Connection
+    from nango_desktop.services.api import NangoClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Key = tuple[str, str]
+
+
+class Session(Protocol):
+    """What an operation needs of the session (``AppContext`` provides it)."""
+
+    def client(self) -> NangoClient: ...
+    def show_error(self, exc: BaseException, parent: Any = None) -> None: ...
+    def apply_changes(self, changes: Changes) -> None: ...
+
+
+class Tracker(Protocol):
+    def track(self, task: Task, message: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What an operation changed: the session refreshes exactly that (one row each, in every view)."""
+
+    connections: tuple[Key, ...] = ()
+    connections_list: bool = False  # the whole list (e.g. an import): reload it
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.connections or self.connections_list or self.extra)
+
+
+class Op(Generic[T]):
+    """One API call on the pool, with success/failure on the GUI thread and a change notice."""
+
+    def __init__(
+        self,
+        session: Session,
+        fn: Callable[[NangoClient], T],
+        *,
+        name: str,
+        parent: Any = None,
+        changes: Changes = Changes(),
+        changes_on_failure: Callable[[BaseException], Changes] | None = None,
+    ) -> None:
+        self._session = session
+        self._fn = fn
+        self.name = name
+        self._parent = parent
+        self.changes = changes
+        self._changes_on_failure = changes_on_failure
+        self._success: Callable[[T], None] | None = None
+        self._failure: Callable[[BaseException], None] | None = None
+        self.task: Task | None = None
+
+    def success(self, fn: Callable[[T], None]) -> Op[T]:
+        self._success = fn
+        return self
+
+    def failure(self, fn: Callable[[BaseException], None]) -> Op[T]:
+        self._failure = fn
+        return self
+
+    def run(self, *, busy: Tracker | None = None, message: str = "") -> Task:
+        session = self._session
+        task = Task(
+            lambda: self._fn(session.client()), on_done=self._done, on_error=self._failed, name=self.name
+        )
+        self.task = task.start()
+        if busy is not None:
+            busy.track(task, message or f"{self.name}…")
+        return task
+
+    def _done(self, result: Any) -> None:
+        if self.changes:
+            self._session.apply_changes(self.changes)
+        if self._success is not None:
+            self._success(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._changes_on_failure is not None:
+            changes = self._changes_on_failure(exc)
+            if changes:
+                self._session.apply_changes(changes)
+        if self._failure is not None:
+            self._failure(exc)
+        elif not isinstance(exc, CancelledError):
+            self._session.show_error(exc, self._parent)
+
+
+# -- named operations --------------------------------------------------------------------------------------
+def delete_connection(session: Session, conn: Connection, *, parent: Any = None) -> Op[None]:
+    """DELETE the connection; the row disappears everywhere (also when Nango says it was already gone)."""
+    key = (conn.connection_id, conn.provider_config_key)
+    return Op(
+        session,
+        lambda client: client.delete_connection(*key),
+        name=f"Delete {key[0]}",
+        parent=parent,
+        changes=Changes(connections=(key,)),
+        changes_on_failure=lambda exc: (
+            Changes(connections=(key,)) if isinstance(exc, NotFoundError) else Changes()
+        ),
+    )
+
+
+def list_integrations(session: Session, *, parent: Any = None) -> Op[list[Any]]:
+    return Op(session, lambda client: client.list_integrations(), name="List integrations", parent=parent)
