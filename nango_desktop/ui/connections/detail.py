@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
@@ -61,6 +61,9 @@ from nango_desktop.ui.connections.errors_box import ErrorsBox
 from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, format_created, key_of
 from nango_desktop.ui.forms import FlowLayout
 from nango_desktop.ui.widgets import BusyBar, confirm_destructive
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 CREDENTIALS_WARNING = (
     "Credentials are not loaded yet. Reading them calls GET /connections/{id}, and Nango refreshes an "
@@ -184,7 +187,7 @@ class ConnectionDetail(QWidget):
     busyChanged = Signal(bool)
     connectionShown = Signal(object)  # Connection | None, from show_connection (the workbench tabs follow it)
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectionDetail")
         self.ctx = ctx

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
@@ -69,6 +69,9 @@ from nango_desktop.ui.connections.model import (
 from nango_desktop.ui.forms import StayOpenMenu, elide_to, steady_width
 from nango_desktop.ui.panes import SidePane
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +125,7 @@ def format_tag_filter(tags: Mapping[str, str]) -> str:
 
 
 class ConnectionsPage(QWidget):
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connectionsPage")
         self.ctx = ctx

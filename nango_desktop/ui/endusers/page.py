@@ -17,7 +17,7 @@ endUsersNewLink, endUsersShowConnections, endUsersConnections.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Slot
 from PySide6.QtWidgets import (
@@ -53,6 +53,9 @@ from nango_desktop.ui.endusers.model import (
 )
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
 
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
+
 ROW_PADDING = 8  # as the Connections table: font height + 8
 MAX_FITTED_WIDTH = 280
 
@@ -66,7 +69,7 @@ class _RowHeight(QStyledItemDelegate):
 
 
 class EndUsersPage(QWidget):
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("endUsersPage")
         self.ctx = ctx

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QColor
@@ -24,6 +24,9 @@ from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.links.result import STATUS_TEXT, LinkResultDialog, format_remaining
 from nango_desktop.ui.links.tracking import LinkTracker, tracker_for
 from nango_desktop.ui.widgets import ErrorBanner, SearchLineEdit, tab_chain
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 COLUMNS = ("Created", "By", "Kind", "Customer", "Email", "Integration", "Connection", "Status", "Expires")
 EXPIRES_COLUMN = COLUMNS.index("Expires")
@@ -107,7 +110,7 @@ class LinksModel(QAbstractTableModel):
 
 
 class LinksPage(QWidget):
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("linksPage")
         self.ctx = ctx

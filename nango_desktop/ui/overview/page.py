@@ -26,7 +26,7 @@ import logging
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -87,6 +87,9 @@ from nango_desktop.ui.overview.charts import (
     is_dark_palette,
     series_color,
 )
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +296,7 @@ class OverviewPage(QWidget):
     ROLL_MS = 30_000  # move the events window forward, re-check link expiry
     LINKS_MS = 500
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("overviewPage")
         self.ctx = ctx

@@ -5,7 +5,7 @@ error with its code, payload and log id; a short per-profile history of runs (in
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QFontDatabase
@@ -29,6 +29,9 @@ from nango_desktop.domain.workbench import ActionOutcome, ScriptFunction
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 
 def example_input(schema: dict[str, Any] | None) -> Any:
@@ -54,7 +57,7 @@ def example_input(schema: dict[str, Any] | None) -> Any:
 class ActionRunnerTab(QWidget):
     finished = Signal(object)  # ActionOutcome
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("workbenchActions")
         self.ctx = ctx

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Slot
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
@@ -27,6 +27,9 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 COLUMNS = ("Integration", "Provider", "Auth mode", "Connections", "Broken", "Created")
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -65,7 +68,7 @@ def connection_counts(connections: Sequence[Any]) -> tuple[Counter, Counter]:
 
 
 class IntegrationsPage(QWidget):
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("integrationsPage")
         self.ctx = ctx

@@ -8,7 +8,7 @@ the user types the connection id. "Copy as curl" never contains the API key: ``$
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
@@ -35,6 +35,9 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
 from nango_desktop.ui.workbench.confirm import confirm_change
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 BODY_PREVIEW = 2_000_000  # characters of a body shown (the rest is cut, with a note)
@@ -70,7 +73,7 @@ def pretty_body(response: ProxyResponse) -> str:
 class ProxyConsoleTab(QWidget):
     responded = Signal(object)  # ProxyResponse
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("workbenchProxy")
         self.ctx = ctx

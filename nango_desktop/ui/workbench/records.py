@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -43,6 +43,9 @@ from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 CELL_CHARS = 120
 DELETED_COLOR = QColor(icons.STATUS_COLORS["error"])
@@ -183,7 +186,7 @@ class RecordsTab(QWidget):
     loaded = Signal(int)  # number of records, after the last page
     searchIndexed = Signal()  # the local filter's text of every loaded record is ready
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("workbenchRecords")
         self.ctx = ctx

@@ -4,7 +4,7 @@ A production profile confirms anything but Trigger (type the connection id)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
@@ -24,6 +24,9 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
 from nango_desktop.ui.workbench import operations as ops
 from nango_desktop.ui.workbench.confirm import confirm_change
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 COLUMNS = ("Sync", "Status", "Frequency", "Last run", "Next run", "Records", "Latest result")
 STATUS_COLORS = {
@@ -66,7 +69,7 @@ class SyncControlTab(QWidget):
 
     syncsLoaded = Signal(object)  # list[SyncStatus]
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("workbenchSyncs")
         self.ctx = ctx
