@@ -20,11 +20,11 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "services/workbench.py": (540, "records/syncs/actions/proxy calls; split per workbench tab pending"),
     "store/events.py": (860, "SQLite event store with schema migrations and retention (shared hot spot)"),
     "ui/connections/detail.py": (890, "ConnectionDetail: one widget per tab pending (issue 13 step 3)"),
-    "ui/connections/model.py": (1190, "table model + filter proxy; the filter/sort engine moves to domain/"),
+    "ui/connections/model.py": (1130, "table model + filter proxy; the filter/sort engine moves to domain/"),
     "ui/connections/page.py": (780, "ConnectionsPage: filter bar and context menu to split (step 3)"),
     "ui/main_window.py": (760, "the shell: actions, menus, status bar, page registry"),
     "ui/overview/charts.py": (610, "four QPainter charts sharing axis/hover code"),
-    "ui/overview/page.py": (860, "OverviewPage: attention list to split out (step 3)"),
+    "ui/overview/page.py": (870, "OverviewPage: attention list to split out (step 3)"),
     "ui/webhooks/page.py": (970, "WebhooksPage: settings / filters / recent events panels to split (step 3)"),
     "ui/workbench/records.py": (540, "records viewer (i15): table, filters and export in one module"),
 }

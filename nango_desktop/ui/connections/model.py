@@ -22,8 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from itertools import compress, count, repeat
-from operator import contains
+from itertools import compress, count
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
@@ -40,6 +39,17 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 
+from nango_desktop.domain.connection_filter import (
+    NO_FILTER,
+    Filter,
+    accepts,
+    make_filter,
+    narrows,
+    remember,
+    select,
+    sort_rows,
+    split_terms,
+)
 from nango_desktop.domain.deeplinks import describe_error
 from nango_desktop.domain.models import Connection, parse_datetime
 from nango_desktop.domain.natsort import natural_key
@@ -563,28 +573,6 @@ _VERTICAL_SORT = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
 # the (parents, hint) overload: PySide's plain emit() picks the one without arguments. The hint tells
 # views that columns stay put: the header keeps its sections, the selection model saves one index per row.
 _LAYOUT_SIGNATURE = ("QList<QPersistentModelIndex>", "QAbstractItemModel::LayoutChangeHint")
-_FILTER_CACHE_SIZE = 8  # visible-row lists of recent filters kept (backspace is then a lookup)
-
-# (terms, integrations, statuses, tags): the state of every filter
-_Filter = tuple[tuple[str, ...], frozenset[str] | None, frozenset[str] | None, tuple[tuple[str, str], ...]]
-
-
-def _narrows(old: _Filter, new: _Filter) -> bool:
-    """True when every row ``new`` accepts is also accepted by ``old`` (so only old matches need a look)."""
-    old_terms, old_integrations, old_statuses, old_tags = old
-    new_terms, new_integrations, new_statuses, new_tags = new
-    if old_integrations is not None and (
-        new_integrations is None or not new_integrations <= old_integrations
-    ):
-        return False
-    if old_statuses is not None and (new_statuses is None or not new_statuses <= old_statuses):
-        return False
-    new_tag_map = dict(new_tags)
-    for key, value in old_tags:
-        have = new_tag_map.get(key)
-        if have is None or (value and have != value):
-            return False
-    return all(any(o in n for n in new_terms) for o in old_terms)
 
 
 class ConnectionsFilterProxy(QAbstractProxyModel):
@@ -638,8 +626,8 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._order: list[int] = []  # every source row, in view order
         self._visible: list[int] = []  # the source row of each proxy row
         self._pos: list[int] | None = None  # source row -> proxy row (-1 hidden), built on demand
-        self._applied: _Filter = ((), None, None, ())  # the filter _visible reflects
-        self._filter_cache: dict[_Filter, list[int]] = {}
+        self._applied: Filter = NO_FILTER  # the filter _visible reflects
+        self._filter_cache: dict[Filter, list[int]] = {}
         # sorts applied to _visible but not yet to _order (sorting a filtered view sorts the shown rows
         # only; _order catches up when it is needed: a wider filter, a change of the rows)
         self._order_behind: list[tuple[int, bool]] = []
@@ -777,7 +765,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         return dict(self._tags)
 
     def set_text(self, text: str) -> None:
-        terms = tuple(text.lower().split())
+        terms = split_terms(text)
         if terms != self._terms:
             self._terms = terms
             self._refilter()
@@ -803,56 +791,16 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     def is_filtering(self) -> bool:
         return bool(self._terms or self._integrations is not None or self._statuses is not None or self._tags)
 
-    def _filter_state(self) -> _Filter:
-        # sorted terms without duplicates: "b a" and "a b a" are the same filter
-        return (
-            tuple(sorted(set(self._terms))),
-            self._integrations,
-            self._statuses,
-            tuple(sorted(self._tags.items())),
-        )
+    def _filter_state(self) -> Filter:
+        return make_filter(self._terms, self._integrations, self._statuses, self._tags)
 
     def accepts(self, row: _Row) -> bool:
         """Whether the current filters accept ``row``."""
-        if self._statuses is not None and row.status not in self._statuses:
-            return False
-        if self._integrations is not None and row.key[1] not in self._integrations:
-            return False
-        haystack = row.haystack
-        if not all(term in haystack for term in self._terms):
-            return False
-        for key, value in self._tags.items():
-            have = row.tags.get(key)
-            if have is None or (value and have != value):
-                return False
-        return True
+        return accepts(self._filter_state(), row.haystack, row.key[1], row.status, row.tags)
 
-    def _select(self, candidates: list[int], flt: _Filter, *, skip: _Filter | None = None) -> list[int]:
-        """The ``candidates`` (source rows) ``flt`` accepts, in their order (always a new list).
-
-        Parts of ``flt`` equal to parts of ``skip`` are not checked (the candidates already pass them)."""
-        terms, integrations, statuses, tags = flt
-        rows = candidates
-        if statuses is not None and (skip is None or skip[2] != statuses):
-            rows = list(compress(rows, map(statuses.__contains__, map(self._status.__getitem__, rows))))
-        if integrations is not None and (skip is None or skip[1] != integrations):
-            rows = list(compress(rows, map(integrations.__contains__, map(self._integ.__getitem__, rows))))
-        done = set(skip[3]) if skip is not None else set()
-        tagmaps = self._tagmaps
-        for key, value in tags:
-            if (key, value) in done:
-                continue
-            if value:
-                rows = [r for r in rows if tagmaps[r].get(key) == value]
-            else:
-                rows = [r for r in rows if key in tagmaps[r]]
-        done_terms = set(skip[0]) if skip is not None else set()
-        hay = self._hay
-        for term in sorted(terms, key=len, reverse=True):  # the longest term first: it keeps the fewest
-            if term in done_terms:
-                continue
-            rows = list(compress(rows, map(contains, map(hay.__getitem__, rows), repeat(term))))
-        return list(rows) if rows is candidates else rows
+    def _select(self, candidates: list[int], flt: Filter, *, skip: Filter | None = None) -> list[int]:
+        """The ``candidates`` (source rows) ``flt`` accepts, in their order (domain.connection_filter)."""
+        return select(self._hay, self._integ, self._status, self._tagmaps, candidates, flt, skip=skip)
 
     def _refilter(self) -> None:
         """Apply changed filters: narrowing ones look only at the shown rows; recent results are reused."""
@@ -866,7 +814,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
             visible = list(self._full_order())
         elif flt in self._filter_cache:
             visible = list(self._filter_cache[flt])
-        elif _narrows(self._applied, flt):
+        elif narrows(self._applied, flt):
             visible = self._select(self._visible, flt, skip=self._applied)
         else:
             visible = self._select(self._full_order(), flt)
@@ -874,14 +822,8 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._remember(flt, visible)
         self._set_visible(visible)
 
-    def _remember(self, flt: _Filter, visible: list[int]) -> None:
-        if not flt[0] and flt[1] is None and flt[2] is None and not flt[3]:
-            return
-        cache = self._filter_cache
-        cache.pop(flt, None)
-        cache[flt] = list(visible)
-        while len(cache) > _FILTER_CACHE_SIZE:
-            del cache[next(iter(cache))]
+    def _remember(self, flt: Filter, visible: list[int]) -> None:
+        remember(self._filter_cache, flt, visible)
 
     # -- content ----------------------------------------------------------------------------------------
     def connection(self, row: int) -> Connection | None:
@@ -925,9 +867,8 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         """``rows`` (source rows) sorted by the current sort, stable: ties keep their order, so sorting by
         one column then another orders by the second then the first (as QSortFilterProxyModel does)."""
         column = self._sort_column
-        if column < 0:
-            return sorted(rows)
-        return sorted(rows, key=self._column_keys(column).__getitem__, reverse=self._descending)
+        keys = self._column_keys(column) if column >= 0 else None
+        return sort_rows(rows, keys, descending=self._descending)
 
     def _full_order(self) -> list[int]:
         """Every source row in view order (applies the sorts made while filtering)."""
