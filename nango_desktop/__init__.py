@@ -12,7 +12,7 @@ def _skip_httpx_cli() -> None:
     import sys
 
     if "httpx" not in sys.modules:
-        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment,arg-type]
 
 
 _skip_httpx_cli()
