@@ -13,7 +13,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
@@ -63,6 +63,9 @@ from nango_desktop.ui.webhooks.detail import EventDetail
 from nango_desktop.ui.webhooks.merged import MergedEvents
 from nango_desktop.ui.webhooks.model import CONNECTION, END_USER, PROFILE, SIGNATURE, TIME, TYPE
 from nango_desktop.ui.widgets import SearchLineEdit
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +134,7 @@ class WebhooksPage(QWidget):
     exportStarted = Signal(str)
     exportFinished = Signal(str, int)  # (path, events written)
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("webhooksPage")
         self._ctx = ctx
@@ -941,7 +944,7 @@ class RecentEventsWidget(QWidget):
 
     LIMIT = 20
 
-    def __init__(self, ctx: Any, connection_id: str, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, connection_id: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("recentWebhookEvents")
         self._ctx = ctx
