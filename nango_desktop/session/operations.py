@@ -129,3 +129,43 @@ def delete_connection(session: Session, conn: Connection, *, parent: Any = None)
 
 def list_integrations(session: Session, *, parent: Any = None) -> Op[list[Any]]:
     return Op(session, lambda client: client.list_integrations(), name="List integrations", parent=parent)
+
+
+def save_tags(
+    session: Session,
+    conn: Connection,
+    merge: Callable[[dict[str, str]], dict[str, str]],
+    *,
+    parent: Any = None,
+) -> Op[dict[str, str]]:
+    """Re-read the connection's tags, apply the user's edits (``merge(current) -> merged``), check Nango's rules
+    and PATCH them; the result is the merged tags. NotFoundError when the connection is gone meanwhile."""
+    from nango_desktop.domain.tags import validate_tags
+    from nango_desktop.services.errors import BadRequestError
+
+    cid, iid = key = (conn.connection_id, conn.provider_config_key)
+
+    def work(client: NangoClient) -> dict[str, str]:
+        current = client.list_connections(connection_id=cid, integration_ids=[iid], limit=None)
+        match = next((c for c in current if (c.connection_id, c.provider_config_key) == key), None)
+        if match is None:
+            raise NotFoundError(None, f"Connection {cid} ({iid}) no longer exists")
+        merged = merge(match.tags)
+        problems = validate_tags(merged)
+        if problems:
+            raise BadRequestError("The merged tags break Nango's rules", "\n".join(problems), errors=problems)
+        client.patch_connection(cid, iid, tags=merged)
+        return merged
+
+    return Op(session, work, name=f"Save tags of {cid}", parent=parent, changes=Changes(connections=(key,)))
+
+
+def set_metadata(session: Session, conn: Connection, value: dict[str, Any], *, parent: Any = None) -> Op[Any]:
+    key = (conn.connection_id, conn.provider_config_key)
+    return Op(
+        session,
+        lambda client: client.set_metadata(*key, value),
+        name=f"Save metadata of {key[0]}",
+        parent=parent,
+        changes=Changes(connections=(key,)),
+    )

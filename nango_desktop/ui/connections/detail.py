@@ -607,32 +607,17 @@ class ConnectionDetail(QWidget):
         cid, iid = key_of(conn)
         original, edited = dict(self._tags_original), self.edited_tags()
 
-        def work() -> dict[str, str]:
-            client = self.ctx.client()
-            current = client.list_connections(connection_id=cid, integration_ids=[iid], limit=None)
-            match = next((c for c in current if key_of(c) == (cid, iid)), None)
-            if match is None:
-                raise NotFoundError(None, f"Connection {cid} ({iid}) no longer exists")
-            merged = self.merge_tags(match.tags, original, edited)
-            problems = validate_tags(merged)
-            if problems:
-                raise BadRequestError(
-                    "The merged tags break Nango's rules", "\n".join(problems), errors=problems
-                )
-            client.patch_connection(cid, iid, tags=merged)
-            return merged
-
         def done(merged: dict[str, str]) -> None:
             if self._is_current(cid, iid):
                 self._set_tags(merged)
-            self.ctx.connectionChanged.emit(cid, iid)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, BadRequestError) and self._is_current(cid, iid):
                 self._show_problems(self.tags_errors, [exc.title, *([exc.detail] if exc.detail else [])])
             self._show_error(exc)
 
-        self._run(work, "Saving tags…", done, failed)
+        op = operations.save_tags(self.ctx, conn, lambda current: self.merge_tags(current, original, edited))
+        op.success(done).failure(failed).run(busy=self.busy, message="Saving tags…")
 
     # -- metadata ---------------------------------------------------------------------------------------
     def _parsed_metadata(self) -> tuple[dict | None, str | None]:
@@ -670,9 +655,9 @@ class ConnectionDetail(QWidget):
         def done(_result: object) -> None:
             if self._is_current(cid, iid):
                 self.metadata.document().setModified(False)
-            self.ctx.connectionChanged.emit(cid, iid)
 
-        self._run(lambda: self.ctx.client().set_metadata(cid, iid, value), "Saving metadata…", done)
+        op = operations.set_metadata(self.ctx, conn, value, parent=self)
+        op.success(done).failure(self._show_error).run(busy=self.busy, message="Saving metadata…")
 
     # -- syncs ------------------------------------------------------------------------------------------
     @Slot(int)
