@@ -20,6 +20,7 @@ from nango_desktop.cli.common import (
     tags_arg,
 )
 from nango_desktop.services.errors import RefreshFailedError, RefreshState
+from nango_desktop.services.pagination import DEFAULT_MAX_ROWS
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
@@ -75,6 +76,16 @@ def _error_filter(kind: str | None) -> Callable[[Connection], bool]:
 LIST_CONCURRENCY = 4
 
 
+def _max_rows_arg(value: str) -> int:
+    try:
+        rows = int(value)
+    except ValueError:
+        rows = -1
+    if rows < 0:
+        raise argparse.ArgumentTypeError(f"the row ceiling must be a whole number >= 0, not {value!r}")
+    return rows
+
+
 def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
     tags = tags_arg(args.tag, validate=False)
     raw = args.format == "json"  # JSON re-serialises the server's objects: no model needed
@@ -87,6 +98,7 @@ def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
             page_size=args.page_size,
             concurrency=LIST_CONCURRENCY,
             raw=raw,
+            max_rows=args.max_rows,
         )
         if raw:
             count = _write_json(ctx.stdout, pages, keep)  # type: ignore[arg-type]
@@ -322,6 +334,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst.add_argument("--format", choices=FORMATS, default="table")
     lst.add_argument(
         "--page-size", type=page_size_arg, default=1000, metavar="N", help="connections per request"
+    )
+    lst.add_argument(
+        "--max-rows",
+        type=_max_rows_arg,
+        default=DEFAULT_MAX_ROWS,
+        metavar="N",
+        help=f"stop with an error after N connections (default {DEFAULT_MAX_ROWS:,}; 0 = no ceiling)",
     )
     lst.set_defaults(func=cmd_connections_list)
 

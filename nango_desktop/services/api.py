@@ -64,6 +64,7 @@ from nango_desktop.services.errors import (
     error_for_status,
     redact,
 )
+from nango_desktop.services.pagination import DEFAULT_MAX_ROWS, EndlessPaginationError, PageGuard
 from nango_desktop.services.ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 
 log = logging.getLogger(__name__)
@@ -267,6 +268,7 @@ class NangoClient:
         cancel: threading.Event | None = None,
         concurrency: int = 1,
         raw: bool = False,
+        max_rows: int | None = DEFAULT_MAX_ROWS,
     ) -> Iterator[list[Connection]]:
         """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
         paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages.
@@ -278,7 +280,12 @@ class NangoClient:
         answer empty pages).
 
         ``raw``: pages of plain dicts instead of models (:class:`RawPage` while no row was dropped).
+
+        Pagination that never ends (a full page of repeats, more rows than asked for, an offset past the
+        server's limit, ``max_rows`` reached; ``None``/0 = no ceiling) raises EndlessPaginationError after the
+        rows already received were yielded (see :mod:`nango_desktop.services.pagination`).
         """
+        guard = PageGuard(page_size, max_rows=max_rows)
         fetch = partial(
             self._connection_page,
             search=search,
@@ -298,6 +305,12 @@ class NangoClient:
             else:
                 fresh = [c for c, i in zip(rows, ids, strict=True) if i not in seen]
                 seen.update(ids)
+            try:
+                guard.check(page, len(rows), len(fresh))
+            except EndlessPaginationError:
+                if fresh and len(rows) <= page_size:
+                    yield fresh  # keep what arrived: the caller shows the rows and the error
+                raise
             if fresh:
                 yield fresh
             if len(rows) < page_size or not fresh:

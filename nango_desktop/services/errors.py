@@ -181,10 +181,50 @@ class RateLimitedError(NangoError):
     default_title = "Nango's rate limit was reached; try again shortly"
 
     def __init__(
-        self, title: str | None = None, detail: str = "", *, retry_after: float | None = None, **kw: Any
+        self,
+        title: str | None = None,
+        detail: str = "",
+        *,
+        retry_after: float | None = None,
+        now: float | None = None,
+        **kw: Any,
     ):
         self.retry_after = retry_after
+        if title is None and retry_after is not None:
+            title = f"Nango's rate limit was reached; {retry_when(retry_after, now=now)}"
         super().__init__(title, detail, **kw)
+
+
+def _span(seconds: float) -> str:
+    """``2 h 47 min``, ``12 min``, ``45 s``, ``3 d 4 h``: a human span, rounded up to its last unit."""
+    total = max(int(-(-seconds // 1)), 0)
+    if total < 60:
+        return f"{total} s"
+    minutes = -(-total // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def retry_when(retry_after: float, *, now: float | None = None) -> str:
+    """How long a ``Retry-After`` asks to wait, for the user: short waits say "shortly", long ones say when.
+
+    ``try again in 2 h 47 min, at 14:03 UTC`` (the date is added when it is not today, UTC).
+    """
+    import time as _time
+    from datetime import UTC, datetime
+
+    if retry_after < 60:
+        return "try again shortly" if retry_after < 10 else f"try again in {_span(retry_after)}"
+    current = _time.time() if now is None else now
+    at = datetime.fromtimestamp(current + retry_after, UTC)
+    today = datetime.fromtimestamp(current, UTC).date()
+    when = at.strftime("%H:%M UTC") if at.date() == today else at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"try again in {_span(retry_after)}, at {when}"
 
 
 class ServerError(NangoError):

@@ -191,7 +191,10 @@ def test_paging_stops_if_the_server_ignores_the_page(client, api):
         "/prefix/connections",
         httpx.Response(200, json={"connections": [conn_row(i) for i in range(5)]}),
     )
-    assert len(client.list_all_connections(page_size=5)) == 5
+    from nango_desktop.services.pagination import EndlessPaginationError
+
+    with pytest.raises(EndlessPaginationError, match="repeats the same page"):
+        client.list_all_connections(page_size=5)  # an error, not a silently truncated list (issue 18)
     assert len(api.requests) == 2
 
 
