@@ -12,6 +12,23 @@ releases them, so a test catches a load in flight every time instead of hoping a
 ``_refresh_exhausted``); those are never serialized. After mutating ``connections`` in place (rather than
 through the API), call :meth:`FakeNango.invalidate` so cached orderings are rebuilt (and, from
 ``FRAGMENT_CACHE_MIN`` connections, the cached per-connection list JSON).
+Departures from the real server that remain, and why (keep this list current):
+
+- Refresh (tests/fake_refresh.py): the failing attempt itself answers 424 with Nango's provider-error
+  message (the real text depends on the provider); the back-off window is a fixed 30 s and exhaustion comes
+  after ``refresh.max_failures`` (3) failed attempts, where Nango's numbers are configuration. Enough to
+  tell the three states apart, which is what the app must do.
+- Webhook sender (tests/fake_webhook_sender.py): only refresh-failure webhooks are sent through it; connect
+  completions (``complete_session``) return their body for the test to post, so tests choose signing and
+  timing. Delays and the clock are injectable so no test waits 3 s + 6 s or 60 s.
+- Rate limiting: one fixed 60 s window counted per server (Nango counts per account and environment with
+  its own window); default 10,000 requests per minute so tests are never throttled by accident, while every
+  answer still carries ``X-RateLimit-*`` as the real server's do.
+- Bound to 127.0.0.1 (the real server binds every interface): tests never expose a port.
+- Connection ids, credentials and log ids are generated deterministically from ``seed``; real log ids are
+  opaque strings of another shape.
+- Connect sessions are never deleted after use (Nango may); ``GET /connect/session`` still answers for a
+  completed session.
 """
 
 from __future__ import annotations
@@ -39,6 +56,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tests.fake_refresh import RefreshModel
+from tests.fake_webhook_sender import WebhookSender
 from tests.fake_workbench import WorkbenchFake
 
 DEFAULT_INTEGRATIONS: tuple[str, ...] = (
@@ -559,6 +577,11 @@ def _bad(
     return _Reply(status, error_body(code, message, **extra))
 
 
+# The real server always rate-limits and always sends X-RateLimit-* headers; a generous default keeps that
+# on in every test (``rate_limit=None`` or 0 turns it off, a small value tests the limit itself).
+DEFAULT_RATE_LIMIT = 10_000  # requests per minute
+
+
 class FakeNango:
     """A Nango API double over real HTTP. See the module docstring."""
 
@@ -569,7 +592,7 @@ class FakeNango:
         seed: int = 1,
         secret_key: str = "test-secret-key",
         integrations: Sequence[str] = DEFAULT_INTEGRATIONS,
-        rate_limit: int | None = None,
+        rate_limit: int | None = DEFAULT_RATE_LIMIT,
         scopes: Collection[str] | None = None,
         connect_ui_url: str = DEFAULT_CONNECT_UI,
         environment: str = "dev",
@@ -603,6 +626,7 @@ class FakeNango:
         self.refresh.on_webhook = self._refresh_webhook
         # called with the exact bytes of each webhook the server sends (e.g. a WebhookSender.send)
         self.webhook_sink: Callable[[bytes], None] | None = None
+        self._senders: list[WebhookSender] = []
         # called (on the server's handler thread) with each request before it is answered, e.g. to
         # revoke the key or delete a connection in the middle of a paged load
         self.on_request: Callable[[RecordedRequest], None] | None = None
@@ -654,6 +678,8 @@ class FakeNango:
         none is missed however late it was accepted; a thread leaves the record only when it has ended.
         """
         self._stopping.set()  # wakes delayed handlers
+        for sender in self._senders:
+            sender.close()
         with self.lock:
             gates = list(self._gates)
         for gate in gates:
@@ -795,6 +821,15 @@ class FakeNango:
                 raise KeyError((connection_id, integration_id))
             conn["credentials"]["type"] = "OAUTH2"
             conn["credentials"]["expires_at"] = iso(self.clock() - 60)
+
+    def webhook_sender(self, url: str, **kw: Any) -> WebhookSender:
+        """Deliver this server's webhooks (refresh failures) to ``url`` like Nango does (signed raw bytes,
+        20 s timeout, retries at 3 s and 6 s on network errors and 5xx, circuit breaker): see
+        tests/fake_webhook_sender.py. ``sleep=``/``clock=`` make the delays free in tests."""
+        sender = WebhookSender(url, lambda: self.webhook_signing_key, **kw)
+        self.webhook_sink = sender.submit
+        self._senders.append(sender)
+        return sender
 
     def _refresh_webhook(self, body: dict) -> None:
         body = {**body, "environment": self.environment}

@@ -205,6 +205,17 @@ def _refresh_exhausted(server: FakeNango) -> None:
     server.mark_refresh_exhausted(conn["connection_id"], conn["provider_config_key"])
 
 
+def _refresh_fails(backing_off: bool) -> Callable[[FakeNango], None]:
+    def setup(server: FakeNango) -> None:
+        conn = server.connections[0]
+        server.expire_token(conn["connection_id"], conn["provider_config_key"])
+        server.fail_refresh(conn["connection_id"], conn["provider_config_key"])
+        if backing_off:
+            conn["_refresh_backoff_until"] = server.clock() + 30
+
+    return setup
+
+
 def _scopes(*scopes: str) -> Callable[[FakeNango], None]:
     def setup(server: FakeNango) -> None:
         server.scopes = scopes
@@ -281,6 +292,24 @@ CASES = [
         {"provider_config_key": "{int}"},
         code="invalid_credentials",
         setup=_refresh_exhausted,
+    ),
+    Case(
+        "get-refresh-failed",
+        "GET",
+        "/connections/{cid}",
+        424,
+        {"provider_config_key": "{int}"},
+        code="invalid_credentials",
+        setup=_refresh_fails(backing_off=False),
+    ),
+    Case(
+        "get-refresh-backing-off",
+        "GET",
+        "/connections/{cid}",
+        424,
+        {"provider_config_key": "{int}"},
+        code="invalid_credentials",
+        setup=_refresh_fails(backing_off=True),
     ),
     Case(
         "get-without-credentials-scope",
