@@ -215,6 +215,8 @@ def test_errors_are_shown(qtbot, detail, ctx, nango_server, status, title):
 def test_webhook_override(qtbot, detail, ctx, nango_server):
     conn = listed(ctx, lambda c: True)
     detail.show_connection(conn)
+    detail.load_full()
+    qtbot.waitUntil(lambda: detail.full is not None, timeout=TIMEOUT)
     detail.webhook_override.setText("ftp://nope")
     detail.save_webhook_override()
     assert "must start with" in detail.webhook_hint.text()
@@ -330,4 +332,39 @@ def test_refresh_424_banner_tells_back_off_from_exhausted(qtbot, detail, ctx, na
     else:
         assert text.startswith("Backing off") and "Wait about 30" in text and "exhausted" not in text.lower()
         assert detail.notice_retry.isVisibleTo(detail) and not detail.notice_button.isVisibleTo(detail)
+    wait_idle(qtbot, detail)
+
+
+def test_webhook_override_is_shown_before_editing_and_removed_only_on_purpose(
+    qtbot, detail, ctx, nango_server, monkeypatch
+):
+    """Issue 14 item 5c: Save on the empty, not yet loaded field removed an existing override, unasked."""
+    conn = listed(ctx, lambda c: True)
+    stored = nango_server.find(conn.connection_id, conn.provider_config_key)
+    stored["webhook_url_override"] = "https://hooks.example.com/keep"
+    detail.show_connection(conn)
+    assert not detail.webhook_override.isEnabled() and not detail.webhook_save.isEnabled()
+    detail.save_webhook_override()  # even if called: nothing is sent before the value is loaded
+    patches = lambda: [r for r in nango_server.requests if r.method == "PATCH"]  # noqa: E731
+    assert patches() == [] and stored["webhook_url_override"] == "https://hooks.example.com/keep"
+    detail.load_full()
+    qtbot.waitUntil(lambda: detail.full is not None, timeout=TIMEOUT)
+    assert detail.webhook_override.text() == "https://hooks.example.com/keep"
+    assert detail.webhook_override.isEnabled() and detail.webhook_remove.isEnabled()
+    detail.webhook_override.setText("")
+    detail.save_webhook_override()  # an emptied field is not a removal
+    assert patches() == [] and "Remove override" in detail.webhook_hint.text()
+    asked = []
+    answers = [False, True]
+    monkeypatch.setattr(
+        ConnectionDetail,
+        "confirm_remove_override",
+        staticmethod(lambda parent, cid, current: asked.append(current) or answers.pop(0)),
+    )
+    detail.remove_webhook_override()  # declined
+    assert patches() == [] and asked == ["https://hooks.example.com/keep"]
+    with qtbot.waitSignal(ctx.connectionChanged, timeout=TIMEOUT):
+        detail.remove_webhook_override()
+    assert stored["webhook_url_override"] is None and len(patches()) == 1
+    assert not detail.webhook_remove.isEnabled()
     wait_idle(qtbot, detail)

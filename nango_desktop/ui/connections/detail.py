@@ -431,9 +431,19 @@ class ConnectionDetail(QWidget):
         self.webhook_override = QLineEdit()
         self.webhook_override.setObjectName("detailWebhookOverride")
         self.webhook_override.setPlaceholderText("https://… (empty: the environment's webhook URL)")
+        self.webhook_save = _button("detailWebhookSave", "Save", None, self.save_webhook_override)
+        self.webhook_remove = _button(
+            "detailWebhookRemove",
+            "Remove override…",
+            None,
+            self.remove_webhook_override,
+            "Use the environment's webhook URL for this connection again (asks first)",
+        )
         webhook_row = QHBoxLayout()
         webhook_row.addWidget(self.webhook_override, 1)
-        webhook_row.addWidget(_button("detailWebhookSave", "Save", None, self.save_webhook_override))
+        webhook_row.addWidget(self.webhook_save)
+        webhook_row.addWidget(self.webhook_remove)
+        self._set_override_editable(False, None)
         self.webhook_hint = _label("detailWebhookHint")
         self.full_info = _label("detailFullInfo")
         layout = QVBoxLayout(inner)
@@ -508,7 +518,12 @@ class ConnectionDetail(QWidget):
             self.full_info.setText("")
             self.connection_config.setPlainText("(loaded with the credentials)")
             self.webhook_override.setText("")
-            self.webhook_hint.setText("The current override is shown once the credentials are loaded.")
+            # not editable before the current value is on screen: a Save on the empty, not yet loaded field
+            # used to erase an existing override on the server
+            self._set_override_editable(False, None)
+            self.webhook_hint.setText(
+                "The current override is shown (and can be edited) once the credentials are loaded."
+            )
             self.info_labels["updated"].setText("— (loaded with the credentials)")
             return
         for name, masked in full.credentials_masked().items():
@@ -531,6 +546,7 @@ class ConnectionDetail(QWidget):
         )
         self.connection_config.setPlainText(_json(full.connection_config))
         self.webhook_override.setText(full.webhook_url_override or "")
+        self._set_override_editable(True, full.webhook_url_override or None)
         self.webhook_hint.setText(
             "" if full.webhook_url_override else "No override: the environment's URL is used."
         )
@@ -778,18 +794,65 @@ class ConnectionDetail(QWidget):
         self.load_full(force_refresh=True)
 
     @Slot()
+    def _set_override_editable(self, loaded: bool, current: str | None) -> None:
+        self._override_loaded, self._override_current = loaded, current
+        self.webhook_override.setEnabled(loaded)
+        self.webhook_save.setEnabled(loaded)
+        self.webhook_remove.setEnabled(loaded and bool(current))
+
+    @staticmethod
+    def confirm_remove_override(parent: QWidget, connection_id: str, current: str) -> bool:
+        """Ask before removing an override; tests monkeypatch this."""
+        from PySide6.QtWidgets import QMessageBox
+
+        answer = QMessageBox.question(
+            parent,
+            "Remove the webhook URL override?",
+            f"Webhooks of {connection_id} go to {current} now. Remove this override so they go to the "
+            "environment's webhook URL?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    @Slot()
+    def remove_webhook_override(self) -> None:
+        conn, current = self.connection, getattr(self, "_override_current", None)
+        if conn is None or not getattr(self, "_override_loaded", False) or not current:
+            return
+        if not self.confirm_remove_override(self, conn.connection_id, current):
+            return
+        self._patch_override(conn, "")
+
+    @Slot()
     def save_webhook_override(self) -> None:
         conn = self.connection
         if conn is None:
             return
-        cid, iid = key_of(conn)
+        if not getattr(self, "_override_loaded", False):
+            self.webhook_hint.setText("Load the credentials first: the current override is shown with them.")
+            return
         url = self.webhook_override.text().strip()
         if url and not url.startswith(("https://", "http://")):
             self.webhook_hint.setText("The URL must start with https:// or http://")
             return
+        if not url:
+            self.webhook_hint.setText(
+                "To go back to the environment's URL, use Remove override."
+                if self._override_current
+                else "No override to save: the environment's URL is used."
+            )
+            return
+        self._patch_override(conn, url)
+
+    def _patch_override(self, conn: Any, url: str) -> None:
+        cid, iid = key_of(conn)
 
         def done(_result: object) -> None:
             if self._is_current(cid, iid):
+                self._set_override_editable(True, url or None)
+                if not url:
+                    self.webhook_override.setText("")
                 self.webhook_hint.setText(
                     "Saved." if url else "Override removed: the environment's URL is used."
                 )
