@@ -212,9 +212,9 @@ def test_replay_is_resigned_marked_and_recorded(qtbot, make_controller, store, t
             assert len(replayed) == 1
             assert replayed[0].replay_of == event.id
             assert replayed[0].header(REPLAY_HEADER) == str(event.id)
-            assert (
-                replayed[0].verification.status is VerificationStatus.VERIFIED
-            )  # re-signed with the current key
+            # an invalid original is never re-signed with the real key (issue 14 item 5b): unsigned, marked
+            assert replayed[0].verification.status is VerificationStatus.UNSIGNED
+            assert replayed[0].header("X-Nango-Desktop-Replay-Unverified") == "invalid"
             assert replayed[0].body == event.body
             recorded = store.forwards(event.id)
             assert any(f.replay and f.status == 200 for f in recorded)
