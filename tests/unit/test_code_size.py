@@ -19,7 +19,10 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "services/webhook_server.py": (580, "HTTP listener with its slot and timeout handling; one class"),
     "services/workbench.py": (540, "records/syncs/actions/proxy calls; split per workbench tab pending"),
     "store/events.py": (860, "SQLite event store with schema migrations and retention (shared hot spot)"),
-    "ui/connections/detail.py": (890, "ConnectionDetail: one widget per tab pending (issue 13 step 3)"),
+    "ui/connections/detail.py": (
+        950,
+        "ConnectionDetail: one widget per tab pending (issue 13 step 3); issue 14 banner states and override",
+    ),
     "ui/connections/model.py": (1130, "table model + filter proxy; the filter/sort engine moves to domain/"),
     "ui/connections/page.py": (780, "ConnectionsPage: filter bar and context menu to split (step 3)"),
     "ui/main_window.py": (760, "the shell: actions, menus, status bar, page registry"),
