@@ -201,7 +201,9 @@ def test_replay_is_resigned_marked_and_recorded(qtbot, make_controller, store, t
             raw_status = post_webhook(controller.url, sync_webhook())[0]
             assert raw_status == 200
             event = store.list(1)[0]
-            assert event.verification.status is VerificationStatus.VERIFIED  # only verified events are re-signed
+            assert (
+                event.verification.status is VerificationStatus.VERIFIED
+            )  # only verified events are re-signed
             results: list = []
             controller.forwarded.connect(results.append)
             result = controller.replay(event)
@@ -212,9 +214,10 @@ def test_replay_is_resigned_marked_and_recorded(qtbot, make_controller, store, t
             assert len(replayed) == 1
             assert replayed[0].replay_of == event.id
             assert replayed[0].header(REPLAY_HEADER) == str(event.id)
-            # an invalid original is never re-signed with the real key (issue 14 item 5b): unsigned, marked
-            assert replayed[0].verification.status is VerificationStatus.UNSIGNED
-            assert replayed[0].header("X-Nango-Desktop-Replay-Unverified") == "invalid"
+            # a verified original is re-signed with the current key (an unverified one goes out unsigned:
+            # tests/qt/test_webhooks_page.py::test_replay_asks_first_and_re_signs_only_verified_events)
+            assert replayed[0].verification.status is VerificationStatus.VERIFIED
+            assert replayed[0].header("X-Nango-Desktop-Replay-Unverified") is None
             assert replayed[0].body == event.body
             recorded = store.forwards(event.id)
             assert any(f.replay and f.status == 200 for f in recorded)
