@@ -828,7 +828,7 @@ class WorkbenchFake:
             found = next((i for i in self.fake.integrations if i["unique_key"] == unique_key), None)
         if found is None:
             raise _bad("not_found", f"Integration {unique_key!r} not found", status=404)
-        data = copy.deepcopy(found)
+        data = self.fake.public(found)
         data["webhook_url"] = f"https://api.nango.dev/webhook/env-uuid/{unique_key}"
         return 200, {"data": data}
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import colorsys
 import contextlib
 import copy
 import gc
@@ -197,6 +198,23 @@ def tags_from_end_user(end_user: dict | None, organization: dict | None) -> dict
     return tags
 
 
+PUBLIC_URL = "https://app.nango.dev"  # Nango's public URL; a started fake serves the logos under its own
+
+
+def logo_svg(provider: str) -> bytes:
+    """A provider's logo as the fake serves it (a small SVG, like Nango's template logos)."""
+    hue = sum(map(ord, provider)) * 47 % 360 / 360
+
+    def rgb(h: float, lightness: float, saturation: float) -> str:
+        return "#" + "".join(f"{round(c * 255):02x}" for c in colorsys.hls_to_rgb(h, lightness, saturation))
+
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24">'
+        f'<title>{provider}</title><rect width="24" height="24" rx="5" fill="{rgb(hue, 0.45, 0.6)}"/>'
+        f'<path d="M6 17 L12 6 L18 17 Z" fill="{rgb((hue + 0.5) % 1, 0.85, 0.8)}"/></svg>'
+    ).encode()
+
+
 def integration_record(unique_key: str, created: datetime) -> dict:
     provider, display, _ = _PROVIDERS.get(
         unique_key, (unique_key, unique_key.replace("-", " ").title(), "OAUTH2")
@@ -205,7 +223,7 @@ def integration_record(unique_key: str, created: datetime) -> dict:
         "unique_key": unique_key,
         "display_name": display,
         "provider": provider,
-        "logo": f"https://app.nango.dev/images/template-logos/{provider}.svg",
+        "logo": f"{PUBLIC_URL}/images/template-logos/{provider}.svg",
         "created_at": iso(created),
         "updated_at": iso(created + timedelta(days=3)),
         "forward_webhooks": True,
@@ -610,6 +628,7 @@ class FakeNango:
         self.webhook_signing_key = str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4))
         self.signing_key_count = 1  # >1 -> rotate answers 409 like the real server
         created = (now or datetime.now(UTC)) - timedelta(days=400)
+        self.logos: dict[str, bytes] = {}  # provider -> logo bytes served instead of logo_svg(provider)
         self.integrations: list[dict] = [
             integration_record(key, created + timedelta(days=i)) for i, key in enumerate(integrations)
         ]
@@ -1106,6 +1125,9 @@ class FakeNango:
         if route is None and re.fullmatch(r"/connections/[^/]+", path):
             route = _ROUTES.get((method, "/connections/{id}"))
             kwargs["connection_id"] = unquote(path.removeprefix("/connections/"))
+        logo = re.fullmatch(r"/images/template-logos/([^/]+)\.svg", path) if method == "GET" else None
+        if route is None and logo:
+            return self._logo(unquote(logo.group(1)))
         if route is None:
             extra = self.workbench.route(method, path, query, headers, body)
             if extra is not None:
@@ -1486,7 +1508,25 @@ class FakeNango:
     def _list_integrations(self, query, body) -> tuple[int, Any]:
         self._require_scope("environment:integrations:list", "environment:integrations:list_credentials")
         with self.lock:
-            return 200, {"data": copy.deepcopy(self.integrations)}
+            return 200, {"data": [self.public(i) for i in self.integrations]}
+
+    def public(self, integration: dict) -> dict:
+        """A copy of an integration as served: its logo under this server's URL (Nango serves them from its
+        public URL), unless a test set another logo URL."""
+        data = copy.deepcopy(integration)
+        if self._httpd is not None and str(data.get("logo") or "").startswith(PUBLIC_URL + "/"):
+            data["logo"] = self.url + data["logo"].removeprefix(PUBLIC_URL)
+        return data
+
+    def _logo(self, provider: str) -> tuple[int, Any]:
+        """``GET /images/template-logos/{provider}.svg``: public, no key (``logos`` overrides the bytes)."""
+        if provider in self.logos:
+            data, content_type = self.logos[provider], "image/svg+xml"
+        elif any(i["provider"] == provider for i in self.integrations):
+            data, content_type = logo_svg(provider), "image/svg+xml"
+        else:
+            raise _Reply(404, "Not found", {"Content-Type": "text/html"})
+        raise _Reply(200, data, {"Content-Type": content_type})
 
     def _default_syncs(self, integration: str, connection_id: str) -> list[dict]:
         conn = self.find(connection_id, integration)

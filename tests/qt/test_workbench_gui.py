@@ -433,3 +433,25 @@ def test_integrations_page_lists_counts_detail_and_jumps(qtbot, ctx, server):
     with qtbot.waitSignal(ctx.navigateRequested, timeout=TIMEOUT) as blocker:
         page.show_connections()
     assert blocker.args == ["connections", {"filter": {"clear": True, "integrations": ["github"]}}]
+
+
+def test_integrations_page_shows_provider_logos_fetched_in_the_background(qtbot, ctx, server):
+    from nango_desktop.ui.workbench.integrations import LOGO_ROLE
+
+    server.logos["slack"] = b"<html>not a logo</html>"  # keeps its initials badge
+    server.logos["hubspot"] = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"/>'  # draws nothing
+    page = IntegrationsPage(ctx)
+    qtbot.addWidget(page)
+    page.show()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=TIMEOUT)
+
+    def logos() -> dict[str, str]:
+        return {page.model.item(r, 1).text(): page.model.item(r, 0).data(LOGO_ROLE) for r in range(3)}
+
+    qtbot.waitUntil(lambda: logos()["github"] == "logo", timeout=TIMEOUT)
+    assert logos()["slack"] == logos()["hubspot"] == "initials"
+    asked = len([r for r in server.requests if r.path.startswith("/images/")])
+    page.refresh()  # a refresh neither asks again nor loses the logos
+    qtbot.waitUntil(lambda: not page.busy.isVisible(), timeout=TIMEOUT)
+    assert logos() == {"github": "logo", "hubspot": "initials", "slack": "initials"}
+    assert len([r for r in server.requests if r.path.startswith("/images/")]) == asked == 3

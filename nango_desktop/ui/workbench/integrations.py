@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Slot
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QColor, QFont, QIcon, QImage, QPainter, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -34,11 +34,13 @@ if TYPE_CHECKING:
 COLUMNS = ("Integration", "Provider", "Auth mode", "Connections", "Broken", "Created")
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+LOGO_ROLE = Qt.ItemDataRole.UserRole + 3  # "logo" once the provider's logo is shown, else "initials"
 _PALETTE = ("#3e63dd", "#30a46c", "#e5484d", "#8e4ec6", "#f76b15", "#0090ff", "#d6409f", "#12a594")
 
 
 def logo_icon(provider: str, size: int = 24) -> QIcon:
-    """A round badge with the provider's initials (logos are remote SVGs: never fetched from the GUI)."""
+    """A round badge with the provider's initials: shown until (or instead of) the provider's logo, which is
+    fetched on a worker (services/logos.py)."""
     pixmap = QPixmap(size, size)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)
@@ -55,6 +57,12 @@ def logo_icon(provider: str, size: int = 24) -> QIcon:
     painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, initials)
     painter.end()
     return QIcon(pixmap)
+
+
+def _visible(pixmap: QPixmap) -> bool:
+    """False for a logo that renders to nothing (an SVG using features Qt's SVG Tiny renderer lacks)."""
+    image = pixmap.toImage().convertToFormat(QImage.Format.Format_ARGB32)
+    return any(image.pixelColor(x, y).alpha() for y in range(image.height()) for x in range(image.width()))
 
 
 def connection_counts(connections: Sequence[Any]) -> tuple[Counter, Counter]:
@@ -76,6 +84,8 @@ class IntegrationsPage(QWidget):
         self.auth_modes: dict[str, str] = {}
         self._seq = 0
         self._loaded_once = False
+        self._logos: dict[str, QIcon] = {}  # logo URL -> icon (this session)
+        self._logos_asked: set[str] = set()  # logo URLs already asked for (each once a session)
 
         self.search = QLineEdit()
         self.search.setObjectName("integrationsSearch")
@@ -142,8 +152,8 @@ class IntegrationsPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.view)
         splitter.addWidget(detail)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 1)
 
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
@@ -228,7 +238,9 @@ class IntegrationsPage(QWidget):
                 item.setData(key, SORT_ROLE)
                 item.setData(integ.unique_key, KEY_ROLE)
                 items.append(item)
-            items[0].setIcon(logo_icon(integ.provider))
+            logo = self._logos.get(integ.logo or "")
+            items[0].setIcon(logo or logo_icon(integ.provider))
+            items[0].setData("logo" if logo else "initials", LOGO_ROLE)
             items[0].setToolTip(f"{integ.label} ({integ.unique_key})\nlogo: {integ.logo or '—'}")
             if bad:
                 items[4].setForeground(QColor(icons.STATUS_COLORS["error"]))
@@ -243,6 +255,31 @@ class IntegrationsPage(QWidget):
         self.summary.setText(f"{len(self.integrations)} integrations · {loaded}")
         if current:
             self.select(current)
+        self._fetch_logos()
+
+    def _fetch_logos(self) -> None:
+        missing = sorted({i.logo for i in self.integrations if i.logo} - self._logos_asked)
+        if missing:
+            self._logos_asked.update(missing)
+            ops.load_logos(self.ctx, missing, on_done=self._logos_loaded)
+
+    @Slot(object)
+    def _logos_loaded(self, found: dict[str, bytes]) -> None:
+        shown = False
+        for url, data in found.items():
+            pixmap = QPixmap()
+            if pixmap.loadFromData(data) and _visible(pixmap):
+                self._logos[url] = QIcon(pixmap)
+                shown = True
+        if not shown:
+            return
+        by_key = {i.unique_key: self._logos.get(i.logo or "") for i in self.integrations}
+        for row in range(self.model.rowCount()):
+            item = self.model.item(row, 0)
+            icon = by_key.get(item.data(KEY_ROLE))
+            if icon is not None:
+                item.setIcon(icon)
+                item.setData("logo", LOGO_ROLE)
 
     def current_key(self) -> str | None:
         index = self.view.currentIndex()

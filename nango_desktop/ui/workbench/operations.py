@@ -171,6 +171,22 @@ def load_integrations(ctx: Any, *, on_done: Callback, on_error: ErrorCallback = 
     return ctx.run(work, on_done=on_done, on_error=on_error)
 
 
+def load_logos(ctx: Any, urls: list[str], *, on_done: Callback) -> Task:
+    """``{url: bytes}`` of the provider logos that could be had (disk cache, else downloaded); failures are
+    quiet (the page keeps its initials badges)."""
+    from nango_desktop import paths
+    from nango_desktop.services.logos import LogoCache
+
+    cache = getattr(ctx, "logo_cache", None)
+    if cache is None:
+        cache = ctx.logo_cache = LogoCache(paths.cache_dir() / "logos")
+
+    def work(cancel: threading.Event) -> dict[str, bytes]:
+        return cache.get_many(urls, cancel)
+
+    return ctx.run(work, on_done=on_done, on_error=lambda _exc: None)
+
+
 def load_integration_detail(
     ctx: Any, unique_key: str, *, on_done: Callback, on_error: ErrorCallback = None
 ) -> Task:
