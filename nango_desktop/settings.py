@@ -53,6 +53,10 @@ class ListenerSettings(BaseModel):
     path: str = "/webhooks/nango"
     reject_invalid: bool = False  # False: accept and flag events whose signature does not verify
     reject_unsigned: bool = False
+    # A request signed only with the legacy X-Nango-Signature (SHA-256(key + body), open to length extension) is
+    # invalid unless this is on: Nango sends X-Nango-Hmac-Sha256 with every webhook (only very old self-hosted
+    # servers do not). See services/signing.verify.
+    accept_legacy_signatures: bool = False
     max_body_bytes: int = Field(1_048_576, ge=1024)
     forward_to: str | None = None
     public_url: str | None = None

@@ -207,25 +207,48 @@ class VerificationStatus(StrEnum):
     NO_KEY = "no_key"
 
 
+MATCH = "match"
+MISMATCH = "mismatch"
+NOT_SENT = "not sent"
+
+
 @dataclass(frozen=True)
 class Verification:
+    """The outcome of checking one request's signature headers. Never holds a key or the signature a key
+    would give (that would make the store a signing oracle for bodies an attacker chose): only what was
+    received, each header's verdict, and a short fingerprint of the key checked against.
+
+    Rules (services.signing.verify): when ``X-Nango-Hmac-Sha256`` is sent it alone decides (a right legacy
+    signature next to a wrong HMAC is a downgrade and is refused); a request with only the legacy header is
+    verified only where the profile accepts legacy-only signatures (SHA-256(key + body) is open to length
+    extension), and is then marked weaker."""
+
     status: VerificationStatus
-    header: str | None = None  # which header matched (HMAC_HEADER preferred)
+    header: str | None = None  # which header verified the request
     key_index: int | None = None  # 0 = current key, 1 = previous, ...
-    expected_hmac: str | None = None  # with the first (current) key
     received_hmac: str | None = None
-    expected_legacy: str | None = None
     received_legacy: str | None = None
+    hmac_result: str | None = None  # MATCH / MISMATCH / NOT_SENT; None: not checked (no key)
+    legacy_result: str | None = None  # the same for the legacy header (informative when the HMAC was sent)
+    key_fingerprint: str | None = None  # of the key that matched, else of the current key
+    reason: str | None = None  # why it is not verified (or why it is weaker), in words
 
     @property
     def ok(self) -> bool:
         return self.status is VerificationStatus.VERIFIED
 
+    @property
+    def legacy_only(self) -> bool:
+        """Verified by the legacy header alone (weaker than the HMAC)."""
+        return self.ok and self.header == LEGACY_HEADER
+
     def describe(self) -> str:
         if self.status is VerificationStatus.VERIFIED:
-            which = "HMAC" if self.header == HMAC_HEADER else "legacy signature"
+            which = "HMAC" if self.header == HMAC_HEADER else "legacy signature only, weaker"
             key = "current key" if self.key_index == 0 else f"previous key #{self.key_index}"
             return f"verified ({which}, {key})"
+        if self.status is VerificationStatus.INVALID and self.reason:
+            return f"invalid signature: {self.reason}"
         return {
             VerificationStatus.INVALID: "invalid signature",
             VerificationStatus.UNSIGNED: "unsigned (no signature header)",
@@ -239,6 +262,7 @@ class Verification:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verification:
+        """From a stored dict (unknown keys, such as the ``expected_*`` digests of old exports, are dropped)."""
         values = {k: data.get(k) for k in cls.__dataclass_fields__}
         values["status"] = VerificationStatus(data.get("status") or VerificationStatus.UNSIGNED)
         return cls(**values)

@@ -356,6 +356,7 @@ class WebhookServer:
         keys: Callable[[], Sequence[str]] = lambda: (),
         reject_invalid: bool = False,
         reject_unsigned: bool = False,
+        accept_legacy_only: bool = False,
         max_body_bytes: int = 1_048_576,
         on_event: Callable[[StoredEvent, bool], None] | None = None,
         forward_to: str | None = None,
@@ -373,6 +374,7 @@ class WebhookServer:
         self.keys = keys
         self.reject_invalid = reject_invalid
         self.reject_unsigned = reject_unsigned
+        self.accept_legacy_only = accept_legacy_only  # see signing.verify
         self.max_body_bytes = max_body_bytes
         self.on_event = on_event
         self.forward_to = forward_to
@@ -530,7 +532,9 @@ class WebhookServer:
 
     def _handle_webhook(self, handler: _Handler, body: bytes) -> None:
         headers = handler.headers_dict()
-        verification: Verification = verify(body, headers, self._keys())
+        verification: Verification = verify(
+            body, headers, self._keys(), accept_legacy_only=self.accept_legacy_only
+        )
         status = verification.status
         if (status is VerificationStatus.INVALID and self.reject_invalid) or (
             status is VerificationStatus.UNSIGNED and self.reject_unsigned

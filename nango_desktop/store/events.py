@@ -50,7 +50,7 @@ from nango_desktop.domain.webhooks import (
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Nango's sender: 3 attempts, 20 s timeout each, waits of 3 s and 6 s between them: the last retry starts at
 # most 20 + 3 + 20 + 6 = 49 s after the first attempt. 60 s covers it with margin for clocks and queues,
 # yet stays under the time between two real events of one connection (Nango backs off 30 s after a
@@ -234,6 +234,36 @@ def dedupe_key(body: bytes, headers: Mapping[str, str]) -> str:
     return digest.hexdigest()
 
 
+def _strip_expected_signatures(conn: sqlite3.Connection) -> None:
+    """Schema 3: rows of schema 2 and older kept the signatures the key gives each body, also for events
+    that did not verify: a signing oracle for bodies an attacker chose (issue 19). Each row keeps instead
+    its per-header verdicts; a row verified by a right legacy header next to a wrong HMAC (a downgrade the
+    old rules let through) becomes invalid."""
+    rows = conn.execute(
+        "SELECT id, verification FROM events WHERE verification LIKE '%expected%'"
+    ).fetchall()
+    updates = []
+    for eid, text in rows:
+        data = json.loads(text)
+        expected = {"hmac": data.pop("expected_hmac", None), "legacy": data.pop("expected_legacy", None)}
+        for name in ("hmac", "legacy"):
+            received = data.get(f"received_{name}")
+            if data.get("status") == "no_key" or (received is not None and expected[name] is None):
+                result = None
+            elif received is None:
+                result = "not sent"
+            else:
+                result = "match" if str(received).lower() == expected[name] else "mismatch"
+            data[f"{name}_result"] = result
+        if data.get("status") == "verified" and data.get("hmac_result") == "mismatch":
+            data.update(status="invalid", header=None, key_index=None)
+            data["reason"] = "X-Nango-Hmac-Sha256 does not match (re-checked by the rules of schema 3)"
+        updates.append((json.dumps(data), data.get("status"), eid))
+    conn.execute("BEGIN")
+    conn.executemany("UPDATE events SET verification = ?, verification_status = ? WHERE id = ?", updates)
+    conn.execute("COMMIT")
+
+
 class EventStore:
     def __init__(
         self,
@@ -280,6 +310,8 @@ class EventStore:
             # retries only within RETRY_WINDOW_SECONDS (index on dedupe key + reception time).
             conn.execute("DROP INDEX IF EXISTS events_dedupe")
             conn.commit()
+        if version < 3:
+            _strip_expected_signatures(conn)
             if version:
                 log.info("Event store %s migrated from schema %d to %d", "events", version, SCHEMA_VERSION)
 

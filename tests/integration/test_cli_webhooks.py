@@ -79,7 +79,7 @@ def test_events_list_table_and_json(filled_store, capsys):
 def test_events_show(filled_store, capsys):
     code, out, _ = run(["events", "show", "2"], capsys)
     assert code == 0
-    assert "Verification:  invalid" in out and "(MISMATCH)" in out
+    assert "Verification:  invalid" in out and "(mismatch)" in out
     assert '"connectionId": "c-bad"' in out and "X-Nango-Hmac-Sha256:" in out
     code, out, _ = run(["events", "show", "4"], capsys)
     assert "Malformed:     Body is not valid JSON" in out and "{oops" in out
@@ -296,3 +296,32 @@ def test_api_url_does_not_switch_the_event_store(tmp_home, env_key, capsys, monk
     assert "c-acme" in out
     assert "“acme”" in err and str(event_store_path("acme")) in err and "1 event" in err
     assert "1 events" not in err
+
+
+def test_events_show_and_export_never_hold_the_signature_the_key_gives(filled_store, capsys, tmp_path):
+    """Issue 19 item 1: event #2 was posted with a wrong key; the signatures SIGNING_KEY gives its body (which
+    an attacker chose) must appear nowhere: show, show --format json, list --format json, export."""
+    from nango_desktop.services.signing import sign_headers
+    from nango_desktop.store.events import EventStore, event_store_path
+
+    with EventStore(event_store_path("default"), profile="default") as store:
+        body = store.get(2).body
+    right = sign_headers(SIGNING_KEY, body).values()
+    outputs = []
+    for argv in (
+        ["events", "show", "2"],
+        ["events", "show", "2", "--format", "json"],
+        ["events", "list", "--format", "json"],
+    ):
+        code, out, _ = run(argv, capsys)
+        assert code == 0
+        outputs.append(out)
+    target = tmp_path / "events.json"
+    code, _out, _ = run(["events", "export", "--output", str(target)], capsys)
+    assert code == 0
+    outputs.append(target.read_text())
+    assert "does not match" in outputs[0] or "(mismatch)" in outputs[0]
+    for text in outputs:
+        for value in right:
+            assert value not in text and value[:16] not in text
+        assert "expected_hmac" not in text and "expected_legacy" not in text

@@ -56,7 +56,7 @@ def test_default_port_is_documented_constant():
     [
         (SIGNING_KEY, {}, "verified", HMAC_HEADER, 0),
         (PREVIOUS_KEY, {}, "verified", HMAC_HEADER, 1),
-        (SIGNING_KEY, {"hmac": False}, "verified", LEGACY_HEADER, 0),
+        (SIGNING_KEY, {"hmac": False}, "invalid", None, None),  # legacy only: refused by default
         ("wrong-key", {}, "invalid", None, None),
         (None, {}, "unsigned", None, None),
     ],
@@ -70,6 +70,51 @@ def test_verification_over_http(listener, store, key, kw, status, header, key_in
     assert event.summary.connection_id == "ç-日本-🚀"
     assert event.body == nango_json(auth_webhook(connection_id="ç-日本-🚀"))  # raw bytes kept
     assert event.peer == "127.0.0.1" and event.path == "/webhooks/nango" and event.method == "POST"
+
+
+def test_legacy_only_verifies_over_http_where_the_profile_accepts_it_marked_weaker(store):
+    with running_listener(store, keys=(SIGNING_KEY,), accept_legacy_only=True) as server:
+        code, reply = post_webhook(server.url, auth_webhook(), hmac=False)
+    verification = store.get(reply["id"]).verification
+    assert code == 200 and verification.legacy_only and verification.header == LEGACY_HEADER
+
+
+def test_downgrade_and_length_extension_are_refused_over_http(store):
+    """Issue 19 item 2 over real HTTP with reject-invalid: a right legacy header next to a wrong HMAC, and a
+    length-extended body forged from a stored (body, legacy signature) pair, are answered 401, not stored."""
+    from tests.length_extension import extend
+
+    with running_listener(store, keys=(SIGNING_KEY,), reject_invalid=True) as server:
+        code, reply = post_webhook(server.url, auth_webhook(connection_id="genuine"))
+        assert code == 200
+        genuine = store.get(reply["id"])
+        forged, signature = extend(
+            genuine.verification.received_legacy, len(SIGNING_KEY), genuine.body, b',"connectionId":"evil"}'
+        )
+        assert post_raw(server.url, forged, {LEGACY_HEADER: signature})[0] == 401
+        downgrade = nango_json(auth_webhook(connection_id="downgrade"))
+        headers = nango_headers(downgrade) | {HMAC_HEADER: "0" * 64}
+        code, reply = post_raw(server.url, downgrade, headers)
+        assert code == 401 and "downgrade" in str(reply)
+        assert server.stats.rejected == 2
+    assert [e.summary.connection_id for e in store.list()] == ["genuine"]
+
+
+def test_failed_checks_stored_over_http_carry_no_right_signature(listener, store):
+    """Issue 19 item 1: an attacker posts a body of their choice with a wrong signature; what the listener
+    stores for it holds no signature the configured keys give that body."""
+    from nango_desktop.services.signing import sign_headers
+
+    raw = nango_json(auth_webhook(connection_id="attacker-chosen"))
+    for headers in ({HMAC_HEADER: "0" * 64}, {LEGACY_HEADER: "0" * 64}, {}):
+        code, reply = post_raw(listener.url, raw, headers)
+        assert code == 200
+        stored = store.get(reply["id"])
+        text = repr(stored.verification.to_dict()) + repr(stored.to_dict())
+        for key in (SIGNING_KEY, PREVIOUS_KEY):
+            for value in sign_headers(key, raw).values():
+                assert value not in text
+        raw += b" "  # a new event each time
 
 
 def test_no_key_configured(store):

@@ -19,7 +19,7 @@ import pytest
 from PySide6.QtGui import QGuiApplication
 
 from nango_desktop.services.secrets import SecretKind, SecretStore
-from nango_desktop.services.signing import verify
+from nango_desktop.services.signing import key_fingerprint, sign_headers, verify
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.store.events import EventFilter, EventStore
 from nango_desktop.ui.context import AppContext
@@ -289,7 +289,7 @@ def test_detail_shows_the_signature_check(qtbot, page, ctx):
     ] == [
         "unsigned",
         "invalid",
-        "verified",
+        "invalid",  # legacy signature only: refused by default (issue 19 item 2)
         "verified",
         "verified",
     ]
@@ -300,13 +300,18 @@ def test_detail_shows_the_signature_check(qtbot, page, ctx):
 
     text = signature_text("right")
     assert "Verified with X-Nango-Hmac-Sha256 and the current key" in text
-    assert text.count("match") == 2 and "MISMATCH" not in text
+    assert text.count("match") == 2 and "does not match" not in text
+    assert "fingerprint " + key_fingerprint(SIGNING_KEY) in text
     assert "the previous key (#1)" in signature_text("previous")
-    assert "Verified with X-Nango-Signature" in signature_text("legacy")
+    legacy = signature_text("legacy")
+    assert "Invalid" in legacy and "legacy signature only: refused" in legacy
     wrong = signature_text("wrong")
-    assert "Invalid" in wrong and wrong.count("MISMATCH") == 2
     event = by_connection["wrong"]
-    assert event.verification.received_hmac in wrong and event.verification.expected_hmac in wrong
+    assert "Invalid" in wrong and "does not match" in wrong
+    assert event.verification.hmac_result == event.verification.legacy_result == "mismatch"
+    assert event.verification.received_hmac in wrong
+    for value in sign_headers(SIGNING_KEY, event.body).values():  # no signing oracle (issue 19 item 1)
+        assert value not in wrong and value not in page.detail.signature_view.toHtml()
     assert "Unsigned" in signature_text("unsigned") and "(not sent)" in signature_text("unsigned")
     assert SIGNING_KEY not in page.detail.signature_view.toHtml()
 
@@ -405,7 +410,7 @@ def test_detail_without_a_signing_key(qtbot):
     detail.set_event(event)
     text = detail.signature_view.toPlainText()
     assert "Not checked: no webhook signing key is configured" in text
-    assert headers["X-Nango-Hmac-Sha256"] in text and "(no key)" in text
+    assert headers["X-Nango-Hmac-Sha256"] in text and "fingerprint" not in text
     assert not detail.open_button.isEnabled(), "no summary given: nothing to open"
 
 
@@ -674,6 +679,26 @@ def test_policy_and_autostart_settings_are_saved_and_applied(qtbot, page, ctx, t
     saved = tmp_path / "profiles.json"
     qtbot.waitUntil(lambda: saved.exists() and '"reject_unsigned": true' in saved.read_text())
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+
+
+def test_accepting_legacy_only_signatures_is_a_saved_setting_that_restarts_the_listener(qtbot, page, ctx):
+    url = start(qtbot, page)
+    page.settings_toggle.setChecked(True)
+    assert not page.legacy_check.isChecked()
+    raw = nango_json(auth_webhook(connection_id="legacy-1"))
+    assert post_raw(url, raw, nango_headers(raw, hmac=False))[0] == 200
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    assert page.model.event_at(0).verification.status == "invalid"
+    page.legacy_check.setChecked(True)
+    page.apply_settings()
+    qtbot.waitUntil(
+        lambda: ctx.profile.listener.accept_legacy_signatures and ctx.listener.state == "listening"
+    )
+    url = ctx.listener.url
+    raw = nango_json(auth_webhook(connection_id="legacy-2"))
+    assert post_raw(url, raw, nango_headers(raw, hmac=False))[0] == 200
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2)
+    assert page.model.event_at(0).verification.legacy_only
 
 
 def test_invalid_settings_are_refused_with_an_error(qtbot, page, ctx):

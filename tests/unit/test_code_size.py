@@ -16,9 +16,9 @@ MAX_FUNCTION_LINES = 60
 # path (relative to nango_desktop/) -> (ceiling, reason)
 FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "services/api.py": (870, "the whole Nango REST client in one place (issue 13 step 3: split by resource)"),
-    "services/webhook_server.py": (580, "HTTP listener with its slot and timeout handling; one class"),
+    "services/webhook_server.py": (585, "HTTP listener with its slot and timeout handling; one class"),
     "services/workbench.py": (540, "records/syncs/actions/proxy calls; split per workbench tab pending"),
-    "store/events.py": (860, "SQLite event store with schema migrations and retention (shared hot spot)"),
+    "store/events.py": (890, "SQLite event store with schema migrations and retention (shared hot spot)"),
     "ui/connections/detail.py": (
         950,
         "ConnectionDetail: one widget per tab pending (issue 13 step 3); issue 14 banner states and override",
@@ -29,7 +29,7 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "ui/overview/charts.py": (610, "four QPainter charts sharing axis/hover code"),
     "ui/overview/page.py": (870, "OverviewPage: attention list to split out (step 3)"),
     "ui/webhooks/page.py": (
-        1020,
+        1030,
         "WebhooksPage: settings / filters / recent events panels to split (step 3)",
     ),
     "ui/context.py": (510, "AppContext: the service locator the session layer takes over piece by piece"),
@@ -38,7 +38,7 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
 
 # "path:function" -> (ceiling, reason). Most are widget constructors that build a whole form in code.
 FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
-    "ui/webhooks/page.py:_build_settings": (65, "the listener settings panel, one widget per setting"),
+    "ui/webhooks/page.py:_build_settings": (75, "the listener settings panel, one widget per setting"),
     "ui/webhooks/rotation.py:__init__": (65, "dialog built in code"),
     "ui/overview/charts.py:paintEvent": (65, "one chart's painting: axis, bars, labels, hover"),
     "ui/webhooks/page.py:_build_filters": (70, "the filter bar, one widget per filter"),

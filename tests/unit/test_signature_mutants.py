@@ -3,7 +3,8 @@
 Each test sends ONE signature header holding a near miss of the right value (a truncation, a digest computed
 without the key or with the key in the wrong place, the other header's digest, a digest of another body) and
 asserts the webhook is not verified. Only one header is sent, so the tests hold whatever rule decides between
-the two headers when both are present. Written against the public ``verify`` API only.
+the two headers when both are present. Written against the public ``verify`` API only, with legacy-only
+signatures accepted (the profile setting for old servers) so the legacy comparison itself is what is tested.
 
 Checked against weakened verifiers (see the closing note of issue 12): comparing only the first 16 hex
 characters, or accepting a key-less ``sha256(body)``, in either header, makes these tests fail.
@@ -82,7 +83,7 @@ def test_forged_single_header_is_never_verified(header, body_name, forgery):
     if forgery != "digest with another key":
         key_sets.append([SIGNING_KEY, PREVIOUS_KEY])  # a rotation in progress: two candidate keys
     for keys in key_sets:
-        result = verify(raw, {header: value}, keys)
+        result = verify(raw, {header: value}, keys, accept_legacy_only=True)
         assert result.status is not VerificationStatus.VERIFIED and not result.ok, (header, forgery, keys)
         assert result.key_index is None
 
@@ -93,7 +94,7 @@ def test_every_prefix_of_the_right_signature_is_rejected(header, length):
     """A comparison that stops early (any prefix length, including the empty value) lets forgeries in."""
     raw = BODIES["auth webhook"]
     prefix = RIGHT[header](SIGNING_KEY, raw)[:length]
-    result = verify(raw, {header: prefix}, [SIGNING_KEY])
+    result = verify(raw, {header: prefix}, [SIGNING_KEY], accept_legacy_only=True)
     assert result.status is not VerificationStatus.VERIFIED and not result.ok
 
 
@@ -103,8 +104,8 @@ def test_keyless_digest_rejected_with_any_configured_key(header):
     raw = nango_json({"type": "auth", "operation": "creation", "success": True, "connectionId": "evil"})
     keyless = hashlib.sha256(raw).hexdigest()
     for keys in ([SIGNING_KEY], [PREVIOUS_KEY], [SIGNING_KEY, PREVIOUS_KEY]):
-        assert not verify(raw, {header: keyless}, keys).ok
-        assert not verify(raw, {header: keyless.upper()}, keys).ok
+        assert not verify(raw, {header: keyless}, keys, accept_legacy_only=True).ok
+        assert not verify(raw, {header: keyless.upper()}, keys, accept_legacy_only=True).ok
 
 
 def test_control_the_real_hmac_alone_verifies():
@@ -112,3 +113,9 @@ def test_control_the_real_hmac_alone_verifies():
     raw = BODIES["auth webhook"]
     result = verify(raw, {HMAC_HEADER: right_hmac(SIGNING_KEY, raw)}, [SIGNING_KEY])
     assert result.ok and result.status is VerificationStatus.VERIFIED
+
+
+def test_control_the_real_legacy_alone_verifies_when_accepted():
+    raw = BODIES["auth webhook"]
+    result = verify(raw, {LEGACY_HEADER: right_legacy(SIGNING_KEY, raw)}, [SIGNING_KEY], accept_legacy_only=True)
+    assert result.ok and result.legacy_only

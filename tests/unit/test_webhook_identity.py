@@ -64,5 +64,5 @@ def test_a_schema_1_store_migrates(tmp_home, raw):
         assert not dup and store.count() == 2  # the unique index would have merged (or refused) it
         version = store._query("PRAGMA user_version")[0][0]
         indexes = {row[0] for row in store._query("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
     assert "events_dedupe" not in indexes and "events_dedupe_at" in indexes

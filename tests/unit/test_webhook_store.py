@@ -287,3 +287,67 @@ def test_any_request_round_trips(store, body, headers):
     text = body.decode("utf-8", "replace")
     if not duplicate and len(text) >= 3:
         assert event.id in {e.id for e in store.search(text[:20], limit=1000)}
+
+
+def test_a_schema_2_store_loses_its_expected_signatures_and_downgrades(tmp_path):
+    """Issue 19 item 1: stores written before schema 3 kept, for every event, the signatures the key gives its
+    body (also for bodies that did not verify). Opening one removes them from every row and keeps per-header
+    verdicts; an event the old rules verified by the legacy header next to a wrong HMAC becomes invalid."""
+    import json
+    import sqlite3
+
+    from nango_desktop.services.signing import sign_headers, verify
+    from nango_desktop.store.events import SCHEMA_VERSION, EventFilter, EventStore
+    from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json
+
+    path = tmp_path / "events.sqlite3"
+    bodies = {name: nango_json(auth_webhook(connection_id=name)) for name in ("ok", "bad", "downgrade")}
+    headers = {
+        "ok": nango_headers(bodies["ok"]),
+        "bad": nango_headers(bodies["bad"], "wrong-key"),
+        "downgrade": nango_headers(bodies["downgrade"]) | {"X-Nango-Hmac-Sha256": "0" * 64},
+    }
+    with EventStore(path, profile="p") as store:
+        ids = {
+            name: store.add(body=bodies[name], headers=headers[name], verification=verify(bodies[name], headers[name], [SIGNING_KEY]), received_at=1.0 + i)[0].id
+            for i, name in enumerate(bodies)
+        }  # fmt: skip
+    conn = sqlite3.connect(path)  # rewrite the rows as schema 2 kept them
+    for name, eid in ids.items():
+        right = sign_headers(SIGNING_KEY, bodies[name])
+        old = {
+            "status": "invalid" if name == "bad" else "verified",
+            "header": {"ok": "X-Nango-Hmac-Sha256", "bad": None, "downgrade": "X-Nango-Signature"}[name],
+            "key_index": None if name == "bad" else 0,
+            "expected_hmac": right["X-Nango-Hmac-Sha256"],
+            "received_hmac": headers[name]["X-Nango-Hmac-Sha256"],
+            "expected_legacy": right["X-Nango-Signature"],
+            "received_legacy": headers[name]["X-Nango-Signature"],
+        }
+        conn.execute(
+            "UPDATE events SET verification = ?, verification_status = ? WHERE id = ?",
+            (json.dumps(old), old["status"], eid),
+        )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    with EventStore(path, profile="p") as store:
+        events = {name: store.get(eid) for name, eid in ids.items()}
+        invalid = [e.id for e in store.list(filters=EventFilter(verification="invalid"))]  # status column
+    raw_rows = sqlite3.connect(path).execute("SELECT verification FROM events").fetchall()
+    assert SCHEMA_VERSION == 3
+    never_received = [
+        *sign_headers(SIGNING_KEY, bodies["bad"]).values(),
+        sign_headers(SIGNING_KEY, bodies["downgrade"])["X-Nango-Hmac-Sha256"],
+    ]
+    for (text,) in raw_rows:
+        assert "expected" not in text
+        assert not any(value in text for value in never_received)
+    assert events["ok"].verification.ok and events["ok"].verification.hmac_result == "match"
+    assert (events["bad"].verification.hmac_result, events["bad"].verification.legacy_result) == (
+        "mismatch",
+    ) * 2
+    assert not events["downgrade"].verification.ok
+    assert events["downgrade"].verification.legacy_result == "match"
+    assert sorted(invalid) == sorted([ids["bad"], ids["downgrade"]])  # the status column follows

@@ -42,7 +42,16 @@ __all__ = ["ListenerController", "UserError", "is_loopback", "webhook_url_for_na
 STOPPED, LISTENING, ERROR = "stopped", "listening", "error"
 PROBE_TIMEOUT = 3.0
 # What the WebhookServer is built with: changing one of these restarts a running listener.
-RESTART_FIELDS = ("host", "port", "path", "reject_invalid", "reject_unsigned", "max_body_bytes", "forward_to")
+RESTART_FIELDS = (
+    "host",
+    "port",
+    "path",
+    "reject_invalid",
+    "reject_unsigned",
+    "accept_legacy_signatures",
+    "max_body_bytes",
+    "forward_to",
+)
 
 
 class UserError(ValueError):
@@ -229,6 +238,7 @@ class ListenerController(QObject):
                 keys=self.keys,
                 reject_invalid=s.reject_invalid,
                 reject_unsigned=s.reject_unsigned,
+                accept_legacy_only=s.accept_legacy_signatures,
                 max_body_bytes=s.max_body_bytes,
                 on_event=self._post_event,
                 forward_to=s.forward_to or None,

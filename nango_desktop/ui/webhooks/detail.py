@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.domain.webhooks import MATCH, MISMATCH, NOT_SENT
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
 from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
 from nango_desktop.ui.forms import ElidedLabel
@@ -305,51 +306,43 @@ def _key_name(index: int | None) -> str:
 
 
 def signature_html(event: StoredEvent) -> str:
+    """Which header verified the event with which key, or why it did not; never the signature a key would
+    give the body (for an event that did not verify, that would hand its sender a valid signature)."""
     v = event.verification
     color = SIGNATURE_COLOR.get(v.status, QColor("#000000")).name()
     status = {
         VerificationStatus.VERIFIED: f"Verified with {v.header} and {_key_name(v.key_index)}",
-        VerificationStatus.INVALID: "Invalid: no configured key produces the received signature",
+        VerificationStatus.INVALID: "Invalid: the signature does not match",
         VerificationStatus.UNSIGNED: "Unsigned: neither Nango signature header was sent",
         VerificationStatus.NO_KEY: "Not checked: no webhook signing key is configured for this profile",
     }.get(v.status, str(v.status))
-    expected_key = _key_name(v.key_index if v.key_index is not None else 0)
+    if v.legacy_only:
+        status += " (legacy signature only: weaker)"
     rows = []
-    for header, received, expected, how in (
-        (HMAC_HEADER, v.received_hmac, v.expected_hmac, "HMAC-SHA256(key, raw body)"),
-        (LEGACY_HEADER, v.received_legacy, v.expected_legacy, "SHA-256(key + raw body), legacy"),
+    for header, received, result, how in (
+        (HMAC_HEADER, v.received_hmac, v.hmac_result, "HMAC-SHA256(key, raw body)"),
+        (LEGACY_HEADER, v.received_legacy, v.legacy_result, "SHA-256(key + raw body), legacy"),
     ):
-        if expected is None:
-            verdict = "—"
-        elif received is None:
-            verdict = "missing"
-        else:
-            verdict = "match" if received.lower() == expected else "MISMATCH"
-        mark = (
-            "#1a7f37"
-            if verdict == "match"
-            else "#cf222e"
-            if verdict in ("MISMATCH", "missing")
-            else "#6e7781"
-        )
+        verdict = {MATCH: "match", MISMATCH: "does not match", NOT_SENT: "not sent"}.get(result or "", "—")
+        mark = "#1a7f37" if result == MATCH else "#cf222e" if result == MISMATCH else "#6e7781"
         rows.append(
             f"<tr><td><b>{html.escape(header)}</b><br><small>{how}</small></td>"
             f"<td><code>{html.escape(received or '(not sent)')}</code></td>"
-            f"<td><code>{html.escape(expected or '(no key)')}</code></td>"
             f"<td style='color:{mark}'><b>{verdict}</b></td></tr>"
         )
-    note = (
-        f"<p><small>Expected values are computed with {expected_key} on the exact bytes received.</small></p>"
-        if v.expected_hmac
-        else ""
-    )
+    notes = []
+    if v.reason and (not v.ok or v.legacy_only):
+        notes.append(html.escape(v.reason or ""))
+    if v.key_fingerprint:
+        which = "Matched" if v.ok else "Checked against"
+        notes.append(f"{which} {_key_name(v.key_index if v.ok else 0)}, fingerprint {v.key_fingerprint}")
     return (
         f"<p style='color:{color}'><b>{html.escape(status)}</b></p>"
         "<table border='1' cellspacing='0' cellpadding='4'>"
-        "<tr><th>Header</th><th>Received</th><th>Expected</th><th></th></tr>"
+        "<tr><th>Header</th><th>Received</th><th></th></tr>"
         + "".join(rows)
         + "</table>"
-        + note
+        + "".join(f"<p><small>{note}</small></p>" for note in notes)
     )
 
 

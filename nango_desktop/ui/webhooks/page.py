@@ -224,6 +224,12 @@ class WebhooksPage(QWidget):
             "Reject (401) invalid or unsigned requests instead of storing them flagged"
         )
         self.reject_check.setObjectName("listenerReject")
+        self.legacy_check = QCheckBox("Accept the legacy signature alone (weaker: for old self-hosted Nango)")
+        self.legacy_check.setObjectName("listenerAcceptLegacy")
+        self.legacy_check.setToolTip(
+            "Off (default): a request with only X-Nango-Signature, SHA-256(key + body), is invalid; that scheme can be "
+            "forged by length extension, and Nango sends X-Nango-Hmac-Sha256 with every webhook."
+        )
         self.apply_button = QPushButton("Apply")
         self.apply_button.setObjectName("listenerApply")
         self.apply_button.clicked.connect(self.apply_settings)
@@ -260,6 +266,7 @@ class WebhooksPage(QWidget):
         self.rotate_key_button.clicked.connect(self.open_rotate_key)
         checks.addWidget(self.rotate_key_button)
         box.addLayout(checks)
+        box.addWidget(self.legacy_check)
         box.addWidget(self.bind_warning)
         self.settings_panel.setVisible(False)
         self.settings_toggle.toggled.connect(self.settings_panel.setVisible)
@@ -512,6 +519,7 @@ class WebhooksPage(QWidget):
         self.notify_check.setChecked(s.notify_auth_failures)
         self.autostart_check.setChecked(s.enabled)
         self.reject_check.setChecked(s.reject_invalid and s.reject_unsigned)
+        self.legacy_check.setChecked(s.accept_legacy_signatures)
         self.public_edit.blockSignals(True)
         self.public_edit.setText(s.public_url or "")
         self.public_edit.blockSignals(False)
@@ -570,6 +578,7 @@ class WebhooksPage(QWidget):
                     "enabled": self.autostart_check.isChecked(),
                     "reject_invalid": self.reject_check.isChecked(),
                     "reject_unsigned": self.reject_check.isChecked(),
+                    "accept_legacy_signatures": self.legacy_check.isChecked(),
                 }
             )
         except ValidationError as exc:
