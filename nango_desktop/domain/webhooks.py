@@ -19,6 +19,7 @@ parsed body into a :class:`WebhookSummary` for tables, filters and the CLI.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
@@ -85,11 +86,30 @@ class WebhookSummary:
         return " ".join(parts)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is out of range")
+    return value
+
+
+def loads_strict(text: str) -> Any:
+    """``json.loads`` that accepts only what every JSON reader can write back: no ``NaN``/``Infinity``, no
+    number that overflows to infinity. Raises ValueError (JSONDecodeError for syntax errors, and for an integer
+    of more digits than Python converts, 4,300 by default)."""
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def parse_body(raw: bytes) -> tuple[Any, str | None]:
-    """Decode ``raw`` as UTF-8 JSON. Returns ``(value, None)`` or ``(None, problem)``.
+    """Decode ``raw`` as UTF-8 JSON. Returns ``(value, None)`` or ``(None, problem)``. Never raises.
 
     The problem names the position of the syntax error (line, column, byte offset) so the inspector can
-    point at it.
+    point at it. Bodies that are JSON only to lenient readers (``NaN``, ``1e999``, an integer of 5,000 digits)
+    are malformed too: they are kept as received, and nothing we export or show has to write them back.
     """
     try:
         text = raw.decode("utf-8")
@@ -98,7 +118,7 @@ def parse_body(raw: bytes) -> tuple[Any, str | None]:
     if text.startswith("\ufeff"):
         text = text[1:]
     try:
-        return json.loads(text), None
+        return loads_strict(text), None
     except json.JSONDecodeError as exc:
         return (
             None,
@@ -106,6 +126,8 @@ def parse_body(raw: bytes) -> tuple[Any, str | None]:
         )
     except RecursionError:
         return None, "Body is not valid JSON: nested too deeply"
+    except ValueError as exc:
+        return None, f"Body is not usable JSON: {str(exc)[:200]}"
 
 
 def _text(value: Any) -> str | None:

@@ -33,6 +33,7 @@ import io
 import ipaddress
 import json
 import logging
+import re
 import socket
 import socketserver
 import threading
@@ -56,6 +57,7 @@ HEALTH_PATH = "/healthz"
 BROWSER_CONTENT_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded")
 MAX_REQUEST_LINE = 8 * 1024
 MAX_HEADER_BYTES = 32 * 1024  # all header lines together; the count is capped at 100 by http.client
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")  # strictly ASCII digits; 15 digits is far above any limit
 
 __all__ = ["DEFAULT_LISTENER_PORT", "ListenerError", "ListenerState", "ListenerStats", "WebhookServer"]
 
@@ -175,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        self._answered = True
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -194,6 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
     # -- routing ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
         owner = self.server.owner
+        self._answered = False  # per request (a kept-alive connection carries several)
         try:
             self._route(owner)
         except _Reply as reply:
@@ -209,6 +213,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(
                 reply.status, {"error": {"code": reply.status, "message": reply.message}}, reply.headers
             )
+        except OSError:  # the client went away or stalled (timeouts, resets): nobody to answer
+            raise
+        except Exception:  # a bug or an input nobody foresaw: still an answer (500: Nango retries), logged
+            owner._count("errors")
+            log.exception("listener: unexpected error on %s %s", self.command, self.path[:200])
+            self.close_connection = True
+            if not getattr(self, "_answered", False):
+                self._send(
+                    500, {"error": {"code": 500, "message": "Internal error; the event was not stored"}}
+                )
 
     do_POST = do_GET = do_HEAD = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _dispatch
 
@@ -244,7 +258,8 @@ class _Handler(BaseHTTPRequestHandler):
         lengths = {v.strip() for v in self.headers.get_all("Content-Length") or []}
         if not lengths:
             raise _Reply(411, "Content-Length required")
-        if len(lengths) > 1 or not next(iter(lengths)).isdigit():
+        # ASCII digits only, bounded: str.isdigit() takes "¹" or "٣", and int() of 5,000 digits raises.
+        if len(lengths) > 1 or not _CONTENT_LENGTH.fullmatch(next(iter(lengths))):
             raise _Reply(400, "Invalid Content-Length")
         length = int(next(iter(lengths)))
         if length > limit:

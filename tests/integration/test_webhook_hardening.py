@@ -142,6 +142,13 @@ def test_body_at_the_limit_is_accepted(listener, store):
         (b"Content-Length: abc\r\n", 400),
         (b"Content-Length: -5\r\n", 400),
         (b"Content-Length: 2\r\nContent-Length: 3\r\n", 400),
+        # issue 19 item 6: not ASCII digits (str.isdigit() takes them; int() then raised or read 3 bytes)
+        ("Content-Length: ¹\r\n".encode(), 400),
+        ("Content-Length: ٣\r\n".encode(), 400),
+        ("Content-Length: ２\r\n".encode(), 400),
+        (b"Content-Length: " + b"9" * 5000 + b"\r\n", 400),  # int() of 5,000 digits raised ValueError
+        (b"Content-Length: +2\r\n", 400),
+        (b"Content-Length: 2 3\r\n", 400),
     ],
 )
 def test_bad_framing(listener, store, headers, expected):
@@ -360,3 +367,52 @@ def test_stop_cuts_stalled_connections_and_leaves_no_threads(store):
         s.close()
     assert wait_for(lambda: not [t for t in threading.enumerate() if "process_request_thread" in t.name])
     assert store.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"type":"auth","n":' + b"7" * 5000 + b"}", "digits"),  # more than Python's 4,300-digit limit
+        (b'{"type":"auth","n":NaN}', "NaN"),
+        (b'{"type":"auth","n":-Infinity}', "Infinity"),
+        (b'{"type":"auth","n":1e999}', "out of range"),
+    ],
+)
+def test_numbers_that_json_cannot_round_trip_are_answered_and_stored_malformed(
+    listener, store, body, problem
+):
+    """Issue 19 item 6: a signed body with such a number got no answer and was not stored (ValueError in the
+    handler; Nango retries, then drops it). Now: answered, stored as received, flagged malformed; and the
+    export stays valid JSON (no NaN/Infinity written back)."""
+    import io
+    import json
+
+    status, reply = post_raw(listener.url, body, nango_headers(body))
+    assert status == 400 and problem in reply["error"]["message"]
+    event = store.get(reply["id"])
+    assert event.body == body and event.malformed and event.verification.ok
+    out = io.StringIO()
+    store.export_json(out)
+
+    def refuse(name):
+        raise AssertionError(f"export wrote {name}")
+
+    exported = json.loads(out.getvalue(), parse_constant=refuse)
+    assert [e["id"] for e in exported] == [event.id]
+    assert _healthy(listener)
+
+
+def test_an_unexpected_error_is_answered_500_and_the_listener_goes_on(listener, store, monkeypatch):
+    """Whatever goes wrong inside the handler, the client gets an answer (500: Nango retries) and the
+    listener keeps serving."""
+    import nango_desktop.services.webhook_server as ws
+
+    def boom(*_args, **_kw):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ws, "summarize", boom)
+    status, reply = post_raw(listener.url, RAW, nango_headers(RAW))
+    assert status == 500 and "not stored" in reply["error"]["message"]
+    assert store.count() == 0 and listener.stats.errors == 1
+    monkeypatch.undo()
+    assert post_raw(listener.url, RAW, nango_headers(RAW))[0] == 200

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.domain.webhooks import MATCH, MISMATCH, NOT_SENT
+from nango_desktop.domain.webhooks import MATCH, MISMATCH, NOT_SENT, loads_strict
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
 from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
 from nango_desktop.ui.forms import ElidedLabel
@@ -74,11 +74,13 @@ def error_position(body: bytes) -> tuple[int, str] | None:
         return index, f"Invalid UTF-8 byte 0x{body[exc.start]:02x} at byte offset {exc.start}"
     offset = 1 if text.startswith("\ufeff") else 0
     try:
-        json.loads(text[offset:])
+        loads_strict(text[offset:])
     except json.JSONDecodeError as exc:
         return exc.pos + offset, f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
     except RecursionError:
         return 0, "Nested too deeply"
+    except ValueError as exc:  # NaN, a number out of range or of too many digits: no position
+        return 0, str(exc)[:200]
     return None
 
 
