@@ -200,24 +200,49 @@ def event_line(event: StoredEvent, duplicate: bool = False) -> str:
 # -- listen ------------------------------------------------------------------------------------------------
 
 
-def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
+def _listen_keys(
+    args: argparse.Namespace, ctx: CliContext, profile: str, settings: ListenerSettings
+) -> list[str]:
+    """The signing keys ``listen`` starts with; refuses (fails closed) when a reject policy has none."""
     from nango_desktop.services.secrets import SecretStoreUnavailable
-    from nango_desktop.services.webhook_server import ListenerError, WebhookServer
 
-    profile = _profile(args, ctx)
-    settings: ListenerSettings = profile.listener
     try:
         try:
             keys = list(ctx.signing_keys())
         except CliError:  # no profile set up: keys stored under the fallback profile name, if any
-            keys = list(ctx.secrets.signing_keys(profile.name))
+            keys = list(ctx.secrets.signing_keys(profile))
     except SecretStoreUnavailable as exc:
         ctx.warn(f"{exc.title}; events will not be verified ({exc.detail})")
         keys = []
+    rejecting = [
+        flag
+        for flag, on in (
+            ("--reject-invalid", args.reject_invalid or settings.reject_invalid),
+            ("--reject-unsigned", args.reject_unsigned or settings.reject_unsigned),
+        )
+        if on
+    ]
+    if not keys and rejecting:
+        # Fail closed: without a key nothing can be verified, and accepting everything would defeat the policy.
+        raise CliError(
+            f"Cannot reject unverified webhooks without a signing key ({' and '.join(rejecting)})",
+            f"No webhook signing key is stored for profile {profile!r} (or the keyring cannot be read). "
+            "Store it with `nango-desktop profile add NAME --with-signing-key` or set NANGO_WEBHOOK_SIGNING_KEY; "
+            "or listen without the reject policy (events are then stored as not checked).",
+        )
     if not keys:
         ctx.warn(
             "no webhook signing key (set NANGO_WEBHOOK_SIGNING_KEY or store one): events are marked no_key"
         )
+    return keys
+
+
+def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
+    from nango_desktop.services.webhook_server import ListenerError, WebhookServer
+
+    profile = _profile(args, ctx)
+    settings: ListenerSettings = profile.listener
+    keys = _listen_keys(args, ctx, profile.name, settings)
     if os.environ.get("NANGO_WEBHOOK_SIGNING_KEY"):
         keys_source: Callable[[], list[str]] = lambda: keys  # noqa: E731
     else:

@@ -122,9 +122,12 @@ class _DeadlineReader(io.RawIOBase):
 class _Reply(Exception):
     """Raised inside the handler to answer with an error status."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, *, stat: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
+        self.stat = stat or ("busy" if status == 503 else "rejected")  # the ListenerStats field counted
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -201,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._route(owner)
         except _Reply as reply:
-            owner._count("busy" if reply.status == 503 else "rejected")
+            owner._count(reply.stat)
             self.close_connection = True  # the body (if any) was not read
             log.info(
                 "listener answered %d to %s %s: %s",
@@ -551,6 +554,16 @@ class WebhookServer:
             body, headers, self._keys(), accept_legacy_only=self.accept_legacy_only
         )
         status = verification.status
+        if status is VerificationStatus.NO_KEY and (self.reject_invalid or self.reject_unsigned):
+            # Fail closed: the policy asks for verified events and no key is at hand (none stored, or the
+            # keyring cannot be read right now). 503 so Nango retries later; nothing is stored.
+            raise _Reply(
+                503,
+                "Cannot verify signatures: no webhook signing key is available to this listener, and its "
+                "policy rejects unverified requests",
+                {"Retry-After": "60"},
+                stat="rejected",
+            )
         if (status is VerificationStatus.INVALID and self.reject_invalid) or (
             status is VerificationStatus.UNSIGNED and self.reject_unsigned
         ):

@@ -154,7 +154,7 @@ def test_listen_without_key_warns_and_marks_no_key(tmp_home):
 
     from nango_desktop.services.secrets import SecretStore
 
-    args = cli.build_parser().parse_args(["listen", "--port", "0", "--reject-invalid"])
+    args = cli.build_parser().parse_args(["listen", "--port", "0"])
     args.stop_event = threading.Event()
     out, err = io.StringIO(), io.StringIO()
     ctx = cli.CliContext(args, secrets=SecretStore(null.Keyring()), stdout=out, stderr=err)
@@ -169,6 +169,26 @@ def test_listen_without_key_warns_and_marks_no_key(tmp_home):
         args.stop_event.set()
         thread.join(10)
     assert "no webhook signing key" in err.getvalue()
+
+
+@pytest.mark.parametrize(
+    "flags", [["--reject-invalid"], ["--reject-unsigned"], ["--reject-invalid", "--reject-unsigned"]]
+)
+def test_listen_with_a_reject_policy_and_no_key_refuses_to_start(tmp_home, flags):
+    """Issue 19 item 3: it used to answer 200 to everything, stored as no_key, with only a warning."""
+    from keyring.backends import null
+
+    from nango_desktop.services.secrets import SecretStore
+
+    args = cli.build_parser().parse_args(["listen", "--port", "0", *flags])
+    args.stop_event = threading.Event()
+    out, err = io.StringIO(), io.StringIO()
+    ctx = cli.CliContext(args, secrets=SecretStore(null.Keyring()), stdout=out, stderr=err)
+    with pytest.raises(cli.CliError) as raised:
+        args.func(args, ctx)
+    assert "Cannot reject unverified webhooks without a signing key" in raised.value.title
+    assert flags[0] in raised.value.title and "NANGO_WEBHOOK_SIGNING_KEY" in raised.value.detail
+    assert "Listening on" not in out.getvalue()
 
 
 def test_listen_port_in_use(tmp_home, env_key, capsys):

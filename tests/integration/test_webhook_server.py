@@ -117,6 +117,23 @@ def test_failed_checks_stored_over_http_carry_no_right_signature(listener, store
         raw += b" "  # a new event each time
 
 
+def test_reject_policy_without_a_key_fails_closed_with_503(store):
+    """Issue 19 item 3: with a reject policy and no key (none stored, or the keyring unreadable right now)
+    nothing can be verified: every request is answered 503 (Nango retries later) and nothing is stored."""
+    keys: list[str] = []
+    with running_listener(store, keys=(), reject_invalid=True, reject_unsigned=True) as server:
+        server.keys = lambda: list(keys)
+        for key in (SIGNING_KEY, "wrong", None):
+            status, reply = post_webhook(server.url, auth_webhook(connection_id=str(key)), key)
+            assert status == 503 and "no webhook signing key" in reply["error"]["message"]
+        assert store.count() == 0 and server.stats.rejected == 3 and server.stats.busy == 0
+        keys.append(SIGNING_KEY)  # the key is back (stored, keyring unlocked): verified events flow again
+        assert post_webhook(server.url, auth_webhook(connection_id="after"))[0] == 200
+    assert [e.summary.connection_id for e in store.list()] == ["after"]
+    with running_listener(store, keys=(), reject_invalid=True) as server:
+        assert post_webhook(server.url, auth_webhook(connection_id="x"))[0] == 503
+
+
 def test_no_key_configured(store):
     with running_listener(store, keys=()) as server:
         code, reply = post_webhook(server.url, sync_webhook())

@@ -42,8 +42,9 @@ def make_controller(qtbot, store):
     def make(**settings) -> ListenerController:
         notes = settings.pop("notes", None)
         notify = (lambda title, message: notes.append((title, message))) if notes is not None else None
+        keys = settings.pop("keys", [SIGNING_KEY])
         controller = ListenerController(
-            store, "test", ListenerSettings(port=0, **settings), lambda: [SIGNING_KEY], notify=notify
+            store, "test", ListenerSettings(port=0, **settings), lambda: list(keys), notify=notify
         )
         made.append(controller)
         return controller
@@ -87,6 +88,15 @@ def test_start_reports_listening_and_events_arrive_on_gui_thread(qtbot, make_con
     assert gui1 and all(r[2] for r in received), "eventReceived must be delivered on the GUI thread"
     assert (dup1, dup2, dup3) == (False, True, False)
     assert again == first and third != first
+
+
+def test_reject_policy_without_a_key_answers_503_and_stores_nothing(qtbot, make_controller, store):
+    """Issue 19 item 3 in the GUI's listener: fail closed, and say why in the answer."""
+    controller = make_controller(keys=[], reject_invalid=True, reject_unsigned=True)
+    assert controller.start()
+    status, reply = post_webhook(controller.url, auth_webhook())
+    assert status == 503 and "no webhook signing key" in reply["error"]["message"]
+    assert store.count() == 0
 
 
 def test_stop_reports_stopped_and_port_is_released(qtbot, make_controller):
