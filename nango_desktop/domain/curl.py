@@ -3,15 +3,15 @@ header refers to an environment variable (``$NANGO_SECRET_KEY``) that the user s
 
 from __future__ import annotations
 
-import re
 import shlex
 from urllib.parse import quote, urlencode
 
 from nango_desktop.domain.workbench import ProxyRequest
+from nango_desktop.redaction import is_sensitive_header
 
 KEY_ENV = "NANGO_SECRET_KEY"
-# Header values the user typed that look like credentials are replaced too (they would end up in a chat).
-_SECRET_HEADER = re.compile(r"(?i)authorization|token|secret|api[-_]?key|cookie|password|session")
+# Header values the user typed that look like credentials are replaced too (they would end up in a chat):
+# nango_desktop.redaction.is_sensitive_header decides, as for everything else.
 
 
 def proxy_url(base_url: str, request: ProxyRequest) -> str:
@@ -41,7 +41,7 @@ def as_curl(base_url: str, request: ProxyRequest, *, key_env: str = KEY_ENV) -> 
     # Double quotes so the shell expands the variable; the name itself is a fixed identifier.
     parts += ["-H", f'"Authorization: Bearer ${{{key_env}}}"']
     for index, (name, value) in enumerate(proxy_headers(request)):
-        if name.lower().startswith("nango-proxy-") and _SECRET_HEADER.search(name):
+        if name.lower().startswith("nango-proxy-") and is_sensitive_header(name):
             parts += ["-H", f'"{name}: ${{PROXY_HEADER_{index}}}"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]

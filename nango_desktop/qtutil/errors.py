@@ -30,39 +30,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop import APP_NAME, __version__
+from nango_desktop import APP_NAME, __version__, redaction
 
 log = logging.getLogger(__name__)
 
-# Secret values known at run time (API keys of this run, signing keys...); registered by the context.
-_KNOWN_SECRETS: set[str] = set()
-
-
 def register_secret(value: str | None) -> None:
-    """Remember a secret value so crash reports, error texts and the log never show it."""
-    if not value or len(value) < 4:
-        return
-    _KNOWN_SECRETS.add(value)
-    try:
-        from nango_desktop.logsetup import add_known_secret
-    except ImportError:  # pragma: no cover - logsetup is part of the app
-        return
-    add_known_secret(value)
+    """Remember a secret value so crash reports, error texts and the log never show it (nor its encodings)."""
+    redaction.register(value)
 
 
 def redact(text: str) -> str:
-    """Redact known secret values and secret-looking fragments (logsetup's filter when available)."""
-    for secret in sorted(_KNOWN_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "[redacted]")
-    try:
-        from nango_desktop.logsetup import redact as log_redact  # type: ignore[attr-defined]
-    except ImportError:
-        log_redact = None
-    if log_redact is not None:
-        text = log_redact(text)
-    from nango_desktop.services.errors import redact as api_redact
-
-    return api_redact(text)
+    """Redact known secret values and secret-looking fragments (:mod:`nango_desktop.redaction`)."""
+    return redaction.redact(text)
 
 
 def describe_error(exc: BaseException) -> tuple[str, str]:
@@ -221,4 +200,4 @@ def install_crash_hooks(parent_widget: Callable[[], QWidget | None] | None = Non
 
 
 def known_secrets() -> Iterable[str]:
-    return tuple(_KNOWN_SECRETS)
+    return redaction.registered()

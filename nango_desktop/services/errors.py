@@ -8,29 +8,18 @@ path (never the query string or headers) and from Nango's error body, with known
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
-_SECRET_PATTERNS = (
-    re.compile(r"nango_connect_session_[A-Za-z0-9_\-]+"),
-    re.compile(r"(?i)(bearer\s+)[^\s,;\"']+"),
-    re.compile(
-        r"(?i)((?:access_token|refresh_token|api_key|apikey|secret_key|secret|password|token)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\s,;&\"'}]+"
-    ),
-)
+from nango_desktop import redaction
+
 _SCOPE_RE = re.compile(r"\b[a-z_]+(?::[a-z_]+)+\b")
 
 
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Remove known secret values and secret-looking fragments from ``text``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    text = _SECRET_PATTERNS[0].sub("[redacted]", text)
-    for pattern in _SECRET_PATTERNS[1:]:
-        text = pattern.sub(r"\1[redacted]", text)
-    return text
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove known secret values (and their encodings) and secret-looking fragments from ``text``."""
+    return redaction.redact(text, secrets)
 
 
 class NangoError(Exception):

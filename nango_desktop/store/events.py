@@ -38,6 +38,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from nango_desktop import redaction
 from nango_desktop.domain.webhooks import (
     HMAC_HEADER,
     LEGACY_HEADER,
@@ -58,7 +59,6 @@ SCHEMA_VERSION = 3
 RETRY_WINDOW_SECONDS = 60.0
 REPLAY_HEADER = "X-Nango-Desktop-Replay"
 REDACTED = "[redacted]"
-_SENSITIVE_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
 _MAX_FORWARD_BODY = 64 * 1024
 _RETENTION_EVERY = 500  # adds between two automatic retention passes
 _MAX_IDLE_READERS = 4
@@ -222,7 +222,9 @@ class EventFilter:
 
 
 def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (REDACTED if k.lower() in _SENSITIVE_HEADERS else v) for k, v in headers.items()}
+    """Credentials by header-name pattern (``X-Nango-Secret-Key``, any ``*-Key``/``*-Token``/``*-Secret``,
+    cookies, Authorization) are never stored: see :func:`nango_desktop.redaction.is_sensitive_header`."""
+    return redaction.redact_headers(headers, REDACTED)
 
 
 def dedupe_key(body: bytes, headers: Mapping[str, str]) -> str:

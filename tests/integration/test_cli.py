@@ -453,3 +453,28 @@ def test_profile_add_keeps_a_dashboard_url_for_open_in_nango_links(run, memory_k
     )  # fmt: skip
     assert code == 0, err
     assert load_settings().get("self").dashboard_base == "http://localhost:3000"
+
+
+@pytest.mark.parametrize("form", ["base64", "upper", "hex", "basic auth"])  # URL-encoding: test_redaction.py
+def test_a_server_echoing_the_key_transformed_never_gets_it_printed_or_logged(
+    run, adhoc, nango_server, tmp_home, form
+):
+    """Issue 19 item 7: the key came back base64-encoded, upper-cased or URL-encoded in Nango's error message
+    and was printed in the ``Error:`` detail and written to the log."""
+    import base64
+
+    key = nango_server.secret_key
+    echoed = {
+        "base64": base64.b64encode(key.encode()).decode(),
+        "upper": key.upper(),
+        "hex": key.encode().hex(),
+        "basic auth": base64.b64encode(b"api:" + key.encode()).decode(),
+    }[form]
+    nango_server.fail_next(
+        400, body={"error": {"code": "invalid_request", "message": f"bad credentials {echoed}"}}
+    )
+    code, out, err = run(*adhoc, "connections", "list")
+    assert code == 1 and err.startswith("Error:")
+    assert echoed not in err and key not in err and "bad credentials" in err + out
+    log_text = "".join(p.read_text() for p in (tmp_home / "logs").glob("*.log*"))
+    assert echoed not in log_text and key not in log_text

@@ -3,6 +3,7 @@ forwarding and replay."""
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
@@ -412,3 +413,28 @@ def test_signing_keys_never_reach_disk_or_logs(tmp_home, store, caplog):
     logged = "\n".join(r.getMessage() for r in caplog.records)
     for key in (SIGNING_KEY, PREVIOUS_KEY):
         assert key.encode() not in written and key not in logged
+
+
+def test_credential_headers_are_stored_masked_by_name_pattern(listener, store):
+    """Issue 19 item 9: headers not on a fixed list (X-Nango-Secret-Key, any *-Key, *-Token, *-Secret) were
+    stored as received. The signature headers stay (the signature check shows them)."""
+    from nango_desktop.store.events import REDACTED
+
+    raw = nango_json(auth_webhook(connection_id="headers"))
+    secret_headers = {
+        "X-Nango-Secret-Key": "11111111-2222-4333-8444-555555555555",
+        "X-Custom-Token": "tok_abcdef123456",
+        "Stripe-Secret": "whsec_abcdef123456",
+        "X-Api-Key": "key-abcdef123456",
+        "Authorization": "Bearer abcdef123456",
+    }
+    code, reply = post_raw(listener.url, raw, nango_headers(raw) | secret_headers | {"X-Request-Id": "r-1"})
+    assert code == 200
+    event = store.get(reply["id"])
+    stored = {k.lower(): v for k, v in event.headers.items()}
+    for name, value in secret_headers.items():
+        assert stored[name.lower()] == REDACTED
+        assert value not in json.dumps(event.to_dict())
+    assert stored["x-request-id"] == "r-1"
+    assert stored["x-nango-hmac-sha256"] == event.verification.received_hmac
+    assert event.verification.ok  # verified on the headers as received, before masking

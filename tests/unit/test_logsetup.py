@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nango_desktop import logsetup
+from nango_desktop import logsetup, redaction
 from nango_desktop.logsetup import MASK, RedactingFilter, redact, setup_logging
 
 UUID_KEY = "3f0c2a0e-1111-2222-3333-444455556666"
@@ -78,7 +78,7 @@ def test_redact_known_secret_values():
     try:
         assert "registered-secret-xyz" not in redact("oops registered-secret-xyz leaked")
     finally:
-        logsetup._extra_secrets.discard("registered-secret-xyz")
+        redaction.forget("registered-secret-xyz")
 
 
 def test_log_file_in_log_dir_without_secrets(app_logging, tmp_home):
