@@ -63,6 +63,8 @@ class ListenerSettings(BaseModel):
     notify_auth_failures: bool = False
     retention_count: int = Field(50_000, ge=0)
     retention_days: int = Field(30, ge=0)
+    # invalid and unsigned events: their own budget, so a flood of them never evicts a verified event
+    retention_unverified_count: int = Field(5_000, ge=0)
 
     @field_validator("path")
     @classmethod

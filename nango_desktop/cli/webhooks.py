@@ -270,6 +270,7 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
         profile=profile.name,
         retention_count=settings.retention_count,
         retention_days=settings.retention_days,
+        retention_unverified=settings.retention_unverified_count,
     )
     server = WebhookServer(
         store,

@@ -33,6 +33,7 @@ import io
 import ipaddress
 import json
 import logging
+import math
 import re
 import socket
 import socketserver
@@ -46,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
 from nango_desktop.settings import DEFAULT_LISTENER_PORT
 from nango_desktop.store.events import EventStore, ForwardResult, StoredEvent
@@ -88,6 +90,7 @@ class ListenerStats:
     rejected: int = 0  # 401 by policy, 403 browser, 404/405/411/413...
     busy: int = 0  # 503, over the connection limit
     errors: int = 0  # store failures (500) and unexpected exceptions
+    throttled: int = 0  # 429, too many unverified requests from one address
 
 
 def is_loopback(host: str) -> bool:
@@ -383,6 +386,7 @@ class WebhookServer:
         max_connections: int = 64,
         idle_timeout: float = 10.0,
         request_timeout: float = 30.0,
+        unverified_limiter: PeerLimiter | None = None,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -401,6 +405,8 @@ class WebhookServer:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
+        # unverified (invalid / unsigned) requests per peer: 10/s, bursts of 100; verified ones are never limited
+        self.unverified_limiter = unverified_limiter or PeerLimiter()
         self.state = ListenerState.STOPPED
         self.error: ListenerError | None = None
         self.warning: str | None = None
@@ -564,6 +570,15 @@ class WebhookServer:
                 {"Retry-After": "60"},
                 stat="rejected",
             )
+        if status in (VerificationStatus.INVALID, VerificationStatus.UNSIGNED):
+            wait = self.unverified_limiter.take(handler.client_address[0])
+            if wait:
+                raise _Reply(
+                    429,
+                    "Too many requests that do not verify from this address; verified webhooks are not limited",
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                    stat="throttled",
+                )
         if (status is VerificationStatus.INVALID and self.reject_invalid) or (
             status is VerificationStatus.UNSIGNED and self.reject_unsigned
         ):

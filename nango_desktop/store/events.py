@@ -241,9 +241,7 @@ def _strip_expected_signatures(conn: sqlite3.Connection) -> None:
     that did not verify: a signing oracle for bodies an attacker chose (issue 19). Each row keeps instead
     its per-header verdicts; a row verified by a right legacy header next to a wrong HMAC (a downgrade the
     old rules let through) becomes invalid."""
-    rows = conn.execute(
-        "SELECT id, verification FROM events WHERE verification LIKE '%expected%'"
-    ).fetchall()
+    rows = conn.execute("SELECT id, verification FROM events WHERE verification LIKE '%expected%'").fetchall()
     updates = []
     for eid, text in rows:
         data = json.loads(text)
@@ -274,11 +272,19 @@ class EventStore:
         profile: str = "default",
         retention_count: int | None = None,
         retention_days: float | None = None,
+        retention_unverified: int | None = None,
     ) -> None:
         self.path = Path(path)
         self.profile = profile
         self.retention_count = retention_count
         self.retention_days = retention_days
+        # Unverified events (invalid or unsigned) have their own, smaller budget: a flood of them never evicts a
+        # verified event. Default: a tenth of the count budget.
+        self.retention_unverified = (
+            retention_unverified
+            if retention_unverified is not None or retention_count is None
+            else max(100, retention_count // 10)
+        )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.RLock()
         self._idle: list[sqlite3.Connection] = []  # reader connections, borrowed by any thread
@@ -301,7 +307,7 @@ class EventStore:
         if self.fts:
             self._start_indexer(backlog=True)
         if retention_count is not None or retention_days is not None:
-            self.apply_retention(retention_count, retention_days)
+            self.apply_retention(retention_count, retention_days, self.retention_unverified)
 
     @staticmethod
     def _migrate(conn: sqlite3.Connection) -> None:
@@ -591,20 +597,32 @@ class EventStore:
         conn.execute(f"DELETE FROM forwards WHERE event_id IN ({ids})", params)  # noqa: S608
         return conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount  # noqa: S608
 
-    def apply_retention(self, count: int | None = None, days: float | None = None) -> int:
-        """Remove unpinned events beyond the newest ``count`` unpinned ones or older than ``days``."""
+    def apply_retention(
+        self, count: int | None = None, days: float | None = None, unverified: int | None = None
+    ) -> int:
+        """Remove unpinned events older than ``days``, and beyond the budgets: the newest ``unverified``
+        invalid or unsigned events, and the newest ``count`` of the others (verified, or not checked for want
+        of a key). Separate budgets: unverified events are evicted among themselves, never a verified one."""
         removed = 0
+        failed = "verification_status IN ('invalid', 'unsigned')"
         with self._transaction() as conn:
             if days is not None and days > 0:
                 removed += self._delete_where(
                     conn, "pinned = 0 AND received_at < ?", [time.time() - days * 86400]
                 )
-            if count is not None and count >= 0:
+            budgets = (
+                (unverified if unverified is not None else count, failed),
+                (count, f"NOT ({failed})"),
+            )
+            for budget, which in budgets:
+                if budget is None or budget < 0:
+                    continue
                 row = conn.execute(
-                    "SELECT id FROM events WHERE pinned = 0 ORDER BY id DESC LIMIT 1 OFFSET ?", (count,)
+                    f"SELECT id FROM events WHERE pinned = 0 AND {which} ORDER BY id DESC LIMIT 1 OFFSET ?",  # noqa: S608
+                    (budget,),
                 ).fetchone()
                 if row is not None:
-                    removed += self._delete_where(conn, "pinned = 0 AND id <= ?", [row[0]])
+                    removed += self._delete_where(conn, f"pinned = 0 AND {which} AND id <= ?", [row[0]])
         if removed:
             log.info("Retention removed %d webhook events", removed)
         return removed
@@ -615,7 +633,7 @@ class EventStore:
         self._adds_since_retention += 1
         if self._adds_since_retention >= _RETENTION_EVERY:
             self._adds_since_retention = 0
-            self.apply_retention(self.retention_count, self.retention_days)
+            self.apply_retention(self.retention_count, self.retention_days, self.retention_unverified)
 
     def record_forward(self, result: ForwardResult) -> None:
         with self._transaction() as conn:

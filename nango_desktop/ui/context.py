@@ -399,6 +399,7 @@ class AppContext(QObject):
                 profile=name,
                 retention_count=listener.retention_count or None,
                 retention_days=listener.retention_days or None,
+                retention_unverified=listener.retention_unverified_count or None,
             )
         return store
 

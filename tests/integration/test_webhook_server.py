@@ -9,6 +9,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import httpx
 import pytest
 
 from nango_desktop.services.forwarder import Forwarder
@@ -438,3 +439,61 @@ def test_credential_headers_are_stored_masked_by_name_pattern(listener, store):
     assert stored["x-request-id"] == "r-1"
     assert stored["x-nango-hmac-sha256"] == event.verification.received_hmac
     assert event.verification.ok  # verified on the headers as received, before masking
+
+
+def test_a_flood_of_unverified_requests_never_evicts_verified_events(tmp_home):
+    """Issue 19 item 4 over HTTP: 20 acknowledged, verified events, then a flood of unsigned requests larger
+    than every budget; retention (which runs every 500 adds) used to count every row and evicted them all."""
+    from nango_desktop.services.peer_limit import PeerLimiter
+
+    with EventStore(
+        event_store_path("flood"), profile="flood", retention_count=50, retention_unverified=10
+    ) as store:
+        with running_listener(store, unverified_limiter=PeerLimiter(rate=0, burst=10_000)) as server:
+            verified = [
+                post_webhook(server.url, auth_webhook(connection_id=f"v{i}"))[1]["id"] for i in range(20)
+            ]
+            for i in range(620):
+                assert post_webhook(server.url, auth_webhook(connection_id=f"junk{i}"), None)[0] == 200
+        store.apply_retention(store.retention_count, store.retention_days, store.retention_unverified)
+        assert all(store.get(eid) is not None for eid in verified)
+        assert store.count(EventFilter(verification="verified")) == 20
+        assert store.count(EventFilter(verification="unsigned")) == 10  # their own, smaller budget
+
+
+def test_unverified_requests_are_throttled_per_peer_and_verified_ones_never(store):
+    """Issue 19 item 4: a peer's unverified requests spend a token bucket (429 + Retry-After when empty);
+    verified deliveries from the same address go on."""
+    from nango_desktop.services.peer_limit import PeerLimiter
+
+    now = [1000.0]
+    limiter = PeerLimiter(rate=1.0, burst=5, clock=lambda: now[0])
+    with running_listener(store, unverified_limiter=limiter) as server:
+        codes = [post_webhook(server.url, auth_webhook(connection_id=f"u{i}"), None)[0] for i in range(7)]
+        assert codes == [200] * 5 + [429] * 2
+        status, reply = post_raw(
+            server.url, nango_json(auth_webhook(connection_id="x")), {HMAC_HEADER: "0" * 64}
+        )
+        assert status == 429 and "verified webhooks are not limited" in reply["error"]["message"]
+        assert all(
+            post_webhook(server.url, auth_webhook(connection_id=f"ok{i}"))[0] == 200 for i in range(20)
+        )
+        now[0] += 1.0  # one token back
+        assert post_webhook(server.url, auth_webhook(connection_id="later"), None)[0] == 200
+        assert post_webhook(server.url, auth_webhook(connection_id="later2"), None)[0] == 429
+        assert server.stats.throttled == 4
+    assert store.count(EventFilter(verification="verified")) == 20
+    assert store.count(EventFilter(verification="unsigned")) == 6
+
+
+def test_retry_after_of_a_throttled_request(store):
+    from nango_desktop.services.peer_limit import PeerLimiter
+
+    limiter = PeerLimiter(rate=0.1, burst=1, clock=lambda: 50.0)
+    with running_listener(store, unverified_limiter=limiter) as server:
+        post_webhook(server.url, auth_webhook(connection_id="a"), None)
+        raw = nango_json(auth_webhook(connection_id="b"))
+        response = httpx.post(
+            server.url, content=raw, headers={"Content-Type": "application/json"}, timeout=10
+        )
+        assert response.status_code == 429 and response.headers["Retry-After"] == "10"

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from nango_desktop.redaction import is_sensitive_header
 from nango_desktop.services.signing import VerificationStatus, verify
 from nango_desktop.store.events import (
     REDACTED,
@@ -278,9 +279,8 @@ def test_any_request_round_trips(store, body, headers):
     )
     got = store.get(event.id)
     assert got.body == body
-    sensitive = {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"}
     if not duplicate:  # a duplicate returns the original delivery (same body, same signatures)
-        kept = {k: v for k, v in headers.items() if k.lower() not in sensitive}
+        kept = {k: v for k, v in headers.items() if not is_sensitive_header(k)}
         assert {k: v for k, v in got.headers.items() if v != REDACTED} == kept
     assert (got.malformed is None) == (got.summary is not None)
     json.dumps(got.to_dict())  # always exportable
@@ -351,3 +351,32 @@ def test_a_schema_2_store_loses_its_expected_signatures_and_downgrades(tmp_path)
     assert not events["downgrade"].verification.ok
     assert events["downgrade"].verification.legacy_result == "match"
     assert sorted(invalid) == sorted([ids["bad"], ids["downgrade"]])  # the status column follows
+
+
+def test_retention_budgets_are_separate_for_unverified_events(tmp_path):
+    """Issue 19 item 4: verified (and not-checked) events and unverified (invalid, unsigned) ones are evicted
+    each within their own budget, oldest first; pinned events never."""
+    from nango_desktop.services.signing import verify
+    from nango_desktop.store.events import EventFilter, EventStore
+    from tests.webhook_helpers import SIGNING_KEY, auth_webhook, nango_headers, nango_json
+
+    with EventStore(tmp_path / "e.sqlite3", profile="p") as store:
+
+        def add(name, key):
+            raw = nango_json(auth_webhook(connection_id=name))
+            headers = nango_headers(raw, key) if key else {}
+            return store.add(body=raw, headers=headers, verification=verify(raw, headers, [SIGNING_KEY]))[
+                0
+            ].id
+
+        verified = [add(f"v{i}", SIGNING_KEY) for i in range(20)]
+        pinned = add("junk-pinned", None)
+        store.pin(pinned)
+        junk = [add(f"u{i}", None) for i in range(300)] + [add(f"w{i}", "wrong") for i in range(100)]
+        later = [add(f"v-late{i}", SIGNING_KEY) for i in range(5)]
+        store.apply_retention(count=22, unverified=30)
+        assert [e.id for e in store.list(1000, filters=EventFilter(verification="verified"))] == sorted(
+            verified + later, reverse=True
+        )[:22]
+        kept_junk = {e.id for e in store.list(1000) if e.verification.status in ("invalid", "unsigned")}
+        assert kept_junk == set(junk[-30:]) | {pinned}
