@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.services.listener_slots import BUSY, Admission
 from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
 from nango_desktop.settings import DEFAULT_LISTENER_PORT
@@ -105,11 +106,13 @@ def is_loopback(host: str) -> bool:
 class _DeadlineReader(io.RawIOBase):
     """Socket reads bounded by a per-read timeout AND a per-request deadline (slowloris)."""
 
-    def __init__(self, sock: socket.socket, idle_timeout: float) -> None:
+    def __init__(self, sock: socket.socket, idle_timeout: float, first_byte_timeout: float) -> None:
         super().__init__()
         self._sock = sock
         self._idle = idle_timeout
+        self._first_byte = min(first_byte_timeout, idle_timeout)
         self.deadline = float("inf")
+        self.awaiting_first_byte = True  # a connection (or keep-alive request) that has sent nothing yet
 
     def readable(self) -> bool:
         return True
@@ -118,8 +121,12 @@ class _DeadlineReader(io.RawIOBase):
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TimeoutError("request deadline exceeded")
-        self._sock.settimeout(min(self._idle, remaining))
-        return self._sock.recv_into(buffer)
+        idle = self._first_byte if self.awaiting_first_byte else self._idle
+        self._sock.settimeout(min(idle, remaining))
+        received = self._sock.recv_into(buffer)
+        if received:
+            self.awaiting_first_byte = False
+        return received
 
 
 class _Reply(Exception):
@@ -150,11 +157,12 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         self.timeout = owner.idle_timeout
         super().setup()
-        self._reader = _DeadlineReader(self.connection, owner.idle_timeout)
+        self._reader = _DeadlineReader(self.connection, owner.idle_timeout, owner.first_byte_timeout)
         self.rfile = io.BufferedReader(self._reader, 64 * 1024)
 
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + self.server.owner.request_timeout
+        self._reader.awaiting_first_byte = True
         self._expect_continue = False
         try:
             super().handle_one_request()
@@ -299,7 +307,6 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], owner: WebhookServer, family: socket.AddressFamily) -> None:
         self.address_family = family
         self.owner = owner
-        self.slots = threading.BoundedSemaphore(owner.max_connections)
         self.active: set[socket.socket] = set()
         self.active_lock = threading.Condition()
         super().__init__(address, _Handler)
@@ -314,23 +321,35 @@ class _HTTPServer(ThreadingHTTPServer):
         socketserver.TCPServer.server_bind(self)
         self.server_name, self.server_port = self.server_address[:2]
 
+    def server_activate(self) -> None:
+        super().server_activate()
+        # general slots per peer, a reserved share for requests that arrive complete (services/listener_slots)
+        self.admission = Admission(
+            self.owner.max_connections, admit=self._admit, refuse=self._refuse, wait=self.owner.admission_wait
+        )
+        self._releases: dict[socket.socket, Callable[[], None]] = {}
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            self.owner._count("busy")
-            try:
-                request.sendall(
-                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
-                    b"Connection: close\r\n\r\n"
-                )
-            except OSError:
-                pass
-            self.shutdown_request(request)
-            return
+        self.admission.offer(request, client_address)
+
+    def _admit(self, request: socket.socket, client_address: Any, release: Callable[[], None]) -> None:
+        with self.active_lock:
+            self._releases[request] = release
         try:
-            super().process_request(request, client_address)
+            super().process_request(request, client_address)  # a handler thread
         except BaseException:
-            self.slots.release()
+            with self.active_lock:
+                self._releases.pop(request, None)
+            release()
             raise
+
+    def _refuse(self, request: socket.socket) -> None:
+        self.owner._count("busy")
+        try:
+            request.sendall(BUSY)
+        except OSError:
+            pass
+        self.shutdown_request(request)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self.active_lock:
@@ -340,8 +359,16 @@ class _HTTPServer(ThreadingHTTPServer):
         finally:
             with self.active_lock:
                 self.active.discard(request)
+                release = self._releases.pop(request, None)
                 self.active_lock.notify_all()
-            self.slots.release()
+            if release is not None:
+                release()
+
+    def server_close(self) -> None:
+        admission = getattr(self, "admission", None)
+        if admission is not None:
+            admission.close()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         self.owner._count("errors")
@@ -386,6 +413,8 @@ class WebhookServer:
         max_connections: int = 64,
         idle_timeout: float = 10.0,
         request_timeout: float = 30.0,
+        first_byte_timeout: float = 2.0,
+        admission_wait: float = 2.0,
         unverified_limiter: PeerLimiter | None = None,
     ) -> None:
         self.store = store
@@ -405,6 +434,10 @@ class WebhookServer:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
+        self.first_byte_timeout = first_byte_timeout  # for connections that have sent nothing (item 5)
+        self.admission_wait = (
+            admission_wait  # how long a connection over the general slots may take to arrive
+        )
         # unverified (invalid / unsigned) requests per peer: 10/s, bursts of 100; verified ones are never limited
         self.unverified_limiter = unverified_limiter or PeerLimiter()
         self.state = ListenerState.STOPPED
