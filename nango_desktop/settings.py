@@ -83,6 +83,11 @@ class Profile(BaseModel):
     # Where "Open in Nango" links point. None: Nango Cloud's dashboard for the cloud API, the API's own
     # server for a self-hosted one (a self-hosted Nango serves its dashboard next to its API).
     dashboard_url: str | None = None
+    # Listings of connections stop with a clear error past this many rows (0 = no ceiling): a server whose
+    # pages never end cannot take the machine's memory (services/pagination.py).
+    max_connection_rows: int = Field(500_000, ge=0)
+    # Total seconds one API call may take, all retries and waits included (services/api.py).
+    request_deadline: float = Field(60.0, ge=1.0, le=3600.0)
 
     @field_validator("name")
     @classmethod

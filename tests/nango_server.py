@@ -497,13 +497,14 @@ class RecordedRequest:
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "reset" | "truncate" | "non_json"
+    kind: str  # "status" | "reset" | "truncate" | "non_json" | "stall_body"
     times: int
     status: int = 500
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     path_prefix: str | None = None
     after: int = 0  # matching requests to let through first
+    gate: Gate | None = None  # stall_body: the body stops until the gate is released
 
     def matches(self, path: str) -> bool:
         return self.path_prefix is None or path.startswith(self.path_prefix)
@@ -763,6 +764,18 @@ class FakeNango:
         """Answer 200 with a Content-Length larger than the body, then close (a cut-off JSON body)."""
         with self.lock:
             self._faults.append(Fault("truncate", times, 200, path_prefix=path_prefix, after=after))
+
+    def stall_body_next(self, times: int = 1, path_prefix: str | None = None, *, after: int = 0) -> Gate:
+        """Answer 200 with headers and the first bytes of the body, then send nothing more until the returned
+        gate is released (or the server stops); then close (a stalled body). ``gate.held`` counts stalled
+        answers."""
+        gate = Gate(None, None, 0, lambda request: False)  # never holds a request itself
+        with self.lock:
+            self._faults.append(
+                Fault("stall_body", times, 200, path_prefix=path_prefix, after=after, gate=gate)
+            )
+            self._gates.append(gate)  # released by stop()
+        return gate
 
     def non_json_next(
         self,
@@ -1797,6 +1810,18 @@ class _Handler(BaseHTTPRequestHandler):
         """Apply an injected fault. Returns True when the request is answered."""
         if fault.kind == "reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return True
+        if fault.kind == "stall_body":
+            data = b'{"connections":[{"id":1,"connection_id":"stall'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data) + 500))
+            self.end_headers()
+            self.wfile.write(data)
+            self.wfile.flush()
+            assert fault.gate is not None
+            fault.gate.pass_through(None)  # type: ignore[arg-type]
             self.close_connection = True
             return True
         if fault.kind == "truncate":

@@ -31,6 +31,7 @@ from nango_desktop.cli.common import (
     CliError,
     UsageError,
     api_url_arg,
+    deadline_arg,
     report,
 )
 from nango_desktop.cli.connections import CSV_COLUMNS, TABLE_COLUMNS
@@ -91,6 +92,12 @@ def _add_global_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         type=api_url_arg,
         help="Nango API base URL (alone: an ad-hoc profile, key from NANGO_SECRET_KEY)",
+    )
+    parser.add_argument(
+        "--deadline",
+        type=deadline_arg,
+        metavar="SECONDS",
+        help="total time one API call may take, retries included (default: the profile's, 60 s)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     smoke = parser.add_argument_group("installation check")

@@ -114,7 +114,13 @@ class CliContext:
         from nango_desktop.services.api import NangoClient
 
         profile = self.profile()
-        return NangoClient(profile.api_url, self.secret_key(profile))
+        deadline = getattr(self.args, "deadline", None) or profile.request_deadline
+        return NangoClient(
+            profile.api_url,
+            self.secret_key(profile),
+            deadline=deadline,
+            max_rows=profile.max_connection_rows,
+        )
 
     def signing_keys(self) -> list[str]:
         """NANGO_WEBHOOK_SIGNING_KEY or the keyring's current and previous keys (may be empty)."""
@@ -138,6 +144,16 @@ def api_url_arg(value: str) -> str:
         return normalize_api_url(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def deadline_arg(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 1 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"the deadline must be between 1 and 3600 seconds, not {value!r}")
+    return seconds
 
 
 def tag_arg(value: str) -> tuple[str, str]:

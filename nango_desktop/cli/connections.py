@@ -98,7 +98,7 @@ def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
             page_size=args.page_size,
             concurrency=LIST_CONCURRENCY,
             raw=raw,
-            max_rows=args.max_rows,
+            max_rows=... if args.max_rows is None else args.max_rows,  # ...: the profile's setting
         )
         if raw:
             count = _write_json(ctx.stdout, pages, keep)  # type: ignore[arg-type]
@@ -338,9 +338,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst.add_argument(
         "--max-rows",
         type=_max_rows_arg,
-        default=DEFAULT_MAX_ROWS,
+        default=None,
         metavar="N",
-        help=f"stop with an error after N connections (default {DEFAULT_MAX_ROWS:,}; 0 = no ceiling)",
+        help="stop with an error after N connections (default: the profile's max_connection_rows, "
+        f"{DEFAULT_MAX_ROWS:,}; 0 = no ceiling)",
     )
     lst.set_defaults(func=cmd_connections_list)
 

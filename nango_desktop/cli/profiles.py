@@ -32,6 +32,7 @@ def cmd_profile_add(args: argparse.Namespace, ctx: CliContext) -> int:
             production=args.production,
             connect_ui_url=args.connect_ui_url,
             dashboard_url=args.dashboard_url,
+            **_limits(args, ctx.settings.get(args.name)),
         )
     except ValueError as exc:  # pydantic ValidationError is a ValueError
         raise UsageError("Invalid profile", validation_text(exc)) from None
@@ -59,6 +60,18 @@ def cmd_profile_add(args: argparse.Namespace, ctx: CliContext) -> int:
     where = ctx.secrets.backend_name if key else "not stored (use NANGO_SECRET_KEY)"
     ctx.print(f"Profile “{profile.name}” saved ({profile.api_url}); key: {where}.")
     return EXIT_OK
+
+
+def _limits(args: argparse.Namespace, previous: Profile | None) -> dict:
+    """--max-connection-rows / --request-deadline, else the replaced profile's values, else the defaults."""
+    out = {}
+    for name in ("max_connection_rows", "request_deadline"):
+        value = getattr(args, name, None)
+        if value is None and previous is not None:
+            value = getattr(previous, name)
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def cmd_profile_list(args: argparse.Namespace, ctx: CliContext) -> int:
@@ -166,6 +179,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dashboard for 'Open in Nango' links (default: https://app.nango.dev, or the self-hosted server)",
     )
     add.add_argument("--with-signing-key", action="store_true", help="also read the webhook signing key")
+    add.add_argument(
+        "--max-connection-rows",
+        type=int,
+        metavar="N",
+        help="connection listings stop with an error past N rows (default 500,000; 0 = no ceiling)",
+    )
+    add.add_argument(
+        "--request-deadline",
+        type=float,
+        metavar="SECONDS",
+        help="total time one API call may take, retries included (default 60)",
+    )
     add.add_argument("--no-key", action="store_true", help="store no API key (use NANGO_SECRET_KEY)")
     add.add_argument("--check", action="store_true", help="verify the key against the API before saving")
     add.add_argument("--use", action="store_true", help="make it the current profile")

@@ -8,6 +8,11 @@ Retries: 429 is always retried (up to ``max_retries`` times) after ``Retry-After
 5xx, timeouts and network errors are retried with exponential backoff for idempotent methods only
 (GET, PUT, PATCH, DELETE), never for POST. Waits go through the injectable ``sleep``.
 
+Deadline and Cancel: each call has a total ``deadline`` (default 60 s) covering every attempt, read and wait;
+past it the call raises ApiTimeoutError saying how long it waited. A call given a ``cancel`` event stops
+within a few tens of milliseconds of the event being set, even while a read is blocked on a stalled server
+(:mod:`nango_desktop.services.interrupt`).
+
 Secrets: the API key and session tokens are only ever put in the ``Authorization`` header of a request.
 Logs get the method, path and status; error messages get Nango's code and message, redacted.
 """
@@ -64,6 +69,7 @@ from nango_desktop.services.errors import (
     error_for_status,
     redact,
 )
+from nango_desktop.services.interrupt import CallScope, install
 from nango_desktop.services.pagination import DEFAULT_MAX_ROWS, EndlessPaginationError, PageGuard
 from nango_desktop.services.ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 
@@ -75,6 +81,8 @@ BACKOFF_BASE = 0.5
 BACKOFF_MAX = 8.0
 # A 429 asking to wait longer than this is reported to the user instead of waited out.
 MAX_RETRY_AFTER = 65.0
+# Total time one call may take, all attempts and waits included (a stalled body took 4 x 20 s before).
+DEFAULT_DEADLINE = 60.0
 SYNC_MODES = ("incremental", "full_refresh", "full_refresh_and_clear_cache")
 # list_all_connections freezes results at least this large out of the cyclic GC's reach.
 _FREEZE_MIN_ROWS = 10_000
@@ -167,8 +175,14 @@ class NangoClient:
         rate_limiter: RateLimiter | None = None,
         on_call: Callable[[CallInfo], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = DEFAULT_DEADLINE,
+        max_rows: int | None = DEFAULT_MAX_ROWS,
     ) -> None:
+        """``deadline``: total seconds per call (None/0: none). ``max_rows``: the default row ceiling of
+        :meth:`iter_connection_pages` (the profile's ``max_connection_rows``)."""
         self.base_url = base_url.rstrip("/")
+        self.deadline = deadline or None
+        self.max_rows = max_rows
         self._key = _secret(secret_key)
         add_known_secret(self._key.get_secret_value())  # masked in every log line and crash report
         self._timeout = timeout
@@ -186,6 +200,9 @@ class NangoClient:
         )
         self._lock = threading.Lock()
         self._rate_limit: RateLimitInfo | None = None
+        if transport is None:
+            transport = httpx.HTTPTransport()
+            install(transport)  # blocked reads end at once on Cancel or at the deadline
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -268,7 +285,7 @@ class NangoClient:
         cancel: threading.Event | None = None,
         concurrency: int = 1,
         raw: bool = False,
-        max_rows: int | None = DEFAULT_MAX_ROWS,
+        max_rows: int | None | object = ...,
     ) -> Iterator[list[Connection]]:
         """Every page until a short one. Rows repeated by a shift of the offset (a connection created while
         paging) are dropped. Raises CancelledError when ``cancel`` is set between or during pages.
@@ -282,10 +299,12 @@ class NangoClient:
         ``raw``: pages of plain dicts instead of models (:class:`RawPage` while no row was dropped).
 
         Pagination that never ends (a full page of repeats, more rows than asked for, an offset past the
-        server's limit, ``max_rows`` reached; ``None``/0 = no ceiling) raises EndlessPaginationError after the
-        rows already received were yielded (see :mod:`nango_desktop.services.pagination`).
+        server's limit, ``max_rows`` reached; ``None``/0 = no ceiling; not given: the client's ``max_rows``)
+        raises EndlessPaginationError after the rows already received were yielded
+        (see :mod:`nango_desktop.services.pagination`).
         """
-        guard = PageGuard(page_size, max_rows=max_rows)
+        ceiling = self.max_rows if max_rows is ... else max_rows
+        guard = PageGuard(page_size, max_rows=ceiling)  # type: ignore[arg-type]
         fetch = partial(
             self._connection_page,
             search=search,
@@ -633,6 +652,20 @@ class NangoClient:
         cancel: threading.Event | None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
+        with CallScope(cancel, self.deadline) as scope:
+            return self._attempts(method, path, params, json, token, headers, scope)
+
+    def _attempts(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None,
+        json: Any,
+        token: SecretStr | None,
+        headers: Mapping[str, str] | None,
+        scope: CallScope,
+    ) -> httpx.Response:
+        cancel = scope.cancel
         credential = token or self._key
         secrets = (self._key.get_secret_value(),) + ((token.get_secret_value(),) if token else ())
         headers = {**(headers or {}), "Authorization": f"Bearer {credential.get_secret_value()}"}
@@ -640,21 +673,25 @@ class NangoClient:
         attempt = 0
         while True:
             self._limiter.acquire(cancel)
+            self._check_scope(scope, method, path, attempt)
             started = time.monotonic()
             try:
                 response = self._http.request(method, path, params=params, json=json, headers=headers)
             except httpx.TimeoutException:
+                self._check_scope(scope, method, path, attempt + 1)
                 error: NangoError = ApiTimeoutError(
                     detail=f"{method} {path}: no answer within {self._timeout:g} s (attempt {attempt + 1})"
                 )
                 self._report(method, path, None, started, None, error)
             except httpx.DecodingError as exc:
+                self._check_scope(scope, method, path, attempt + 1)
                 error = MalformedResponseError(
                     detail=f"{method} {path}: undecodable body ({type(exc).__name__})"
                 )
                 self._report(method, path, None, started, None, error)
                 raise error from None
             except httpx.RequestError as exc:
+                self._check_scope(scope, method, path, attempt + 1)
                 error = NetworkError(
                     detail=redact(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", secrets)
                 )
@@ -686,7 +723,10 @@ class NangoClient:
                         # Everyone sharing the limiter waits; this caller sleeps it out itself. Without
                         # Retry-After the limiter waits for the X-RateLimit-Reset it has just seen.
                         hint = parse_retry_after(response.headers.get("retry-after"))
-                        self._pause(self._limiter.note_429(hint), cancel)
+                        wait = self._limiter.note_429(hint)
+                        if not self._fits(scope, wait):
+                            raise error  # says when to try again; waiting would pass the call's deadline
+                        self._pause(wait, cancel)
                         attempt += 1
                         continue
                     raise error
@@ -695,8 +735,34 @@ class NangoClient:
             # 5xx, timeout or network error
             if not idempotent or attempt >= self._max_retries:
                 raise error
-            self._pause(min(BACKOFF_BASE * 2**attempt, BACKOFF_MAX), cancel)
+            backoff = min(BACKOFF_BASE * 2**attempt, BACKOFF_MAX)
+            if not self._fits(scope, backoff):
+                raise self._past_deadline(scope, method, path, attempt + 1, error)
+            self._pause(backoff, cancel)
             attempt += 1
+
+    def _fits(self, scope: CallScope, wait: float) -> bool:
+        """Whether waiting ``wait`` seconds before a retry stays within the call's deadline (real clock)."""
+        remaining = scope.remaining()
+        return remaining is None or not self._real_sleep or wait < remaining
+
+    def _check_scope(self, scope: CallScope, method: str, path: str, attempts: int) -> None:
+        """Raise CancelledError / ApiTimeoutError when the call was cancelled or its deadline passed."""
+        why = scope.fired or scope.due()
+        if why == "cancel":
+            raise CancelledError(detail=f"{method} {path}: cancelled after {scope.elapsed():.1f} s")
+        if why == "deadline":
+            raise self._past_deadline(scope, method, path, attempts, None)
+
+    def _past_deadline(
+        self, scope: CallScope, method: str, path: str, attempts: int, last: NangoError | None
+    ) -> ApiTimeoutError:
+        why = f"; last: {last.title}" if last is not None else ""
+        return ApiTimeoutError(
+            f"The Nango server did not answer within {self.deadline:g} s; gave up",
+            f"{method} {path}: waited {scope.elapsed():.1f} s over {attempts} attempt(s), the total time "
+            f"allowed per call{why}",
+        )
 
     def _http_error(
         self, method: str, path: str, response: httpx.Response, session: bool, secrets: tuple[str, ...]

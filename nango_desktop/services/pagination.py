@@ -7,7 +7,7 @@ growing memory. :class:`PageGuard` stops it with a clear :class:`EndlessPaginati
 - a full page holds only rows already seen (the server ignores ``page`` or repeats itself),
 - a page holds more rows than asked for (the server ignores ``limit``),
 - the offset ``page * limit`` passes what the server itself can address (a 32-bit signed offset), or
-- the row ceiling is reached (``--max-rows`` / the ``max_connection_rows`` setting; 0 = no ceiling).
+- the row ceiling is reached (``--max-rows`` / the profile's ``max_connection_rows``; 0 = no ceiling).
 
 Rows already received stay with the caller: the error is raised after the pages before it were yielded.
 """
@@ -60,6 +60,6 @@ class PageGuard:
         if self.max_rows is not None and self.rows >= self.max_rows and received >= self.page_size:
             raise EndlessPaginationError(
                 f"Stopped at the row ceiling of {self.max_rows:,} {self.what}",
-                f"{loaded}; raise the ceiling (--max-rows, or max_connection_rows in the settings; 0 = none) "
-                "to list more",
+                f"{loaded}; to list more raise the ceiling: the profile's Row ceiling (File → Edit profile; "
+                "max_connection_rows, `profile add --max-connection-rows`) or --max-rows; 0 = none",
             )

@@ -257,14 +257,14 @@ class AppContext(QObject):
         with self._key_lock:
             existing = self._clients.get(profile.name)
         if existing is not None and existing.base_url == profile.api_url.rstrip("/"):
-            return existing
+            return _with_limits(existing, profile)
         key = self.api_key(profile.name)
         client = self.make_client(profile.api_url, key)
         with self._key_lock:
             existing = self._clients.setdefault(profile.name, client)
         if existing is not client:
             _close(client)
-        return existing
+        return _with_limits(existing, profile)
 
     def make_client(self, api_url: str, key: str, **kw: Any) -> NangoClient:
         """A new shared-style client reporting its calls to ``apiCall`` (the profile dialog uses it too)."""
@@ -506,3 +506,11 @@ def _shared_client_class() -> type:
 
         _SHARED_CLASS = SharedNangoClient
     return _SHARED_CLASS
+
+
+def _with_limits(client: NangoClient, profile: Profile) -> NangoClient:
+    """The profile's per-call deadline and row ceiling, applied to its client (an edit takes effect at once)."""
+    if hasattr(client, "max_rows"):  # a NangoClient (imported lazily; test doubles may lack the attributes)
+        client.deadline = profile.request_deadline or None
+        client.max_rows = profile.max_connection_rows
+    return client

@@ -144,3 +144,29 @@ def test_cli_list_stops_with_a_clear_error_and_keeps_the_rows(endless, monkeypat
 def test_cli_rejects_a_negative_ceiling(capsys):
     assert cli.main(["connections", "list", "--max-rows", "-1"]) == 2
     assert "the row ceiling must be a whole number >= 0" in capsys.readouterr().err
+
+
+def test_cli_ceiling_comes_from_the_profiles_max_connection_rows(endless, monkeypatch, capsys, tmp_path):
+    """The error names a setting that exists: the profile's max_connection_rows (File → Edit profile's Row
+    ceiling, `profile add --max-connection-rows`) is the CLI's default ceiling; --max-rows overrides it."""
+    from nango_desktop.settings import load_settings
+
+    server = endless("fresh")
+    monkeypatch.setenv("NANGO_DESKTOP_HOME", str(tmp_path))
+    monkeypatch.setenv("NANGO_SECRET_KEY", "sk-test-endless")
+    add = ["profile", "add", "p", "--url", server.url, "--no-key", "--use", "--max-connection-rows", "40"]
+    assert cli.main(add, stdin=io.StringIO("")) == 0
+    assert load_settings().get("p").max_connection_rows == 40
+    capsys.readouterr()
+    argv = ["--profile", "p", "connections", "list", "--format", "json", "--page-size", "10"]
+    assert cli.main(argv, stdin=io.StringIO("")) == 1
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 40
+    assert "Stopped at the row ceiling of 40 connections" in err
+    assert "max_connection_rows" in err and "Row ceiling" in err
+    assert cli.main([*argv, "--max-rows", "20"], stdin=io.StringIO("")) == 1
+    out, err = capsys.readouterr()
+    assert len(json.loads(out)) == 20
+    # replacing the profile keeps its ceiling unless given again
+    assert cli.main([*add[:-2], "--force"], stdin=io.StringIO("")) == 0
+    assert load_settings().get("p").max_connection_rows == 40

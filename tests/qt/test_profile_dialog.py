@@ -181,3 +181,20 @@ def test_first_run_opens_dialog_and_saves_profile(qtbot, monkeypatch, app_ctx, n
     qtbot.waitUntil(settings_file.is_file, timeout=5000)
     qtbot.waitUntil(lambda: json.loads(settings_file.read_text())["current_profile"] == "first", timeout=5000)
     assert nango_server.secret_key not in settings_file.read_text()
+
+
+def test_row_ceiling_and_deadline_are_edited_and_saved(qtbot, app_ctx, nango_server):
+    """The pagination guard's error names the profile's Row ceiling (max_connection_rows): it is in the
+    dialog, with the per-call deadline, shown for an existing profile and saved with it."""
+    existing = Profile(name="Limits", api_url=nango_server.url, max_connection_rows=1234, request_deadline=45)
+    d = ProfileDialog(app_ctx, profile=existing)
+    qtbot.addWidget(d)
+    assert d.max_rows_spin.value() == 1234 and d.deadline_spin.value() == 45
+    d.max_rows_spin.setValue(0)
+    assert d.max_rows_spin.text() == "no ceiling"
+    d.deadline_spin.setValue(120)
+    profile = d.build_profile()
+    assert profile.max_connection_rows == 0 and profile.request_deadline == 120.0
+    fresh = ProfileDialog(app_ctx)
+    qtbot.addWidget(fresh)
+    assert fresh.max_rows_spin.value() == 500_000 and fresh.deadline_spin.value() == 60
