@@ -159,9 +159,7 @@ def test_cli_deadline_from_the_profile(server, tmp_path, monkeypatch):
     monkeypatch.setenv("NANGO_DESKTOP_HOME", str(tmp_path))
     monkeypatch.setenv("NANGO_SECRET_KEY", server.secret_key)
     save_settings(
-        Settings(
-            profiles=[Profile(name="p", api_url=server.url, request_deadline=1.5)], current_profile="p"
-        )
+        Settings(profiles=[Profile(name="p", api_url=server.url, request_deadline=1.5)], current_profile="p")
     )
     server.stall_body_next(times=10, path_prefix="/connections")
     err = io.StringIO()
