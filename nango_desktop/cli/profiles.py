@@ -62,6 +62,10 @@ def cmd_profile_add(args: argparse.Namespace, ctx: CliContext) -> int:
     return EXIT_OK
 
 
+MAX_ROWS_HELP = "connection listings stop with an error past N rows (default 500,000; 0 = no ceiling)"
+DEADLINE_HELP = "total time one API call may take, retries included (default 60)"
+
+
 def _limits(args: argparse.Namespace, previous: Profile | None) -> dict:
     """--max-connection-rows / --request-deadline, else the replaced profile's values, else the defaults."""
     out = {}
@@ -179,18 +183,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="dashboard for 'Open in Nango' links (default: https://app.nango.dev, or the self-hosted server)",
     )
     add.add_argument("--with-signing-key", action="store_true", help="also read the webhook signing key")
-    add.add_argument(
-        "--max-connection-rows",
-        type=int,
-        metavar="N",
-        help="connection listings stop with an error past N rows (default 500,000; 0 = no ceiling)",
-    )
-    add.add_argument(
-        "--request-deadline",
-        type=float,
-        metavar="SECONDS",
-        help="total time one API call may take, retries included (default 60)",
-    )
+    add.add_argument("--max-connection-rows", type=int, metavar="N", help=MAX_ROWS_HELP)
+    add.add_argument("--request-deadline", type=float, metavar="SECONDS", help=DEADLINE_HELP)
     add.add_argument("--no-key", action="store_true", help="store no API key (use NANGO_SECRET_KEY)")
     add.add_argument("--check", action="store_true", help="verify the key against the API before saving")
     add.add_argument("--use", action="store_true", help="make it the current profile")

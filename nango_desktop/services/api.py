@@ -20,16 +20,12 @@ Logs get the method, path and status; error messages get Nango's code and messag
 from __future__ import annotations
 
 import gc
-import json
-import json.scanner
 import logging
-import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -69,9 +65,12 @@ from nango_desktop.services.errors import (
     error_for_status,
     redact,
 )
+from nango_desktop.services.gcpause import gc_paused
 from nango_desktop.services.interrupt import CallScope, install
 from nango_desktop.services.pagination import DEFAULT_MAX_ROWS, EndlessPaginationError, PageGuard
 from nango_desktop.services.ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
+from nango_desktop.services.raw_page import RawPage as RawPage  # re-exported
+from nango_desktop.services.raw_page import raw_connections
 
 log = logging.getLogger(__name__)
 
@@ -86,33 +85,6 @@ DEFAULT_DEADLINE = 60.0
 SYNC_MODES = ("incremental", "full_refresh", "full_refresh_and_clear_cache")
 # list_all_connections freezes results at least this large out of the cyclic GC's reach.
 _FREEZE_MIN_ROWS = 10_000
-
-_gc_pause_lock = threading.Lock()
-_gc_pause_depth = 0
-_gc_pause_reenable = False
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (process-wide) while large API payloads are parsed.
-
-    Reference counted, so overlapping pauses from several threads are safe: the collector is re-enabled
-    when the last one ends, and only if it was enabled before the first began. Refcounting keeps freeing
-    memory meanwhile; only reference cycles wait for the next collection.
-    """
-    global _gc_pause_depth, _gc_pause_reenable
-    with _gc_pause_lock:
-        if _gc_pause_depth == 0:
-            _gc_pause_reenable = gc.isenabled()
-            gc.disable()
-        _gc_pause_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_pause_lock:
-            _gc_pause_depth -= 1
-            if _gc_pause_depth == 0 and _gc_pause_reenable:
-                gc.enable()
 
 
 @dataclass
@@ -298,10 +270,8 @@ class NangoClient:
 
         ``raw``: pages of plain dicts instead of models (:class:`RawPage` while no row was dropped).
 
-        Pagination that never ends (a full page of repeats, more rows than asked for, an offset past the
-        server's limit, ``max_rows`` reached; ``None``/0 = no ceiling; not given: the client's ``max_rows``)
-        raises EndlessPaginationError after the rows already received were yielded
-        (see :mod:`nango_desktop.services.pagination`).
+        Endless pagination raises EndlessPaginationError after the rows received were yielded
+        (:mod:`nango_desktop.services.pagination`; ``max_rows``: None/0 = no ceiling, not given = the client's).
         """
         ceiling = self.max_rows if max_rows is ... else max_rows
         guard = PageGuard(page_size, max_rows=ceiling)  # type: ignore[arg-type]
@@ -675,30 +645,11 @@ class NangoClient:
             self._limiter.acquire(cancel)
             self._check_scope(scope, method, path, attempt)
             started = time.monotonic()
-            try:
-                response = self._http.request(method, path, params=params, json=json, headers=headers)
-            except httpx.TimeoutException:
-                self._check_scope(scope, method, path, attempt + 1)
-                error: NangoError = ApiTimeoutError(
-                    detail=f"{method} {path}: no answer within {self._timeout:g} s (attempt {attempt + 1})"
-                )
-                self._report(method, path, None, started, None, error)
-            except httpx.DecodingError as exc:
-                self._check_scope(scope, method, path, attempt + 1)
-                error = MalformedResponseError(
-                    detail=f"{method} {path}: undecodable body ({type(exc).__name__})"
-                )
-                self._report(method, path, None, started, None, error)
-                raise error from None
-            except httpx.RequestError as exc:
-                self._check_scope(scope, method, path, attempt + 1)
-                error = NetworkError(
-                    detail=redact(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", secrets)
-                )
-                self._report(method, path, None, started, None, error)
-            except httpx.InvalidURL as exc:
-                raise NetworkError(detail=f"Invalid server address {self.base_url!r}: {exc}") from None
+            result = self._exchange(method, path, params, json, headers, scope, attempt, secrets)
+            if isinstance(result, NangoError):
+                error: NangoError = result
             else:
+                response = result
                 info = self._limiter.update_from_headers(response.headers)
                 if info is not None:
                     with self._lock:
@@ -740,6 +691,41 @@ class NangoClient:
                 raise self._past_deadline(scope, method, path, attempt + 1, error)
             self._pause(backoff, cancel)
             attempt += 1
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: list[tuple[str, str]] | None,
+        json: Any,
+        headers: dict[str, str],
+        scope: CallScope,
+        attempt: int,
+        secrets: tuple[str, ...],
+    ) -> httpx.Response | NangoError:
+        """One request: the response, or the (reported) error of a timeout or network failure to retry."""
+        started = time.monotonic()
+        try:
+            return self._http.request(method, path, params=params, json=json, headers=headers)
+        except httpx.TimeoutException:
+            self._check_scope(scope, method, path, attempt + 1)
+            error: NangoError = ApiTimeoutError(
+                detail=f"{method} {path}: no answer within {self._timeout:g} s (attempt {attempt + 1})"
+            )
+        except httpx.DecodingError as exc:
+            self._check_scope(scope, method, path, attempt + 1)
+            error = MalformedResponseError(detail=f"{method} {path}: undecodable body ({type(exc).__name__})")
+            self._report(method, path, None, started, None, error)
+            raise error from None
+        except httpx.RequestError as exc:
+            self._check_scope(scope, method, path, attempt + 1)
+            error = NetworkError(
+                detail=redact(f"{method} {self.base_url}{path}: {type(exc).__name__}: {exc}", secrets)
+            )
+        except httpx.InvalidURL as exc:
+            raise NetworkError(detail=f"Invalid server address {self.base_url!r}: {exc}") from None
+        self._report(method, path, None, started, None, error)
+        return error
 
     def _fits(self, scope: CallScope, wait: float) -> bool:
         """Whether waiting ``wait`` seconds before a retry stays within the call's deadline (real clock)."""
@@ -840,81 +826,6 @@ class NangoClient:
             self._on_call(CallInfo(method, path, status, elapsed, info, error.title if error else None))
         except Exception:
             log.exception("on_call callback failed")
-
-
-_RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
-                 ("created", str))  # fmt: skip
-_WS = re.compile(r"[ \t\n\r]*")
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # scan_once(text, index) -> (value, end)
-
-
-class RawPage(list):
-    """One page of connections as plain dicts (``json`` output, no model), with ``text``: the page's
-    ``connections`` array as the server sent it, without its brackets, to be written out without
-    re-encoding. A page narrowed afterwards (rows dropped) is a plain list again."""
-
-    text: str = ""
-
-
-def raw_connections(body: bytes, *, status: int = 200) -> RawPage:
-    """The ``connections`` of a GET /connections body as a :class:`RawPage`: one ``json`` parse in C, no
-    model built, and the array's text kept so it can be written out again without re-encoding.
-
-    Checked as much as a listing relies on: an object with a list of objects, each with the required
-    fields of the right type; anything else raises MalformedResponseError."""
-
-    def malformed(why: str) -> MalformedResponseError:
-        return MalformedResponseError(detail=f"GET /connections -> HTTP {status}: {why}", status=status)
-
-    try:
-        text = body.decode("utf-8")
-        with gc_paused():
-            rows = _scan_connections(text)
-    except (ValueError, StopIteration, IndexError) as exc:
-        raise malformed(f"invalid JSON ({type(exc).__name__}: {exc})") from None
-    if rows is None:
-        raise malformed("no connections list")
-    for index, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise malformed(f"connections.{index}: not an object")
-        for name, kind in _RAW_REQUIRED:
-            value = row.get(name)
-            if type(value) is not kind:
-                raise malformed(f"connections.{index}.{name}: {'missing' if value is None else 'wrong type'}")
-    return rows
-
-
-def _scan_connections(text: str) -> RawPage | None:
-    """The top-level object's ``connections`` array (with its text); None if the body is an object
-    without such an array. Raises ValueError/StopIteration on invalid JSON."""
-    ws = _WS.match
-    i = ws(text, 0).end()
-    if text[i] != "{":
-        return None
-    i = ws(text, i + 1).end()
-    found: RawPage | None = None
-    if text[i] == "}":
-        return None
-    while True:
-        if text[i] != '"':
-            raise ValueError(f"expected a key at {i}")
-        key, i = _SCAN(text, i)
-        i = ws(text, i).end()
-        if text[i] != ":":
-            raise ValueError(f"expected ':' at {i}")
-        i = ws(text, i + 1).end()
-        value, end = _SCAN(text, i)
-        if key == "connections" and text[i] == "[":
-            found = RawPage(value)
-            found.text = text[i + 1 : end - 1].strip()
-        i = ws(text, end).end()
-        if text[i] == "}":
-            if ws(text, i + 1).end() != len(text):
-                raise ValueError("extra data after the object")
-            return found
-        if text[i] != ",":
-            raise ValueError(f"expected ',' or '}}' at {i}")
-        i = ws(text, i + 1).end()
 
 
 def _location(response: httpx.Response) -> str:

@@ -256,15 +256,17 @@ class AppContext(QObject):
             raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
         with self._key_lock:
             existing = self._clients.get(profile.name)
-        if existing is not None and existing.base_url == profile.api_url.rstrip("/"):
-            return _with_limits(existing, profile)
-        key = self.api_key(profile.name)
-        client = self.make_client(profile.api_url, key)
-        with self._key_lock:
-            existing = self._clients.setdefault(profile.name, client)
-        if existing is not client:
-            _close(client)
-        return _with_limits(existing, profile)
+        if existing is None or existing.base_url != profile.api_url.rstrip("/"):
+            client = self.make_client(profile.api_url, self.api_key(profile.name))
+            with self._key_lock:
+                existing = self._clients.setdefault(profile.name, client)
+            if existing is not client:
+                _close(client)
+        if hasattr(
+            existing, "max_rows"
+        ):  # the profile's limits (an edit applies at once); test doubles lack them
+            existing.deadline, existing.max_rows = profile.request_deadline, profile.max_connection_rows
+        return existing
 
     def make_client(self, api_url: str, key: str, **kw: Any) -> NangoClient:
         """A new shared-style client reporting its calls to ``apiCall`` (the profile dialog uses it too)."""
@@ -506,11 +508,3 @@ def _shared_client_class() -> type:
 
         _SHARED_CLASS = SharedNangoClient
     return _SHARED_CLASS
-
-
-def _with_limits(client: NangoClient, profile: Profile) -> NangoClient:
-    """The profile's per-call deadline and row ceiling, applied to its client (an edit takes effect at once)."""
-    if hasattr(client, "max_rows"):  # a NangoClient (imported lazily; test doubles may lack the attributes)
-        client.deadline = profile.request_deadline or None
-        client.max_rows = profile.max_connection_rows
-    return client

@@ -173,29 +173,6 @@ class ProfileDialog(QDialog):
         listener_form.addRow("&Host", with_message(self.host_edit, "host"))
         listener_form.addRow("&Port", with_message(self.port_spin, "port"))
 
-        limits_box = QGroupBox("API calls", self)
-        self.max_rows_spin = QSpinBox(limits_box)
-        self.max_rows_spin.setObjectName("profileMaxConnectionRows")
-        self.max_rows_spin.setRange(0, 100_000_000)
-        self.max_rows_spin.setSingleStep(100_000)
-        self.max_rows_spin.setGroupSeparatorShown(True)
-        self.max_rows_spin.setSpecialValueText("no ceiling")
-        self.max_rows_spin.setSuffix(" connections")
-        self.max_rows_spin.setToolTip(
-            "A listing of connections stops with an error past this many rows (a server whose pages never "
-            "end cannot take all memory). 0: no ceiling."
-        )
-        self.deadline_spin = QSpinBox(limits_box)
-        self.deadline_spin.setObjectName("profileRequestDeadline")
-        self.deadline_spin.setRange(1, 3600)
-        self.deadline_spin.setSuffix(" s")
-        self.deadline_spin.setToolTip(
-            "Total time one API call may take, retries and waits included; then it fails saying so."
-        )
-        limits_form = QFormLayout(limits_box)
-        limits_form.addRow("&Row ceiling", self.max_rows_spin)
-        limits_form.addRow("Call &deadline", self.deadline_spin)
-
         self.status_label = QLabel(self)
         self.status_label.setObjectName("profileStatus")
         self.status_label.setWordWrap(True)
@@ -218,7 +195,7 @@ class ProfileDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(listener_box)
-        layout.addWidget(limits_box)
+        layout.addWidget(self._build_limits_box(profile or Profile(name="x")))
         layout.addWidget(self.status_label)
         layout.addWidget(self.busy)
         row = QHBoxLayout()
@@ -227,21 +204,45 @@ class ProfileDialog(QDialog):
         layout.addLayout(row)
         layout.addWidget(self.buttons)
 
-        listener = profile.listener if profile else None
         if profile is not None:
             self.name_edit.setText(profile.name)
             self.url_edit.setText(profile.api_url)
             self.dashboard_edit.setText(profile.dashboard_url or "")
             self.env_combo.setCurrentText(profile.environment)
             self.production_check.setChecked(profile.production)
-        self.host_edit.setText(listener.host if listener else "127.0.0.1")
-        self.port_spin.setValue(listener.port if listener else Profile(name="x").listener.port)
-        defaults = profile or Profile(name="x")
-        self.max_rows_spin.setValue(defaults.max_connection_rows)
-        self.deadline_spin.setValue(round(defaults.request_deadline))
+        self.host_edit.setText((profile or Profile(name="x")).listener.host)
+        self.port_spin.setValue((profile or Profile(name="x")).listener.port)
         self._backend_task = ctx.run(
             self._probe_keyring, on_done=self._show_backend, on_error=self._show_backend
         )
+
+    def _build_limits_box(self, values: Profile) -> QGroupBox:
+        """Row ceiling of connection listings and per-call deadline (issue 18), set to ``values``'."""
+        limits_box = QGroupBox("API calls", self)
+        self.max_rows_spin = QSpinBox(limits_box)
+        self.max_rows_spin.setObjectName("profileMaxConnectionRows")
+        self.max_rows_spin.setRange(0, 100_000_000)
+        self.max_rows_spin.setSingleStep(100_000)
+        self.max_rows_spin.setGroupSeparatorShown(True)
+        self.max_rows_spin.setSpecialValueText("no ceiling")
+        self.max_rows_spin.setSuffix(" connections")
+        self.max_rows_spin.setToolTip(
+            "A listing of connections stops with an error past this many rows (a server whose pages never "
+            "end cannot take all memory). 0: no ceiling."
+        )
+        self.deadline_spin = QSpinBox(limits_box)
+        self.deadline_spin.setObjectName("profileRequestDeadline")
+        self.deadline_spin.setRange(1, 3600)
+        self.deadline_spin.setSuffix(" s")
+        self.deadline_spin.setToolTip(
+            "Total time one API call may take, retries and waits included; then it fails saying so."
+        )
+        limits_form = QFormLayout(limits_box)
+        limits_form.addRow("&Row ceiling", self.max_rows_spin)
+        limits_form.addRow("Call &deadline", self.deadline_spin)
+        self.max_rows_spin.setValue(values.max_connection_rows)
+        self.deadline_spin.setValue(round(values.request_deadline))
+        return limits_box
 
     # -- keyring backend ---------------------------------------------------------------------------------
     def _probe_keyring(self) -> tuple[str, bool]:  # worker: may talk to D-Bus

@@ -15,7 +15,7 @@ MAX_FUNCTION_LINES = 60
 
 # path (relative to nango_desktop/) -> (ceiling, reason)
 FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
-    "services/api.py": (870, "the whole Nango REST client in one place (issue 13 step 3: split by resource)"),
+    "services/api.py": (850, "the whole Nango REST client in one place (issue 13 step 3: split by resource)"),
     "services/webhook_server.py": (660, "HTTP listener with its slot and timeout handling; one class"),
     "services/workbench.py": (540, "records/syncs/actions/proxy calls; split per workbench tab pending"),
     "store/events.py": (910, "SQLite event store with schema migrations and retention (shared hot spot)"),
@@ -44,7 +44,7 @@ FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "ui/webhooks/page.py:_build_filters": (70, "the filter bar, one widget per filter"),
     "ui/links/bulk.py:__init__": (75, "dialog built in code"),
     "cli/webhooks.py:cmd_listen": (85, "listen command: options, server, signal handling, output"),
-    "services/api.py:_send": (75, "one request with retries, rate limit and Retry-After"),
+    "services/api.py:_attempts": (70, "one request with retries, rate limit, Retry-After and the deadline"),
     "ui/links/dialog.py:validate": (75, "every field of the link form checked in order"),
     "ui/webhooks/detail.py:__init__": (80, "dialog built in code"),
     "ui/links/page.py:__init__": (80, "page built in code"),

@@ -1,0 +1,85 @@
+"""One page of GET /connections as plain dicts, checked, with the array's text kept (``json`` output of the
+CLI writes the rows back out without re-encoding). Split out of services/api.py."""
+
+from __future__ import annotations
+
+import json
+import json.scanner
+import re
+
+from nango_desktop.services.errors import MalformedResponseError
+from nango_desktop.services.gcpause import gc_paused
+
+_RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
+                 ("created", str))  # fmt: skip
+_WS = re.compile(r"[ \t\n\r]*")
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # scan_once(text, index) -> (value, end)
+
+
+class RawPage(list):
+    """One page of connections as plain dicts (``json`` output, no model), with ``text``: the page's
+    ``connections`` array as the server sent it, without its brackets, to be written out without
+    re-encoding. A page narrowed afterwards (rows dropped) is a plain list again."""
+
+    text: str = ""
+
+
+def raw_connections(body: bytes, *, status: int = 200) -> RawPage:
+    """The ``connections`` of a GET /connections body as a :class:`RawPage`: one ``json`` parse in C, no
+    model built, and the array's text kept so it can be written out again without re-encoding.
+
+    Checked as much as a listing relies on: an object with a list of objects, each with the required
+    fields of the right type; anything else raises MalformedResponseError."""
+
+    def malformed(why: str) -> MalformedResponseError:
+        return MalformedResponseError(detail=f"GET /connections -> HTTP {status}: {why}", status=status)
+
+    try:
+        text = body.decode("utf-8")
+        with gc_paused():
+            rows = _scan_connections(text)
+    except (ValueError, StopIteration, IndexError) as exc:
+        raise malformed(f"invalid JSON ({type(exc).__name__}: {exc})") from None
+    if rows is None:
+        raise malformed("no connections list")
+    for index, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise malformed(f"connections.{index}: not an object")
+        for name, kind in _RAW_REQUIRED:
+            value = row.get(name)
+            if type(value) is not kind:
+                raise malformed(f"connections.{index}.{name}: {'missing' if value is None else 'wrong type'}")
+    return rows
+
+
+def _scan_connections(text: str) -> RawPage | None:
+    """The top-level object's ``connections`` array (with its text); None if the body is an object
+    without such an array. Raises ValueError/StopIteration on invalid JSON."""
+    ws = _WS.match
+    i = ws(text, 0).end()
+    if text[i] != "{":
+        return None
+    i = ws(text, i + 1).end()
+    found: RawPage | None = None
+    if text[i] == "}":
+        return None
+    while True:
+        if text[i] != '"':
+            raise ValueError(f"expected a key at {i}")
+        key, i = _SCAN(text, i)
+        i = ws(text, i).end()
+        if text[i] != ":":
+            raise ValueError(f"expected ':' at {i}")
+        i = ws(text, i + 1).end()
+        value, end = _SCAN(text, i)
+        if key == "connections" and text[i] == "[":
+            found = RawPage(value)
+            found.text = text[i + 1 : end - 1].strip()
+        i = ws(text, end).end()
+        if text[i] == "}":
+            if ws(text, i + 1).end() != len(text):
+                raise ValueError("extra data after the object")
+            return found
+        if text[i] != ",":
+            raise ValueError(f"expected ',' or '}}' at {i}")
+        i = ws(text, i + 1).end()
