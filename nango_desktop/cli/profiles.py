@@ -156,7 +156,7 @@ def cmd_profile_rotate_signing_key(args: argparse.Namespace, ctx: CliContext) ->
     if result.previous_kept:
         expires = previous_key_expiry(profile.name)
         ctx.print(f"Previous key expires in {args.minutes} min" + (" (already stored)." if expires else "."))
-    ctx.print("Running listeners pick up the new key within a few seconds, without a restart.")
+    ctx.print("Running listeners verify with the new key from the next webhook on, without a restart.")
     return EXIT_OK
 
 

@@ -27,7 +27,7 @@ from nango_desktop.services.secrets import SecretKind, SecretStoreUnavailable
 log = logging.getLogger(__name__)
 
 DEFAULT_OVERLAP_MINUTES = 60  # how long the previous key still verifies after a rotation
-KEY_CACHE_SECONDS = 5.0  # a listener in another process (``listen``) picks up a rotation within this time
+KEY_CACHE_SECONDS = 5.0  # keys are re-read at least this often (and at once when a webhook fails to verify)
 
 
 def expiry_path(profile: str) -> Path:
@@ -117,13 +117,26 @@ def store_signing_key(
 
 
 def active_signing_keys(secrets: Any, profile: str, *, clock: Callable[[], float] = time.time) -> list[str]:
-    """The keys a listener verifies with now: the current one, then the previous one until it expires."""
+    """The keys a listener verifies with now: the current one, then the previous one until it expires. An
+    expired previous key is deleted from the keyring (and its expiry record) the first time this sees it."""
     keys = list(secrets.signing_keys(profile))
     if len(keys) > 1:
         expires = previous_key_expiry(profile)
         if expires is not None and clock() >= expires:
             keys = keys[:1]
+            forget_previous_key(secrets, profile)
     return keys
+
+
+def forget_previous_key(secrets: Any, profile: str) -> None:
+    """Delete the previous signing key and its expiry; a keyring that refuses now is tried again next time."""
+    try:
+        secrets.delete(profile, SecretKind.PREVIOUS_SIGNING_KEY)
+    except SecretStoreUnavailable as exc:
+        log.warning("The expired previous signing key of %s could not be deleted yet: %s", profile, exc.title)
+        return
+    expiry_path(profile).unlink(missing_ok=True)
+    log.info("The previous webhook signing key of %s expired and was deleted", profile)
 
 
 class KeyCache:

@@ -445,6 +445,7 @@ class WebhookServer:
         self.warning: str | None = None
         self.forwarder: Any = None  # services.forwarder.Forwarder while running with forward_to
         self._stats = ListenerStats()
+        self._keys_reread_at = float("-inf")
         self._stats_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -587,11 +588,25 @@ class WebhookServer:
             )
             return []
 
+    def _verify(self, body: bytes, headers: dict[str, str]) -> Verification:
+        """Verify with the cached keys; when that fails, read the keys again once (at most once a second)
+        and retry: a rotation (this app's, in any process, or a key stored by hand) applies to the very next
+        webhook, without waiting for the cache to expire or a restart."""
+        verification = verify(body, headers, self._keys(), accept_legacy_only=self.accept_legacy_only)
+        invalidate = getattr(self.keys, "invalidate", None)
+        if verification.ok or invalidate is None or verification.status is VerificationStatus.UNSIGNED:
+            return verification
+        now = time.monotonic()
+        with self._stats_lock:
+            if now - self._keys_reread_at < 1.0:
+                return verification
+            self._keys_reread_at = now
+        invalidate()
+        return verify(body, headers, self._keys(), accept_legacy_only=self.accept_legacy_only)
+
     def _handle_webhook(self, handler: _Handler, body: bytes) -> None:
         headers = handler.headers_dict()
-        verification: Verification = verify(
-            body, headers, self._keys(), accept_legacy_only=self.accept_legacy_only
-        )
+        verification = self._verify(body, headers)
         status = verification.status
         if status is VerificationStatus.NO_KEY and (self.reject_invalid or self.reject_unsigned):
             # Fail closed: the policy asks for verified events and no key is at hand (none stored, or the

@@ -69,6 +69,55 @@ def test_rotation_keeps_the_previous_key_and_a_running_listener_uses_both(
     assert active_signing_keys(SecretStore(), profile, clock=lambda: expires + 1) == [new_key]
 
 
+def test_a_listener_in_another_process_uses_the_new_key_from_the_next_webhook(
+    run, profile, memory_keyring, nango_server, tmp_home
+):
+    """Issue 14 item 6: "pick up both at once". The listener caches its keys for an hour here (as `listen` in
+    another process would hold them); the first webhook signed with the rotated key still verifies, because a
+    failed check reads the keys again once."""
+    store = EventStore(event_store_path(profile), profile=profile)
+    reads = []
+
+    def source():
+        reads.append(1)
+        return active_signing_keys(SecretStore(), profile)
+
+    server = WebhookServer(store, profile=profile, port=0, keys=KeyCache(source, ttl=3600))
+    server.start()
+    try:
+        assert post_webhook(server.url, auth_webhook(), key="old-signing-key")[0] == 200
+        code, _out, err = run("profile", "rotate-signing-key", profile)
+        assert code == 0, err
+        new_key = nango_server.webhook_signing_key
+        _, reply = post_webhook(server.url, auth_webhook(connection_id="first-after"), key=new_key)
+        assert store.get(reply["id"]).verification.describe() == "verified (HMAC, current key)"
+        _, reply = post_webhook(server.url, auth_webhook(connection_id="old-after"), key="old-signing-key")
+        assert store.get(reply["id"]).verification.key_index == 1
+        assert len(reads) == 2  # the start, and once after the first failed check: not on every request
+        _, reply = post_webhook(server.url, auth_webhook(connection_id="forged"), key="attacker")
+        assert not store.get(reply["id"]).verification.ok
+    finally:
+        server.stop()
+        store.close()
+
+
+def test_an_expired_previous_key_is_deleted_from_the_keyring(run, profile, memory_keyring, nango_server):
+    code, _out, err = run("profile", "rotate-signing-key", profile, "--minutes", "5")
+    assert code == 0, err
+    assert (SERVICE, "p:webhook-signing-key-previous") in memory_keyring.store
+    expires = previous_key_expiry(profile)
+    assert active_signing_keys(SecretStore(), profile, clock=lambda: expires - 1) == [
+        nango_server.webhook_signing_key,
+        "old-signing-key",
+    ]
+    assert active_signing_keys(SecretStore(), profile, clock=lambda: expires + 1) == [
+        nango_server.webhook_signing_key
+    ]
+    assert (SERVICE, "p:webhook-signing-key-previous") not in memory_keyring.store
+    assert previous_key_expiry(profile) is None  # the expiry record went with it
+    assert SecretStore().signing_keys(profile) == [nango_server.webhook_signing_key]
+
+
 def test_production_profile_asks_first(run, memory_keyring, nango_server):
     code, _, err = run(
         "profile", "add", "prod", "--url", nango_server.url, "--production", "--with-signing-key",

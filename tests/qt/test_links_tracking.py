@@ -266,3 +266,24 @@ def test_only_a_verified_webhook_changes_anything(qtbot, ctx, nango_server, note
     ctx.listener._flush_alerts()  # a notification would be sent now
     assert tracker.store.get(issued.record.id).status is LinkStatus.PENDING
     assert changed == [] and notes == []
+
+
+def test_polling_backs_off_while_nothing_changes_and_resets_on_a_change(qtbot, ctx, nango_server):
+    """Issue 14 item 5d: polling every 20 s forever cost requests (and, before, refreshes); while no pending
+    link changes the interval doubles up to 5 min, and the next change brings it back to 20 s."""
+    tracker = tracker_for(ctx)
+    first = issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_back", allowed_integrations=["slack"]))
+    issue(qtbot, ctx, "new_link", LinkRequest(end_user_id="u_back2", allowed_integrations=["slack"]))
+    assert tracker._poll.interval() == tracker.POLL_MS == 20_000
+    tracker._poll.stop()  # ticks driven by hand: each poll() is one timer tick
+
+    def tick() -> int:
+        tracker.poll()
+        qtbot.waitUntil(lambda: not tracker._polling, timeout=10_000)
+        return tracker._poll.interval()
+
+    assert [tick() for _ in range(6)] == [40_000, 80_000, 160_000, 300_000, 300_000, 300_000]
+    nango_server.complete_session(token_of(first.url), connection_id="backoff-conn")
+    intervals = [tick(), tick()]  # the batch covers both links: the change is seen on the first tick
+    assert intervals[0] == 20_000 and tracker.store.get(first.record.id).status is LinkStatus.COMPLETED
+    assert intervals[1] == 40_000  # and backs off again from there

@@ -16,7 +16,7 @@ MAX_FUNCTION_LINES = 60
 # path (relative to nango_desktop/) -> (ceiling, reason)
 FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "services/api.py": (850, "the whole Nango REST client in one place (issue 13 step 3: split by resource)"),
-    "services/webhook_server.py": (660, "HTTP listener with its slot and timeout handling; one class"),
+    "services/webhook_server.py": (680, "HTTP listener with its slot and timeout handling; one class"),
     "services/workbench.py": (540, "records/syncs/actions/proxy calls; split per workbench tab pending"),
     "store/events.py": (910, "SQLite event store with schema migrations and retention (shared hot spot)"),
     "ui/connections/detail.py": (
