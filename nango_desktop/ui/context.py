@@ -5,11 +5,15 @@ all tasks of that profile so the rate-limit budget and connection pool are share
 per-profile stores and the webhook listener controller, and the plumbing for errors, notifications and
 navigation (signals the main window connects to).
 
-Listeners belong to profiles, not to the window: ``listener_for(name)`` / ``event_store_for(name)`` keep one
-controller and one event store per profile for the whole run. Switching profile (or creating one) leaves every
-listener as it is: a running one keeps receiving on its own port until it is stopped; ``listener`` and
-``event_store`` are the current profile's. ``listenersChanged`` fires when any listener changes state (the
-status bar lists every running one). Removing a profile stops its listener; ``shutdown()`` stops them all.
+The current profile's :class:`~nango_desktop.session.profile.ProfileSession` is ``session`` (None without a
+profile): a new one is opened on every profile switch (``sessionChanged``, then ``profileChanged``) and the old
+one closed. Pages bind to the session, not to the context's internals.
+
+Listeners belong to profiles, not to the window: ``listener_registry`` (session layer) keeps one controller and
+one event store per profile for the whole run. Switching profile (or creating one) leaves every listener as it
+is: a running one keeps receiving on its own port until it is stopped; ``listener`` and ``event_store`` are the
+current profile's. ``listenersChanged`` fires when any listener changes state (the status bar lists every
+running one). Removing a profile stops its listener; ``shutdown()`` stops them all.
 
 Threading: ``client()`` may be called from any thread. API keys are read from the keyring on a worker
 thread when a profile becomes current and cached in memory for the run; if a key is not cached yet,
@@ -33,12 +37,17 @@ from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError, InvalidKeyError
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.session.connections import ConnectionsStore
+from nango_desktop.session.listener import ListenerController
+from nango_desktop.session.listeners import ListenerRegistry
 from nango_desktop.session.operations import Changes
+from nango_desktop.session.profile import ProfileSession
 from nango_desktop.settings import Profile, Settings, save_settings
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
     from nango_desktop.services.api import NangoClient
+    from nango_desktop.store.events import EventStore
+    from nango_desktop.store.workbench import WorkbenchHistory
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,7 @@ class AppContext(QObject):
     keyLoaded = Signal(str, bool)  # (profile name, a key is available)
     settingsChanged = Signal(object)  # Settings, after a profile was added / edited / removed
     listenersChanged = Signal()  # a listener of any profile started, stopped or failed
+    sessionChanged = Signal(object)  # ProfileSession | None, the new current session (before profileChanged)
 
     def __init__(
         self,
@@ -77,9 +87,13 @@ class AppContext(QObject):
         self._key_lock = threading.Lock()
         self._clients: dict[str, NangoClient] = {}
         self._retired_clients: list[NangoClient] = []
-        self._event_stores: dict[str, Any] = {}  # profile name -> EventStore (open for the run)
         self._link_store: Any = None
-        self._listeners: dict[str, Any] = {}  # profile name -> ListenerController (kept across switches)
+        self._history: WorkbenchHistory | None = None
+        # One listener and event store per profile for the whole run (they outlive sessions).
+        self.listener_registry = ListenerRegistry(
+            lambda: self.settings, self.secrets, notify=self.notify, parent=self
+        )
+        self.listener_registry.listenersChanged.connect(self.listenersChanged)
         self._save_lock = threading.Lock()
         self._save_seq = 0
         self._call_bridge = EventBridge(self)
@@ -87,9 +101,11 @@ class AppContext(QObject):
         # The only loader and cache of the connection list; every page binds to its signals.
         self.connections_store = ConnectionsStore(self.client, self, on_error=self._default_error)
         self.connectionChanged.connect(self._on_connection_changed)
+        self.session: ProfileSession | None = None
         if self.profile is not None:
             self.settings.current_profile = self.profile.name
             self.prefetch_key()
+        self._open_session()
         # Naming the keyring backend may ask D-Bus who serves it: do it once, off the GUI thread.
         self.run(lambda: self.secrets.backend_name, on_error=self._ignore_error)
 
@@ -106,7 +122,7 @@ class AppContext(QObject):
         self.settings.current_profile = profile.name if profile else None
         self.save_settings()
         self.prefetch_key()
-        self.profileChanged.emit(profile)
+        self._profile_switched(profile)
 
     def upsert_profile(
         self, profile: Profile, *, old_name: str | None = None, make_current: bool = True
@@ -114,7 +130,7 @@ class AppContext(QObject):
         """Add or replace ``profile`` (renamed from ``old_name``), save, and optionally switch to it."""
         was_running = False
         if old_name and old_name != profile.name:
-            old = self._listeners.get(old_name)
+            old = self.listener_registry.get(old_name)
             was_running = old is not None and old.state == "listening"
             self._drop_listener(old_name)  # its store file and keys follow the name
             self.settings.remove(old_name)
@@ -123,7 +139,7 @@ class AppContext(QObject):
             self._retire_client(old_name)
         self.settings.upsert(profile)
         self._retire_client(profile.name)  # URL or key may have changed
-        existing = self._listeners.get(profile.name)
+        existing = self.listener_registry.get(profile.name)
         if existing is not None:  # edited listener settings: a running listener restarts with them
             existing.apply_settings(profile.listener)
         elif was_running:  # renamed while listening: it keeps listening under its new name
@@ -136,7 +152,7 @@ class AppContext(QObject):
             self.settings.current_profile = profile.name
             self.save_settings()
             self.settingsChanged.emit(self.settings)
-            self.profileChanged.emit(profile)
+            self._profile_switched(profile)
         elif make_current or self.profile is None:
             self.settingsChanged.emit(self.settings)
             self.set_profile(profile.name)
@@ -159,7 +175,7 @@ class AppContext(QObject):
             self.profile = self.settings.current()
             self.settings.current_profile = self.profile.name if self.profile else None
             self.prefetch_key()
-            self.profileChanged.emit(self.profile)
+            self._profile_switched(self.profile)
         self.save_settings()
 
     def save_settings(self) -> Task:
@@ -174,27 +190,44 @@ class AppContext(QObject):
                 save_settings(snapshot, self.settings_path)
 
     def _drop_profile_state(self) -> None:
-        """Switching away from the current profile: its listener keeps running (listeners belong to
-        profiles); only the window-wide caches of the current profile are dropped."""
+        """Switching away from the current profile: its session closes (its tasks and connections load are
+        cancelled); its listener keeps running (listeners belong to profiles)."""
+        if self.session is not None:
+            self.session.close()
+            self.session = None
         self.connections_store.reset()
+
+    def _open_session(self) -> ProfileSession | None:
+        if self.session is not None:
+            self.session.close()
+        self.session = None if self.profile is None else self._new_session(self.profile)
+        return self.session
+
+    def _new_session(self, profile: Profile) -> ProfileSession:
+        return ProfileSession(
+            profile,
+            client=lambda: self._client_for(self._current_or(profile)),
+            connections=self.connections_store,
+            listeners=self.listener_registry,
+            show_error=self.show_error,
+            apply_changes=self.apply_changes,
+            history=self.workbench_history,
+            parent=self,
+        )
+
+    def _current_or(self, profile: Profile) -> Profile:
+        """The current profile object when it is still ``profile`` (edited in place), else ``profile``."""
+        current = self.profile
+        return current if current is not None and current.name == profile.name else profile
+
+    def _profile_switched(self, profile: Profile | None) -> None:
+        """The one place a profile switch is announced: open its session, then tell the views."""
+        self.sessionChanged.emit(self._open_session())
+        self.profileChanged.emit(profile)
 
     def _drop_listener(self, name: str) -> None:
         """Stop and forget the listener and event store of profile ``name`` (profile removed or renamed)."""
-        listener = self._listeners.pop(name, None)
-        if listener is not None:
-            try:
-                listener.shutdown()
-            except Exception:  # noqa: BLE001 - a broken listener must not block the others
-                log.exception("Stopping the webhook listener of %s failed", name)
-            listener.deleteLater()
-        store = self._event_stores.pop(name, None)
-        if store is not None and hasattr(store, "close"):
-            try:
-                store.close()
-            except Exception:  # noqa: BLE001
-                log.exception("Closing the event store of %s failed", name)
-        if listener is not None:
-            self.listenersChanged.emit()
+        self.listener_registry.drop(name)
 
     # -- API access ---------------------------------------------------------------------------------
     def prefetch_key(self) -> Task | None:
@@ -251,7 +284,9 @@ class AppContext(QObject):
 
     def client(self) -> NangoClient:
         """The shared NangoClient of the current profile (``close()`` on it is a no-op; the context closes it)."""
-        profile = self.profile
+        return self._client_for(self.profile)
+
+    def _client_for(self, profile: Profile | None) -> NangoClient:
         if profile is None:
             raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
         with self._key_lock:
@@ -381,29 +416,13 @@ class AppContext(QObject):
 
     # -- lazily created per-profile services -------------------------------------------------------------
     @property
-    def event_store(self) -> Any:
+    def event_store(self) -> EventStore | None:
         """The current profile's event store."""
-        return self.event_store_for(self.profile.name) if self.profile is not None else None
+        return self.session.event_store if self.session is not None else None
 
-    def event_store_for(self, name: str) -> Any:
-        """The event store of profile ``name`` (opened once, kept for the run; None if unknown/unavailable)."""
-        store = self._event_stores.get(name)
-        profile = self.settings.get(name)
-        if store is None and profile is not None:
-            try:
-                from nango_desktop.store.events import EventStore, event_store_path
-            except ImportError:
-                log.warning("Webhook event store unavailable in this build")
-                return None
-            listener = profile.listener
-            store = self._event_stores[name] = EventStore(
-                event_store_path(name),  # the same file the CLI's `events` command reads
-                profile=name,
-                retention_count=listener.retention_count or None,
-                retention_days=listener.retention_days or None,
-                retention_unverified=listener.retention_unverified_count or None,
-            )
-        return store
+    def event_store_for(self, name: str) -> EventStore | None:
+        """The event store of profile ``name`` (``listener_registry``)."""
+        return self.listener_registry.event_store_for(name)
 
     @property
     def link_store(self) -> Any:
@@ -416,51 +435,30 @@ class AppContext(QObject):
             self._link_store = LinkStore()
         return self._link_store
 
+    def workbench_history(self) -> WorkbenchHistory:
+        """The workbench run history (one file; rows carry the profile name), opened on first use."""
+        if self._history is None:
+            from nango_desktop.store.workbench import WorkbenchHistory
+
+            self._history = WorkbenchHistory()
+        return self._history
+
     @property
-    def listener(self) -> Any:
+    def listener(self) -> ListenerController | None:
         """The current profile's listener controller."""
-        return self.listener_for(self.profile.name) if self.profile is not None else None
+        return self.session.listener if self.session is not None else None
 
-    def listener_for(self, name: str) -> Any:
-        """The listener controller of profile ``name`` (one per profile for the run; None if unavailable)."""
-        listener = self._listeners.get(name)
-        if listener is None and self.settings.get(name) is not None:
-            try:
-                from nango_desktop.ui.webhooks.controller import ListenerController
-            except ImportError:
-                log.warning("Webhook listener unavailable in this build")
-                return None
-            listener = ListenerController.for_profile(self, name, parent=self)
-            if listener is None:
-                return None
-            self._listeners[name] = listener
-            listener.stateChanged.connect(self._on_listener_state)
-        return listener
+    def listener_for(self, name: str) -> ListenerController | None:
+        """The listener controller of profile ``name`` (``listener_registry``)."""
+        return self.listener_registry.listener_for(name)
 
-    def listener_port_conflict(self, name: str) -> str | None:
-        """Why the listener of ``name`` cannot start: another profile's listener holds its port (None if not)."""
-        profile = self.settings.get(name)
-        if profile is None or not profile.listener.port:
-            return None  # port 0: any free port
-        for other, listener in self.running_listeners().items():
-            if other != name and listener.settings.port == profile.listener.port:
-                return (
-                    f"Port {profile.listener.port} is used by the listener of profile “{other}”. Each profile "
-                    "listens on its own port: choose another one for this profile (Webhooks → Listener settings)."
-                )
-        return None
-
-    def listeners(self) -> dict[str, Any]:
+    def listeners(self) -> dict[str, ListenerController]:
         """Every listener controller created this run, by profile name."""
-        return dict(self._listeners)
+        return self.listener_registry.listeners()
 
-    def running_listeners(self) -> dict[str, Any]:
+    def running_listeners(self) -> dict[str, ListenerController]:
         """The listeners receiving webhooks now, by profile name (the current profile's included)."""
-        return {name: c for name, c in self._listeners.items() if c.state == "listening"}
-
-    @Slot(str, str)
-    def _on_listener_state(self, _state: str, _message: str) -> None:
-        self.listenersChanged.emit()
+        return self.listener_registry.running()
 
     # -- shutdown -----------------------------------------------------------------------------------
     def shutdown(self, timeout: float = 5.0) -> bool:
@@ -468,8 +466,7 @@ class AppContext(QObject):
         from nango_desktop.qtutil.workers import wait_for_all
 
         self._drop_profile_state()
-        for name in list(self._listeners) + list(self._event_stores):
-            self._drop_listener(name)
+        self.listener_registry.shutdown()
         ok = wait_for_all(timeout, cancel=True)
         with self._key_lock:
             clients = [*self._clients.values(), *self._retired_clients]
@@ -480,6 +477,9 @@ class AppContext(QObject):
         if self._link_store is not None and hasattr(self._link_store, "close"):
             self._link_store.close()
             self._link_store = None
+        if self._history is not None:
+            self._history.close()
+            self._history = None
         return ok
 
 

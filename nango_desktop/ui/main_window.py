@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         ctx.apiCall.connect(self._on_api_call)
         ctx.notified.connect(self._on_notified)
         ctx.navigateRequested.connect(self._on_navigate)
-        ctx.listenersChanged.connect(self._update_listeners_label)
+        ctx.listener_registry.listenersChanged.connect(self._update_listeners_label)
 
         self._fill_profiles()
         self._start_enabled_listeners()
@@ -471,7 +471,7 @@ class MainWindow(QMainWindow):
         current = self.ctx.profile.name if self.ctx.profile is not None else None
         for profile in self.ctx.settings.profiles:
             if profile.listener.enabled and profile.name != current:
-                listener = self.ctx.listener_for(profile.name)
+                listener = self.ctx.listener_registry.listener_for(profile.name)
                 if listener is not None and listener.state != "listening":
                     listener.start()
 
@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
     def _update_listeners_label(self) -> None:
         """The status bar lists every running listener; the current profile's is in statusListener."""
         current = self.ctx.profile.name if self.ctx.profile is not None else None
-        others = {n: c for n, c in self.ctx.running_listeners().items() if n != current}
+        others = {n: c for n, c in self.ctx.listener_registry.running().items() if n != current}
         if not others:
             self.status_listeners.hide()
             self.status_listeners.setText("")
@@ -493,7 +493,8 @@ class MainWindow(QMainWindow):
         self.status_listeners.show()
 
     def _connect_listener(self) -> None:
-        listener = self.ctx.listener if self.ctx.profile is not None else None
+        session = self.ctx.session
+        listener = session.listener if session is not None else None
         if listener is self._listener:
             return
         self._bound.disconnect_all()
@@ -504,7 +505,7 @@ class MainWindow(QMainWindow):
             return
         self._bound.track(listener.stateChanged, self._on_listener_state)
         self._on_listener_state(listener.state, getattr(listener, "message", ""))
-        profile = self.ctx.profile
+        profile = session.profile if session is not None else None
         if profile is not None and profile.listener.enabled and listener.state != "listening":
             listener.start()  # "start with the app" (errors arrive through stateChanged)
 

@@ -13,10 +13,10 @@ import pytest
 
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.services.signing import VerificationStatus
+from nango_desktop.session.listener import ListenerController, UserError, webhook_url_for_nango
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.store.events import REPLAY_HEADER, EventStore
 from nango_desktop.ui.context import AppContext
-from nango_desktop.ui.webhooks.controller import ListenerController, UserError, webhook_url_for_nango
 from tests.helpers import MemoryKeyring
 from tests.webhook_helpers import (
     SIGNING_KEY,
@@ -144,7 +144,7 @@ def test_watchdog_reports_a_listener_that_died(qtbot, make_controller, monkeypat
 def test_watchdog_health_probe_catches_a_hung_listener(qtbot, make_controller, monkeypatch):
     monkeypatch.setattr(ListenerController, "WATCHDOG_MS", 10)
     monkeypatch.setattr(ListenerController, "PROBE_EVERY", 1)
-    monkeypatch.setattr("nango_desktop.ui.webhooks.controller.PROBE_TIMEOUT", 0.2)
+    monkeypatch.setattr("nango_desktop.session.listener.PROBE_TIMEOUT", 0.2)
     controller = make_controller()
     controller.start()
     hung = threading.Event()

@@ -480,7 +480,7 @@ def test_forward_and_replay_show_status_in_detail(qtbot, page, ctx, tmp_path, mo
 
 
 def test_auth_failure_notification_is_opt_in(qtbot, page, ctx, monkeypatch):
-    from nango_desktop.ui.webhooks.controller import ListenerController
+    from nango_desktop.session.listener import ListenerController
 
     notes: list = []
     ctx.notified.connect(lambda title, message: notes.append(title))

@@ -735,7 +735,7 @@ class OverviewPage(QWidget):
 
     # -- webhook events ---------------------------------------------------------------------------------
     def _attach_listener(self) -> None:
-        listener = self.ctx.listener if self.ctx.profile is not None else None
+        listener = self.ctx.session.listener if self.ctx.session is not None else None
         if listener is self._listener:
             return
         self._bound.disconnect_all()
@@ -744,7 +744,7 @@ class OverviewPage(QWidget):
             self._bound.track(listener.eventsReceived, self._on_events)
 
     def load_events(self) -> Any:
-        store = self.ctx.event_store if self.ctx.profile is not None else None
+        store = self.ctx.session.event_store if self.ctx.session is not None else None
         if store is None:
             return None
         self._events_generation += 1

@@ -44,14 +44,7 @@ from PySide6.QtWidgets import (
 from nango_desktop.services.forwarder import replay_is_signed
 from nango_desktop.services.signing import VerificationStatus
 from nango_desktop.session.binding import SignalTracker
-from nango_desktop.settings import ListenerSettings
-from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
-from nango_desktop.ui import icons
-from nango_desktop.ui.columns import ColumnLayout
-from nango_desktop.ui.forms import FlowLayout
-from nango_desktop.ui.panes import SidePane
-from nango_desktop.ui.webhooks import model as m
-from nango_desktop.ui.webhooks.controller import (
+from nango_desktop.session.listener import (
     ERROR,
     LISTENING,
     ListenerController,
@@ -59,6 +52,13 @@ from nango_desktop.ui.webhooks.controller import (
     is_loopback,
     webhook_url_for_nango,
 )
+from nango_desktop.settings import ListenerSettings
+from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
+from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
+from nango_desktop.ui.forms import FlowLayout
+from nango_desktop.ui.panes import SidePane
+from nango_desktop.ui.webhooks import model as m
 from nango_desktop.ui.webhooks.detail import EventDetail
 from nango_desktop.ui.webhooks.merged import MergedEvents
 from nango_desktop.ui.webhooks.model import CONNECTION, END_USER, PROFILE, SIGNATURE, TIME, TYPE
@@ -444,8 +444,9 @@ class WebhooksPage(QWidget):
         to every profile's listener and store)."""
         self._bound.disconnect_all()  # the old profile's listener(s)
         self._all_listeners = []
-        self._listener = getattr(self._ctx, "listener", None)
-        self._store = getattr(self._ctx, "event_store", None)
+        session = self._ctx.session
+        self._listener = session.listener if session is not None else None
+        self._store = session.event_store if session is not None else None
         if self._listener is not None:
             for signal, slot in self._listener_connections():
                 self._bound.track(signal, slot)
@@ -453,7 +454,7 @@ class WebhooksPage(QWidget):
         self._load_settings_fields()
         self._on_state(*self._current_state())
         self.detail.set_event(None)
-        if self.scope() == SCOPE_ALL and hasattr(self._ctx, "listener_for"):
+        if self.scope() == SCOPE_ALL:
             self._bind_all()
         else:
             self._merged = None
@@ -471,10 +472,11 @@ class WebhooksPage(QWidget):
     def _bind_all(self) -> None:
         """Every profile's events in one list, newest first; live events of every listener."""
         names = [p.name for p in self._ctx.settings.profiles]
-        stores = {n: self._ctx.event_store_for(n) for n in names}
+        registry = self._ctx.listener_registry
+        stores = {n: registry.event_store_for(n) for n in names}
         self._merged = MergedEvents({n: s for n, s in stores.items() if s is not None})
         for name in names:
-            listener = self._ctx.listener_for(name)
+            listener = registry.listener_for(name)
             if listener is not None:
                 self._bound.track(listener.eventsReceived, self._on_any_events)
                 self._all_listeners.append(listener)
@@ -845,7 +847,7 @@ class WebhooksPage(QWidget):
             origin = self._merged.origin(event_id) if self._merged is not None else None
             if origin is None:
                 return
-            store, store_id = self._ctx.event_store_for(origin[0]), origin[1]
+            store, store_id = self._ctx.listener_registry.event_store_for(origin[0]), origin[1]
         if store is None:
             return
         self.model.set_pinned(event_id, pinned)

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.jsonschema_lite import validate
 from nango_desktop.domain.workbench import ActionOutcome, ScriptFunction
+from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
-from nango_desktop.ui.workbench import operations as ops
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -184,7 +184,7 @@ class ActionRunnerTab(QWidget):
                 self.busy.finish()
                 self.outcome_label.setText(f"Could not load the actions: {getattr(exc, 'title', exc)}")
 
-        ops.load_scripts(self.ctx, integration, on_done=done, on_error=failed)
+        ops.load_scripts(self.ctx.session, integration, on_done=done, on_error=failed)
         self.load_history()
 
     def set_actions(self, actions: list[ScriptFunction]) -> None:
@@ -302,7 +302,7 @@ class ActionRunnerTab(QWidget):
                 self.show_outcome(outcome)
 
         self._task = ops.run_action(
-            self.ctx,
+            self.ctx.session,
             cid,
             iid,
             name,
@@ -355,14 +355,14 @@ class ActionRunnerTab(QWidget):
             else (outcome.error_title or "failed") + (f" (log {outcome.log_id})" if outcome.log_id else "")
         )
         task = ops.record_run(
-            self.ctx, "action", integration_id=iid, connection_id=cid, name=name, request=payload,
+            self.ctx.session, "action", integration_id=iid, connection_id=cid, name=name, request=payload,
             duration=outcome.duration, ok=outcome.ok, status=outcome.status, summary=summary,
         )  # fmt: skip
         task.signals.done.connect(self.load_history)
 
     @Slot()
     def load_history(self) -> None:
-        ops.recent_runs(self.ctx, "action", on_done=self._show_history)
+        ops.recent_runs(self.ctx.session, "action", on_done=self._show_history)
 
     def _show_history(self, runs: list[Any]) -> None:
         from datetime import datetime

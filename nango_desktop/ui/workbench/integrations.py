@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.widgets import BusyBar
-from nango_desktop.ui.workbench import operations as ops
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -194,7 +194,7 @@ class IntegrationsPage(QWidget):
                 self.busy.finish()
                 self.summary.setText(f"Could not load the integrations: {getattr(exc, 'title', exc)}")
 
-        ops.load_integrations(self.ctx, on_done=done, on_error=failed)
+        ops.load_integrations(self.ctx.session, on_done=done, on_error=failed)
 
     @Slot(object)
     def _connections_changed(self, _connections: object) -> None:
@@ -303,7 +303,7 @@ class IntegrationsPage(QWidget):
         self.detail_title.setText(key)
         self.functions.setPlainText("Loading…")
         ops.load_integration_detail(
-            self.ctx,
+            self.ctx.session,
             key,
             on_done=lambda result: seq == self._seq and self._show_detail(*result),
             on_error=lambda exc: (

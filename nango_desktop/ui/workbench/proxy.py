@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.curl import as_curl
 from nango_desktop.domain.workbench import ProxyRequest, ProxyResponse
+from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
-from nango_desktop.ui.workbench import operations as ops
 from nango_desktop.ui.workbench.confirm import confirm_change
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ class ProxyConsoleTab(QWidget):
                 self.status.setText(f"✖ {title}\n{getattr(exc, 'detail', '')}".strip())
                 self.status.setStyleSheet(f"color: {icons.STATUS_COLORS['error']};")
 
-        self._task = ops.send_proxy(self.ctx, request, on_done=done, on_error=failed)
+        self._task = ops.send_proxy(self.ctx.session, request, on_done=done, on_error=failed)
 
     @Slot()
     def cancel(self) -> None:
@@ -323,7 +323,7 @@ class ProxyConsoleTab(QWidget):
             "body": request.body, "retries": request.retries, "base_url_override": request.base_url_override,
         }  # fmt: skip
         task = ops.record_run(
-            self.ctx, "proxy", integration_id=request.integration_id, connection_id=request.connection_id,
+            self.ctx.session, "proxy", integration_id=request.integration_id, connection_id=request.connection_id,
             name=f"{request.method} {request.path}", request=fields, duration=elapsed, ok=ok, status=status,
             summary=summary,
         )  # fmt: skip
@@ -331,7 +331,7 @@ class ProxyConsoleTab(QWidget):
 
     @Slot()
     def load_history(self) -> None:
-        ops.recent_runs(self.ctx, "proxy", on_done=self._show_history)
+        ops.recent_runs(self.ctx.session, "proxy", on_done=self._show_history)
 
     def _show_history(self, runs: list[Any]) -> None:
         self.history.clear()

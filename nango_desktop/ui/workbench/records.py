@@ -40,9 +40,9 @@ from PySide6.QtWidgets import (
 from nango_desktop.domain.records import cell_value, compact, record_keys, table_columns
 from nango_desktop.domain.workbench import METADATA_COLUMNS, METADATA_KEY, RECORD_FILTERS, RECORDS_MAX_IDS
 from nango_desktop.qtutil.bridge import EventBridge
+from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
-from nango_desktop.ui.workbench import operations as ops
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -382,7 +382,7 @@ class RecordsTab(QWidget):
         self.load_button.setEnabled(False)
         generation = self._generation
         self._task = ops.load_records(
-            self.ctx,
+            self.ctx.session,
             self.connection_id,
             self.integration_id,
             model,
@@ -540,7 +540,7 @@ class RecordsTab(QWidget):
             self.ctx.notify("Records exported", f"{count:,} records to {target.name}")
 
         ops.export_records(
-            self.ctx, rows, list(self.model.keys), target, on_done=done, on_error=self.ctx.show_error
+            self.ctx.session, rows, list(self.model.keys), target, on_done=done, on_error=self.ctx.show_error
         )
 
 

@@ -20,9 +20,9 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain.models import SyncStatus
+from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import BusyBar
-from nango_desktop.ui.workbench import operations as ops
 from nango_desktop.ui.workbench.confirm import confirm_change
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class SyncControlTab(QWidget):
             return
         seq = self._begin("Loading sync status…")
         ops.load_syncs(
-            self.ctx,
+            self.ctx.session,
             self.connection_id,
             self.integration_id,
             on_done=lambda syncs: self._loaded(seq, syncs),
@@ -284,7 +284,7 @@ class SyncControlTab(QWidget):
             "start": "Started",
         }[command]
         ops.sync_command(
-            self.ctx,
+            self.ctx.session,
             command,
             self.connection_id,
             self.integration_id,
@@ -320,7 +320,7 @@ class SyncControlTab(QWidget):
             return
         seq = self._begin("Changing the frequency…")
         ops.set_frequency(
-            self.ctx,
+            self.ctx.session,
             self.connection_id,
             self.integration_id,
             sync,

@@ -1,4 +1,4 @@
-"""ListenerController: the GUI's handle on one profile's webhook listener.
+"""ListenerController: the GUI's handle on one profile's webhook listener (built by ``session.listeners``).
 
 It wraps a Qt-free :class:`~nango_desktop.services.webhook_server.WebhookServer` (its own thread) and an
 :class:`~nango_desktop.qtutil.bridge.EventBridge`: the server calls ``on_event`` on its request threads,
@@ -30,7 +30,6 @@ from nango_desktop.domain.webhooks import is_verified
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.forwarder import Forwarder
-from nango_desktop.services.rotation import active_signing_keys
 from nango_desktop.services.webhook_server import HEALTH_PATH, ListenerError, WebhookServer, is_loopback
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.store.events import ForwardResult
@@ -150,40 +149,6 @@ class ListenerController(QObject):
         self._notify_timer.setSingleShot(True)
         self._notify_timer.setInterval(self.NOTIFY_DELAY_MS)
         self._notify_timer.timeout.connect(self._flush_alerts)
-
-    @classmethod
-    def for_context(cls, ctx: Any, parent: QObject | None = None) -> ListenerController | None:
-        """Build the controller for ``ctx.profile`` (None when there is no profile or no event store)."""
-        profile = ctx.profile
-        if profile is None or ctx.event_store is None:
-            return None
-        name = profile.name
-        return cls(
-            ctx.event_store,
-            name,
-            profile.listener,
-            lambda: active_signing_keys(ctx.secrets, name),
-            notify=ctx.notify,
-            parent=parent,
-        )
-
-    @classmethod
-    def for_profile(cls, ctx: Any, name: str, parent: QObject | None = None) -> ListenerController | None:
-        """Build the controller for profile ``name`` of ``ctx`` (current or not; listeners belong to
-        profiles). None when the profile or its event store is unavailable."""
-        profile = ctx.settings.get(name)
-        store = ctx.event_store_for(name) if profile is not None else None
-        if profile is None or store is None:
-            return None
-        return cls(
-            store,
-            name,
-            profile.listener,
-            lambda: active_signing_keys(ctx.secrets, name),
-            notify=ctx.notify,
-            port_check=lambda: ctx.listener_port_conflict(name),
-            parent=parent,
-        )
 
     def __repr__(self) -> str:
         return f"<ListenerController {self.profile!r} {self._state}>"
@@ -417,7 +382,7 @@ class ListenerController(QObject):
 def _probe_health(url: str) -> int:
     """Worker: GET <listener>/healthz with a short timeout; raises when the listener does not answer."""
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=PROBE_TIMEOUT)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=PROBE_TIMEOUT)
     try:
         conn.request("GET", HEALTH_PATH)
         response = conn.getresponse()

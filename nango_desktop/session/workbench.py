@@ -1,7 +1,10 @@
 """Named workbench operations (in the spirit of Anki's aqt/operations): widgets call these, never build
-clients or tasks themselves. Each runs its work on the pool through ``ctx.run`` with a
+clients or tasks themselves. Each runs its work on the pool through the current
+:class:`~nango_desktop.session.profile.ProfileSession` (``session.run``) with a
 :class:`~nango_desktop.services.workbench.Workbench` over the profile's shared client, and calls back on the
-GUI thread. Pages of records are carried to the GUI thread by an :class:`EventBridge` as they arrive.
+GUI thread (never after the session closed). Pages of records are carried to the GUI thread by an
+:class:`EventBridge` as they arrive. Without a profile (``session`` None) the error callback gets
+"No profile is configured".
 """
 
 from __future__ import annotations
@@ -11,25 +14,46 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nango_desktop.domain.records import write_csv, write_jsonl
 from nango_desktop.domain.workbench import ActionOutcome, ProxyRequest, ProxyResponse
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
+from nango_desktop.services.errors import InvalidKeyError
 from nango_desktop.services.workbench import Workbench
+
+if TYPE_CHECKING:
+    from nango_desktop.session.profile import ProfileSession
 
 FREEZE_FROM = 10_000  # records loaded from which each page is frozen out of the cyclic GC
 Callback = Callable[[Any], None] | None
 ErrorCallback = Callable[[BaseException], None] | None
 
 
-def _wb(ctx: Any) -> Workbench:
-    return Workbench(ctx.client())
+def _wb(session: ProfileSession | None) -> Workbench:
+    if session is None:
+        _no_profile()
+    assert session is not None
+    return Workbench(session.client())
+
+
+def _no_profile() -> None:
+    raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
+
+
+def _run(session: ProfileSession | None, fn: Callable[..., Any], **kw: Any) -> Task:
+    if session is None:
+        return Task(_no_profile, on_error=kw.get("on_error") or _ignore).start()
+    return session.run(fn, **kw)
+
+
+def _ignore(_exc: BaseException) -> None:
+    return None
 
 
 def load_records(
-    ctx: Any,
+    session: ProfileSession | None,
     connection_id: str,
     integration_id: str,
     model: str,
@@ -45,7 +69,7 @@ def load_records(
 
     def work(cancel: threading.Event) -> int:
         count = 0
-        for page in _wb(ctx).iter_records(
+        for page in _wb(session).iter_records(
             connection_id, integration_id, model, page_size=page_size, cancel=cancel, **(filters or {})
         ):
             count += len(page.records)
@@ -57,19 +81,19 @@ def load_records(
             bridge.post((page.records, page.next_cursor is not None))
         return count
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
 def load_syncs(
-    ctx: Any, connection_id: str, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None
+    session: ProfileSession | None, connection_id: str, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None
 ) -> Task:
-    return ctx.run(
-        lambda: _wb(ctx).sync_status(integration_id, connection_id), on_done=on_done, on_error=on_error
+    return _run(session,
+        lambda: _wb(session).sync_status(integration_id, connection_id), on_done=on_done, on_error=on_error
     )
 
 
 def sync_command(
-    ctx: Any,
+    session: ProfileSession | None,
     command: str,
     connection_id: str,
     integration_id: str,
@@ -81,7 +105,7 @@ def sync_command(
     """``command``: "incremental", "full_refresh", "pause" or "start"; then the fresh sync status."""
 
     def work() -> Any:
-        wb = _wb(ctx)
+        wb = _wb(session)
         if command in ("incremental", "full_refresh"):
             wb.trigger_syncs(integration_id, connection_id, syncs, sync_mode=command)
         elif command == "pause":
@@ -92,11 +116,11 @@ def sync_command(
             raise ValueError(f"unknown sync command {command!r}")
         return wb.sync_status(integration_id, connection_id)
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
 def set_frequency(
-    ctx: Any,
+    session: ProfileSession | None,
     connection_id: str,
     integration_id: str,
     sync: str,
@@ -106,19 +130,19 @@ def set_frequency(
     on_error: ErrorCallback = None,
 ) -> Task:
     def work() -> Any:
-        wb = _wb(ctx)
+        wb = _wb(session)
         wb.update_frequency(integration_id, connection_id, sync, frequency)
         return wb.sync_status(integration_id, connection_id)
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
-def load_scripts(ctx: Any, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
-    return ctx.run(lambda: _wb(ctx).integration_scripts(integration_id), on_done=on_done, on_error=on_error)
+def load_scripts(session: ProfileSession | None, integration_id: str, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+    return _run(session, lambda: _wb(session).integration_scripts(integration_id), on_done=on_done, on_error=on_error)
 
 
 def run_action(
-    ctx: Any,
+    session: ProfileSession | None,
     connection_id: str,
     integration_id: str,
     action: str,
@@ -132,7 +156,7 @@ def run_action(
     max_retries: int | None = None,
 ) -> Task:
     def work(cancel: threading.Event, progress: Callable[..., None]) -> ActionOutcome:
-        return _wb(ctx).run_action(
+        return _wb(session).run_action(
             connection_id,
             integration_id,
             action,
@@ -144,21 +168,21 @@ def run_action(
             on_poll=lambda n: progress(n, None, f"Waiting for the result (poll {n})…"),
         )
 
-    return ctx.run(work, on_done=on_done, on_error=on_error, on_progress=on_progress)
+    return _run(session, work, on_done=on_done, on_error=on_error, on_progress=on_progress)
 
 
-def send_proxy(ctx: Any, request: ProxyRequest, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+def send_proxy(session: ProfileSession | None, request: ProxyRequest, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
     def work(cancel: threading.Event) -> ProxyResponse:
-        return _wb(ctx).proxy(request, cancel=cancel)
+        return _wb(session).proxy(request, cancel=cancel)
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
-def load_integrations(ctx: Any, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
+def load_integrations(session: ProfileSession | None, *, on_done: Callback, on_error: ErrorCallback = None) -> Task:
     """The integrations and, per distinct provider, its auth mode ({provider: auth_mode}, best effort)."""
 
     def work() -> tuple[list[Any], dict[str, str]]:
-        wb = _wb(ctx)
+        wb = _wb(session)
         integrations = wb.list_integrations()
         modes: dict[str, str] = {}
         for provider in sorted({i.provider for i in integrations})[:60]:
@@ -168,7 +192,7 @@ def load_integrations(ctx: Any, *, on_done: Callback, on_error: ErrorCallback = 
                 modes[provider] = ""
         return integrations, modes
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
 def load_logos(ctx: Any, urls: list[str], *, on_done: Callback) -> Task:
@@ -188,13 +212,13 @@ def load_logos(ctx: Any, urls: list[str], *, on_done: Callback) -> Task:
 
 
 def load_integration_detail(
-    ctx: Any, unique_key: str, *, on_done: Callback, on_error: ErrorCallback = None
+    session: ProfileSession | None, unique_key: str, *, on_done: Callback, on_error: ErrorCallback = None
 ) -> Task:
     """The integration and its functions (``/integrations/{key}/functions``, else the scripts config when the
     key lacks the functions scope)."""
 
     def work() -> tuple[Any, list[Any]]:
-        wb = _wb(ctx)
+        wb = _wb(session)
         detail = wb.get_integration(unique_key)
         try:
             functions = wb.integration_functions(unique_key)
@@ -203,11 +227,11 @@ def load_integration_detail(
             functions = [*scripts.syncs, *scripts.actions]
         return detail, functions
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
 def export_records(
-    ctx: Any,
+    session: ProfileSession | None,
     records: list[dict],
     keys: list[str],
     path: Path,
@@ -228,31 +252,29 @@ def export_records(
         tmp.replace(path)
         return count
 
-    return ctx.run(work, on_done=on_done, on_error=on_error)
+    return _run(session, work, on_done=on_done, on_error=on_error)
 
 
-def history(ctx: Any) -> Any:
-    """The per-profile run history store (created lazily, one per context)."""
-    store = getattr(ctx, "_workbench_history", None)
-    if store is None:
-        from nango_desktop.store.workbench import WorkbenchHistory
-
-        store = WorkbenchHistory()
-        ctx._workbench_history = store
-    return store
+def history(session: ProfileSession | None) -> Any:
+    """The run history store (one file; rows carry the profile name), opened once per app."""
+    return session.history if session is not None else None
 
 
-def record_run(ctx: Any, kind: str, **fields: Any) -> Task:
+def record_run(session: ProfileSession | None, kind: str, **fields: Any) -> Task:
     """Append a run to the profile's history off the GUI thread."""
-    profile = ctx.profile.name if ctx.profile is not None else "default"
-    store = history(ctx)
-    return ctx.run(lambda: store.add(profile, kind, **fields), on_error=lambda exc: None)
+    store = history(session)
+    if session is None or store is None:
+        return _run(None, _ignore)
+    name = session.name
+    return _run(session, lambda: store.add(name, kind, **fields), on_error=_ignore)
 
 
-def recent_runs(ctx: Any, kind: str, *, on_done: Callback) -> Task:
-    profile = ctx.profile.name if ctx.profile is not None else "default"
-    store = history(ctx)
-    return ctx.run(lambda: store.recent(profile, kind), on_done=on_done, on_error=lambda exc: None)
+def recent_runs(session: ProfileSession | None, kind: str, *, on_done: Callback) -> Task:
+    store = history(session)
+    if session is None or store is None:
+        return _run(None, _ignore)
+    name = session.name
+    return _run(session, lambda: store.recent(name, kind), on_done=on_done, on_error=_ignore)
 
 
 def now() -> float:
