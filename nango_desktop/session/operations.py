@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from nango_desktop.qtutil.workers import Task
-from nango_desktop.services.errors import CancelledError, NotFoundError
+from nango_desktop.services.errors import CancelledError, InvalidKeyError, NotFoundError
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
@@ -30,7 +30,8 @@ Key = tuple[str, str]
 
 
 class Session(Protocol):
-    """What an operation needs of the session (``AppContext`` provides it)."""
+    """What an operation needs of the session (``ProfileSession``; ``AppContext`` provides it too). An op
+    given no session (no profile) fails with "No profile is configured"."""
 
     def client(self) -> NangoClient: ...
     def show_error(self, exc: BaseException, parent: Any = None) -> None: ...
@@ -58,7 +59,7 @@ class Op(Generic[T]):
 
     def __init__(
         self,
-        session: Session,
+        session: Session | None,
         fn: Callable[[NangoClient], T],
         *,
         name: str,
@@ -87,7 +88,7 @@ class Op(Generic[T]):
     def run(self, *, busy: Tracker | None = None, message: str = "") -> Task:
         session = self._session
         task = Task(
-            lambda: self._fn(session.client()), on_done=self._done, on_error=self._failed, name=self.name
+            lambda: self._fn(_client_of(session)), on_done=self._done, on_error=self._failed, name=self.name
         )
         self.task = task.start()
         if busy is not None:
@@ -95,24 +96,32 @@ class Op(Generic[T]):
         return task
 
     def _done(self, result: Any) -> None:
-        if self.changes:
+        if self.changes and self._session is not None:
             self._session.apply_changes(self.changes)
         if self._success is not None:
             self._success(result)
 
     def _failed(self, exc: BaseException) -> None:
-        if self._changes_on_failure is not None:
+        if self._changes_on_failure is not None and self._session is not None:
             changes = self._changes_on_failure(exc)
             if changes:
                 self._session.apply_changes(changes)
         if self._failure is not None:
             self._failure(exc)
+        elif self._session is None:
+            log.warning("%s: %s", self.name, exc)
         elif not isinstance(exc, CancelledError):
             self._session.show_error(exc, self._parent)
 
 
+def _client_of(session: Session | None) -> NangoClient:
+    if session is None:
+        raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
+    return session.client()
+
+
 # -- named operations --------------------------------------------------------------------------------------
-def delete_connection(session: Session, conn: Connection, *, parent: Any = None) -> Op[None]:
+def delete_connection(session: Session | None, conn: Connection, *, parent: Any = None) -> Op[None]:
     """DELETE the connection; the row disappears everywhere (also when Nango says it was already gone)."""
     key = (conn.connection_id, conn.provider_config_key)
     return Op(
@@ -127,12 +136,12 @@ def delete_connection(session: Session, conn: Connection, *, parent: Any = None)
     )
 
 
-def list_integrations(session: Session, *, parent: Any = None) -> Op[list[Any]]:
+def list_integrations(session: Session | None, *, parent: Any = None) -> Op[list[Any]]:
     return Op(session, lambda client: client.list_integrations(), name="List integrations", parent=parent)
 
 
 def save_tags(
-    session: Session,
+    session: Session | None,
     conn: Connection,
     merge: Callable[[dict[str, str]], dict[str, str]],
     *,
@@ -160,12 +169,43 @@ def save_tags(
     return Op(session, work, name=f"Save tags of {cid}", parent=parent, changes=Changes(connections=(key,)))
 
 
-def set_metadata(session: Session, conn: Connection, value: dict[str, Any], *, parent: Any = None) -> Op[Any]:
+def set_metadata(
+    session: Session | None, conn: Connection, value: dict[str, Any], *, parent: Any = None
+) -> Op[Any]:
     key = (conn.connection_id, conn.provider_config_key)
     return Op(
         session,
         lambda client: client.set_metadata(*key, value),
         name=f"Save metadata of {key[0]}",
+        parent=parent,
+        changes=Changes(connections=(key,)),
+    )
+
+
+def load_connection(
+    session: Session | None, conn: Connection, *, force_refresh: bool = False, parent: Any = None
+) -> Op[Any]:
+    """GET /connections/{id}: the full connection with its credentials (Nango may refresh them when read).
+    ``force_refresh``: ask Nango to refresh now; a success clears its auth error, so the row is re-read."""
+    key = (conn.connection_id, conn.provider_config_key)
+    return Op(
+        session,
+        lambda client: client.get_connection(*key, force_refresh=force_refresh),
+        name=f"Load {key[0]}",
+        parent=parent,
+        changes=Changes(connections=(key,)) if force_refresh else Changes(),
+    )
+
+
+def set_webhook_override(
+    session: Session | None, conn: Connection, url: str, *, parent: Any = None
+) -> Op[None]:
+    """PATCH the connection's webhook URL override ("" removes it: the environment's URL is used again)."""
+    key = (conn.connection_id, conn.provider_config_key)
+    return Op(
+        session,
+        lambda client: client.patch_connection(*key, webhook_url_override=url),
+        name=f"Save the webhook URL of {key[0]}",
         parent=parent,
         changes=Changes(connections=(key,)),
     )

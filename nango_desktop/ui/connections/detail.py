@@ -6,15 +6,16 @@ they are read, so the full connection (credentials, connection config, updated, 
 fetched only on "Show credentials". Edits are read-modify-write: tags are re-read with the list endpoint
 (no credentials), the user's edits merged, validated with Nango's rules and PATCHed as a whole set.
 
-Every call runs on a ``Task`` (progress in the panel's busy bar); errors go to ``ctx.show_error``; after an
-edit ``ctx.connectionChanged`` is emitted so the table refreshes the row. Results that arrive after the
-user moved to another connection are dropped.
+Every call is a named operation (``session.operations``: progress in the panel's busy bar); errors go to
+``ctx.show_error``; an edit's change notice makes the connections store re-read the row everywhere. Results
+that arrive after the user moved to another connection are dropped. The Syncs, Records, Actions and Proxy tabs
+are the workbench's (``workbench.install``).
 
 objectNames: connectionDetail, detailTitle, detailSubtitle, detailStatus, detailNotice, detailNoticeReconnect,
 detailBusy, detailTabs, detailReconnect, detailRefreshCredentials, detailNewLink, detailCopyId, detailDelete,
 detailInfo, detailErrors, detailTagsTable, detailTagAdd, detailTagRemove, detailTagsRevert, detailTagsSave,
 detailTagsErrors, detailMetadata, detailMetadataSave, detailMetadataRevert, detailMetadataErrors,
-detailSyncsTable, detailSyncsRefresh, detailSyncTrigger, detailShowCredentials, detailCredentials,
+detailShowCredentials, detailCredentials,
 detailCredentialsExpiry, detailConnectionConfig, detailWebhookOverride, detailWebhookSave, detailWebhooks.
 """
 
@@ -28,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -46,7 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.domain.models import MASK, Connection, ConnectionFull, SyncStatus
+from nango_desktop.domain.models import MASK, Connection, ConnectionFull
 from nango_desktop.domain.tags import normalize_tags, validate_tags
 from nango_desktop.services.errors import (
     BadRequestError,
@@ -69,7 +69,6 @@ CREDENTIALS_WARNING = (
     "Credentials are not loaded yet. Reading them calls GET /connections/{id}, and Nango refreshes an "
     "expired access token when it is read — so only load them when you need them."
 )
-SYNC_COLUMNS = ("Sync", "Status", "Type", "Frequency", "Finished", "Next run", "Records")
 
 
 def link_prefill(conn: Connection) -> dict[str, Any]:
@@ -101,7 +100,7 @@ def delete_connection(
     ):
         return False
     cid, iid = key_of(conn)
-    operations.delete_connection(ctx, conn, parent=parent).success(
+    operations.delete_connection(ctx.session, conn, parent=parent).success(
         lambda _result: ctx.notify("Connection deleted", f"{cid} ({iid})")
     ).run(busy=busy, message=f"Deleting {cid}…")
     return True
@@ -193,7 +192,6 @@ class ConnectionDetail(QWidget):
         self.ctx = ctx
         self.connection: Connection | None = None
         self.full: ConnectionFull | None = None
-        self._syncs_loaded = False
         self._tags_original: dict[str, str] = {}
         self._recent: QWidget | None = None
 
@@ -269,8 +267,6 @@ class ConnectionDetail(QWidget):
         self.tabs.addTab(self._build_overview(), "Overview")
         self.tabs.addTab(self._build_tags(), "Tags")
         self.tabs.addTab(self._build_metadata(), "Metadata")
-        self.syncs_tab = self._build_syncs()
-        self.tabs.addTab(self.syncs_tab, "Syncs")
         self.auth_tab = self._build_auth()
         self.tabs.addTab(self.auth_tab, "Credentials && config")
         self.webhooks_tab = QWidget()
@@ -278,7 +274,8 @@ class ConnectionDetail(QWidget):
         QVBoxLayout(self.webhooks_tab)
         self.tabs.addTab(self.webhooks_tab, "Webhooks")
         self.tabs.currentChanged.connect(self._on_tab)
-        workbench.install(self)  # Syncs (control), Records, Actions, Proxy tabs (nango_desktop/ui/workbench)
+        # Syncs (control), Records, Actions, Proxy tabs (nango_desktop/ui/workbench), after Metadata
+        workbench.install(self, at=self.tabs.indexOf(self.auth_tab))
 
         self.body = QWidget()
         body = QVBoxLayout(self.body)
@@ -386,29 +383,6 @@ class ConnectionDetail(QWidget):
         layout.addLayout(buttons)
         return page
 
-    def _build_syncs(self) -> QWidget:
-        page = QWidget()
-        self.syncs_model = QStandardItemModel(0, len(SYNC_COLUMNS), self)
-        self.syncs_model.setHorizontalHeaderLabels(list(SYNC_COLUMNS))
-        self.syncs_view = QTableView()
-        self.syncs_view.setObjectName("detailSyncsTable")
-        self.syncs_view.setModel(self.syncs_model)
-        self.syncs_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.syncs_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.syncs_view.verticalHeader().hide()
-        self.syncs_view.horizontalHeader().setStretchLastSection(True)
-        self.syncs_empty = _label("detailSyncsEmpty")
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.syncs_empty, 1)
-        buttons.addWidget(_button("detailSyncsRefresh", "Refresh", "refresh", self.load_syncs))
-        buttons.addWidget(
-            _button("detailSyncTrigger", "Trigger", "play", self.trigger_syncs, "Run the selected syncs now")
-        )
-        layout = QVBoxLayout(page)
-        layout.addWidget(self.syncs_view, 1)
-        layout.addLayout(buttons)
-        return page
-
     def _build_auth(self) -> QWidget:
         inner = QWidget()
         self.credentials_hint = _label("detailCredentialsHint", CREDENTIALS_WARNING)
@@ -498,9 +472,6 @@ class ConnectionDetail(QWidget):
         if not same:
             self.notice.hide()
             self._set_full(None)
-            self._syncs_loaded = False
-            self.syncs_model.removeRows(0, self.syncs_model.rowCount())
-            self.syncs_empty.setText("")
             if self._recent is not None:
                 self._recent.deleteLater()
                 self._recent = None
@@ -632,7 +603,7 @@ class ConnectionDetail(QWidget):
                 self._show_problems(self.tags_errors, [exc.title, *([exc.detail] if exc.detail else [])])
             self._show_error(exc)
 
-        op = operations.save_tags(self.ctx, conn, lambda current: self.merge_tags(current, original, edited))
+        op = operations.save_tags(self.ctx.session, conn, lambda current: self.merge_tags(current, original, edited))
         op.success(done).failure(failed).run(busy=self.busy, message="Saving tags…")
 
     # -- metadata ---------------------------------------------------------------------------------------
@@ -672,18 +643,16 @@ class ConnectionDetail(QWidget):
             if self._is_current(cid, iid):
                 self.metadata.document().setModified(False)
 
-        op = operations.set_metadata(self.ctx, conn, value, parent=self)
+        op = operations.set_metadata(self.ctx.session, conn, value, parent=self)
         op.success(done).failure(self._show_error).run(busy=self.busy, message="Saving metadata…")
 
-    # -- syncs ------------------------------------------------------------------------------------------
+    # -- tabs -------------------------------------------------------------------------------------------
     @Slot(int)
     def _on_tab(self, index: int) -> None:
         if self.connection is None:
             return
         page = self.tabs.widget(index)
-        if page is self.syncs_tab and not self._syncs_loaded:
-            self.load_syncs()
-        elif page is self.webhooks_tab and self._recent is None:
+        if page is self.webhooks_tab and self._recent is None:
             self._recent = self._make_recent_events()
 
     def _make_recent_events(self) -> QWidget:
@@ -695,62 +664,6 @@ class ConnectionDetail(QWidget):
             widget = RecentEventsWidget(self.ctx, self.connection.connection_id)  # type: ignore[union-attr]
         self.webhooks_tab.layout().addWidget(widget)
         return widget
-
-    @Slot()
-    def load_syncs(self) -> None:
-        conn = self.connection
-        if conn is None:
-            return
-        cid, iid = key_of(conn)
-        self._syncs_loaded = True
-
-        def done(syncs: list[SyncStatus]) -> None:
-            if self._is_current(cid, iid):
-                self._show_syncs(syncs)
-
-        self._run(lambda: self.ctx.client().sync_status(iid, cid), "Loading sync status…", done)
-
-    def _show_syncs(self, syncs: list[SyncStatus]) -> None:
-        self.syncs_model.removeRows(0, self.syncs_model.rowCount())
-        for sync in syncs:
-            records = sum(v for v in (sync.recordCount or {}).values() if isinstance(v, int | float))
-            cells = (
-                sync.name,
-                sync.status or "",
-                sync.type or "",
-                sync.frequency or "",
-                _when(sync.finishedAt) if sync.finishedAt else "—",
-                _when(sync.nextScheduledSyncAt) if sync.nextScheduledSyncAt else "—",
-                f"{records:,}" if sync.recordCount else "—",
-            )
-            items = [QStandardItem(c) for c in cells]
-            if (sync.status or "").upper() == "ERROR":
-                for item in items:
-                    item.setForeground(Qt.GlobalColor.red)
-            self.syncs_model.appendRow(items)
-        self.syncs_view.resizeColumnsToContents()
-        self.syncs_empty.setText("" if syncs else "No syncs for this connection.")
-
-    def selected_syncs(self) -> list[str]:
-        rows = {i.row() for i in self.syncs_view.selectionModel().selectedRows()}
-        return [self.syncs_model.item(r, 0).text() for r in sorted(rows)]
-
-    @Slot()
-    def trigger_syncs(self) -> None:
-        conn = self.connection
-        names = self.selected_syncs() or [
-            self.syncs_model.item(r, 0).text() for r in range(self.syncs_model.rowCount())
-        ]
-        if conn is None or not names:
-            return
-        cid, iid = key_of(conn)
-
-        def done(_result: object) -> None:
-            self.ctx.notify("Sync triggered", f"{', '.join(names)} for {cid}")
-            if self._is_current(cid, iid):
-                self.load_syncs()
-
-        self._run(lambda: self.ctx.client().trigger_sync(iid, cid, names), "Triggering syncs…", done)
 
     # -- credentials, webhook override ------------------------------------------------------------------
     @Slot()
@@ -767,8 +680,7 @@ class ConnectionDetail(QWidget):
             self._set_full(full)
             if force_refresh:
                 self.ctx.notify("Credentials refreshed", f"{cid}: {self.expiry.text()}")
-                # a successful refresh clears Nango's auth error: the row (and every page) re-reads it
-                self.ctx.connectionChanged.emit(cid, iid)
+                # (a successful refresh clears Nango's auth error: the op's change notice re-reads the row)
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, RefreshFailedError) and self._is_current(cid, iid):
@@ -777,12 +689,8 @@ class ConnectionDetail(QWidget):
             self._show_error(exc)
 
         message = "Refreshing credentials…" if force_refresh else "Loading credentials…"
-        self._run(
-            lambda: self.ctx.client().get_connection(cid, iid, force_refresh=force_refresh),
-            message,
-            done,
-            failed,
-        )
+        op = operations.load_connection(self.ctx.session, conn, force_refresh=force_refresh, parent=self)
+        op.success(done).failure(failed).run(busy=self.busy, message=message)
 
     @Slot()
     def retry_credentials(self) -> None:
@@ -856,13 +764,9 @@ class ConnectionDetail(QWidget):
                 self.webhook_hint.setText(
                     "Saved." if url else "Override removed: the environment's URL is used."
                 )
-            self.ctx.connectionChanged.emit(cid, iid)
 
-        self._run(
-            lambda: self.ctx.client().patch_connection(cid, iid, webhook_url_override=url),
-            "Saving the webhook URL…",
-            done,
-        )
+        op = operations.set_webhook_override(self.ctx.session, conn, url, parent=self)
+        op.success(done).failure(self._show_error).run(busy=self.busy, message="Saving the webhook URL…")
 
     # -- actions ----------------------------------------------------------------------------------------
     def show_notice(self, text: str, *, state: RefreshState | None = None) -> None:
@@ -897,17 +801,6 @@ class ConnectionDetail(QWidget):
     # -- plumbing ---------------------------------------------------------------------------------------
     def _is_current(self, cid: str, iid: str) -> bool:
         return self.connection is not None and key_of(self.connection) == (cid, iid)
-
-    def _run(
-        self,
-        fn: Callable[[], Any],
-        message: str,
-        on_done: Callable[[Any], None],
-        on_error: Callable[[BaseException], None] | None = None,
-    ) -> Any:
-        task = self.ctx.run(fn, on_done=on_done, on_error=on_error or self._show_error)
-        self.busy.track(task, message)
-        return task
 
     def _show_error(self, exc: BaseException) -> None:
         if isinstance(exc, CancelledError):

@@ -451,7 +451,7 @@ class ConnectionsPage(QWidget):
             self._load_integrations()
 
     def _load_integrations(self) -> None:
-        operations.list_integrations(self.ctx, parent=self).success(self._on_integrations).failure(
+        operations.list_integrations(self.ctx.session, parent=self).success(self._on_integrations).failure(
             self._ignore
         ).run()
 

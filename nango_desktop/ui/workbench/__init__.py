@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, Slot
 class WorkbenchTabs(QObject):
     """Owns the four tabs of one ConnectionDetail and keeps them on the connection it shows."""
 
-    def __init__(self, detail: Any) -> None:
+    def __init__(self, detail: Any, at: int | None = None) -> None:
         super().__init__(detail)
         from nango_desktop.ui.workbench.actions import ActionRunnerTab
         from nango_desktop.ui.workbench.proxy import ProxyConsoleTab
@@ -27,13 +27,7 @@ class WorkbenchTabs(QObject):
         self.proxy = ProxyConsoleTab(ctx)
         self._loaded: set[str] = set()
         tabs = detail.tabs
-        old = getattr(detail, "syncs_tab", None)
-        index = tabs.indexOf(old) if old is not None else -1
-        if index >= 0:  # the richer sync control replaces the basic Syncs tab
-            tabs.removeTab(index)  # (kept as the detail's attribute, never current: it loads nothing)
-            tabs.insertTab(index, self.syncs, "Syncs")
-        else:
-            index = tabs.addTab(self.syncs, "Syncs")
+        index = tabs.insertTab(at if at is not None and at >= 0 else tabs.count(), self.syncs, "Syncs")
         tabs.insertTab(index + 1, self.records, "Records")
         tabs.insertTab(index + 2, self.actions, "Actions")
         tabs.insertTab(index + 3, self.proxy, "Proxy")
@@ -82,8 +76,9 @@ class WorkbenchTabs(QObject):
         self.records.set_models(models)
 
 
-def install(detail: Any) -> WorkbenchTabs:
-    """Add the workbench tabs to a ConnectionDetail (its one registration line)."""
-    tabs = WorkbenchTabs(detail)
+def install(detail: Any, at: int | None = None) -> WorkbenchTabs:
+    """Add the workbench tabs to a ConnectionDetail (its one registration line), from tab index ``at`` on
+    (default: after the last tab)."""
+    tabs = WorkbenchTabs(detail, at)
     detail.workbench = tabs
     return tabs
