@@ -89,3 +89,13 @@ def test_the_session_client_is_the_profiles_shared_client(ctx):
     assert alpha.client() is ctx.client()
     ctx.set_profile("beta")
     assert ctx.session.client() is ctx.client() and ctx.session.client() is not alpha.client()
+
+
+def test_an_operation_without_a_profile_fails_with_a_clear_error(qtbot):
+    from nango_desktop.session import operations
+
+    failures: list[BaseException] = []
+    task = operations.list_integrations(None).failure(failures.append).run()
+    qtbot.waitUntil(lambda: task.delivered, timeout=5000)
+    assert len(failures) == 1 and isinstance(failures[0], InvalidKeyError)
+    assert "No profile is configured" in str(failures[0])
