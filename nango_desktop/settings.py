@@ -64,7 +64,7 @@ class ListenerSettings(BaseModel):
     retention_count: int = Field(50_000, ge=0)
     retention_days: int = Field(30, ge=0)
     # invalid and unsigned events: their own budget, so a flood of them never evicts a verified event
-    retention_unverified_count: int = Field(5_000, ge=0)
+    retention_unverified_count: int = Field(default=5_000, ge=0)
 
     @field_validator("path")
     @classmethod
@@ -85,9 +85,9 @@ class Profile(BaseModel):
     dashboard_url: str | None = None
     # Listings of connections stop with a clear error past this many rows (0 = no ceiling): a server whose
     # pages never end cannot take the machine's memory (services/pagination.py).
-    max_connection_rows: int = Field(500_000, ge=0)
+    max_connection_rows: int = Field(default=500_000, ge=0)
     # Total seconds one API call may take, all retries and waits included (services/api.py).
-    request_deadline: float = Field(60.0, ge=1.0, le=3600.0)
+    request_deadline: float = Field(default=60.0, ge=1.0, le=3600.0)
 
     @field_validator("name")
     @classmethod

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import json.scanner
 import re
+from collections.abc import Callable
+from typing import cast
 
 from nango_desktop.services.errors import MalformedResponseError
 from nango_desktop.services.gcpause import gc_paused
@@ -13,7 +15,7 @@ from nango_desktop.services.gcpause import gc_paused
 _RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
                  ("created", str))  # fmt: skip
 _WS = re.compile(r"[ \t\n\r]*")
-_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # scan_once(text, index) -> (value, end)
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # scan_once(text, i) -> (v, end)
 
 
 class RawPage(list):
@@ -55,7 +57,7 @@ def raw_connections(body: bytes, *, status: int = 200) -> RawPage:
 def _scan_connections(text: str) -> RawPage | None:
     """The top-level object's ``connections`` array (with its text); None if the body is an object
     without such an array. Raises ValueError/StopIteration on invalid JSON."""
-    ws = _WS.match
+    ws = cast(Callable[[str, int], re.Match[str]], _WS.match)  # always matches (zero width at least)
     i = ws(text, 0).end()
     if text[i] != "{":
         return None
