@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -59,6 +60,65 @@ def log_file() -> Path:
     return paths.log_dir() / LOG_FILE
 
 
+class _FallbackFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that never crashes or floods the program when it cannot be written (disk full,
+    read-only, removed): it says so once on stderr, sends WARNING+ records to stderr meanwhile, and tries the
+    file again every ``RETRY_SECONDS`` (writing resumes by itself when space comes back)."""
+
+    RETRY_SECONDS = 30.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.failing_since: float | None = None
+        self._retry_at = 0.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failing_since is not None and time.monotonic() < self._retry_at:
+            self._to_stderr(record)
+            return
+        super().emit(record)  # failures come back through handleError
+        if self.failing_since is not None and self.stream is not None and not self._failed_now:
+            self.failing_since = None
+            _stderr_line(f"nango-desktop: the log file {self.baseFilename} is writable again")
+        self._failed_now = False
+
+    _failed_now = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's API
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        from nango_desktop.store.diskerrors import classify
+
+        problem = classify(exc, self.baseFilename)
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+            why = str(problem) if problem else f"{type(exc).__name__}: {exc}"
+            _stderr_line(f"nango-desktop: cannot write the log file: {why}; logging to stderr meanwhile")
+        self._failed_now = True
+        self._retry_at = time.monotonic() + self.RETRY_SECONDS
+        try:
+            if self.stream is not None:
+                self.stream.close()
+        except OSError:
+            pass
+        self.stream = None  # reopened on the next try
+        self._to_stderr(record)
+
+    def _to_stderr(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.WARNING:
+            _stderr_line(self.format(record))
+
+
+def _stderr_line(text: str) -> None:
+    try:
+        sys.stderr.write(redact(text) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 def setup_logging(
     level: int | str = logging.INFO,
     *,
@@ -74,12 +134,23 @@ def setup_logging(
     for handler in [h for h in root.handlers if getattr(h, "_nango_desktop", False)]:
         root.removeHandler(handler)
         handler.close()
-    path = log_file()
-    handlers: list[logging.Handler] = [
-        logging.handlers.RotatingFileHandler(
-            path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
+    handlers: list[logging.Handler] = []
+    try:
+        path = log_file()
+        handlers.append(
+            _FallbackFileHandler(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
         )
-    ]
+    except OSError as exc:  # read-only or full home: run anyway, warnings and errors on stderr
+        from nango_desktop.store.diskerrors import classify
+
+        path = Path(exc.filename) if exc.filename else Path(LOG_FILE)
+        problem = classify(exc)
+        why = str(problem) if problem else f"{type(exc).__name__}: {exc}"
+        _stderr_line(f"nango-desktop: logging to stderr only: {why}")
+        if not console:
+            fallback = logging.StreamHandler(sys.stderr)
+            fallback.setLevel(logging.WARNING)
+            handlers.append(fallback)
     if console:
         handlers.append(logging.StreamHandler(sys.stderr))
     for handler in handlers:

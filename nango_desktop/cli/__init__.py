@@ -37,6 +37,7 @@ from nango_desktop.cli.common import (
 from nango_desktop.cli.connections import CSV_COLUMNS, TABLE_COLUMNS
 from nango_desktop.services.errors import NangoError
 from nango_desktop.services.secrets import SecretStoreUnavailable
+from nango_desktop.store.diskerrors import classify
 
 __all__ = [
     "CSV_COLUMNS",
@@ -235,6 +236,11 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None) -> 
         _silence_stdout()
         return EXIT_OK
     except Exception as exc:
+        problem = classify(exc)  # full disk, read-only or locked file: say which file and why
+        if problem is not None:
+            log.warning("%s failed: %s", args.command, problem)
+            report(stderr, problem.title, problem.detail)
+            return EXIT_ERROR
         log.exception("Unexpected error in %s", args.command)
         report(stderr, "Unexpected error", f"{type(exc).__name__}: {exc}")
         return EXIT_ERROR

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 from nango_desktop.cli.common import PROFILE_ENV, CliContext, CliError, print_table
@@ -286,6 +287,7 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
         on_event=lambda event, duplicate: emit(event_line(event, duplicate)),
         forward_to=args.forward_to or settings.forward_to,
         on_forward=on_forward,
+        on_state=partial(_report_storage, ctx),
     )
     stop = getattr(args, "stop_event", None) or threading.Event()
     # Signals only set `stop`, also while stopping: a second Ctrl+C does not cut the clean shutdown short.
@@ -310,6 +312,14 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
     stats = server.stats
     emit(f"Stopped. {stats.accepted} stored, {stats.duplicates} duplicates, {stats.rejected} rejected.")
     return 0
+
+
+def _report_storage(ctx: CliContext, state: str, message: str) -> None:
+    """Listener threads: a storage problem (disk full, read-only, locked) and its end, on stderr."""
+    if state == "storage":
+        ctx.warn(
+            message + "; answering 503 so Nango retries" if message else "the event store is writable again"
+        )
 
 
 @contextmanager

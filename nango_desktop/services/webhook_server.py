@@ -18,7 +18,7 @@ What one request goes through, in order:
 5. Signature check on the raw bytes (:mod:`signing`); policy ``reject_invalid`` / ``reject_unsigned``
    -> 401, otherwise accepted and flagged.
 6. Stored and committed (:class:`EventStore`, fsync'd) BEFORE the response: 200 for JSON, 400 for a
-   malformed body (stored too, with the error position), 500 if the store failed (Nango retries).
+   malformed body (stored too, with the error position), 503 full/read-only/locked disk, else 500 (retried).
    A retry of an already stored request is answered 200 and counted on the original.
 7. After the response: ``on_event(event, is_duplicate)`` and, when configured, forwarding.
 
@@ -51,6 +51,7 @@ from nango_desktop.services.listener_slots import BUSY, Admission
 from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
 from nango_desktop.settings import DEFAULT_LISTENER_PORT
+from nango_desktop.store.diskerrors import StorageWatch
 from nango_desktop.store.events import EventStore, ForwardResult, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -431,6 +432,7 @@ class WebhookServer:
         self.forward_to = forward_to
         self.on_forward = on_forward
         self.on_state = on_state
+        self.storage = StorageWatch(lambda text: self.on_state and self.on_state("storage", text))
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
@@ -645,12 +647,9 @@ class WebhookServer:
                 malformed=malformed,
                 summary=summary,
             )
-        except Exception:
-            self._count("errors")
-            log.exception("Webhook listener: storing an event failed; answering 500 so Nango retries")
-            handler.close_connection = True
-            handler._send(500, {"error": {"code": 500, "message": "Could not store the event"}})
-            return
+        except Exception as exc:
+            return self._store_failed(handler, exc)
+        self.storage.ok()  # a disk problem (full, read-only, locked) has ended
         self._count("duplicates" if duplicate else "accepted")
         if malformed and not duplicate:
             self._count("malformed")
@@ -661,6 +660,16 @@ class WebhookServer:
             handler._send(400 if malformed else 200, reply)
         finally:
             self._after_commit(event, duplicate)
+
+    def _store_failed(self, handler: _Handler, exc: Exception) -> None:
+        """503 + Retry-After while the disk is full, read-only or locked (Nango retries), else 500 (logged)."""
+        self._count("errors")
+        handler.close_connection = True
+        problem = self.storage.failed(exc, getattr(self.store, "path", None))
+        if problem is None:
+            return handler._send(500, {"error": {"code": 500, "message": "Could not store the event"}})
+        text = f"{problem.title}; the event was not stored"
+        handler._send(503, {"error": {"code": 503, "message": text}}, {"Retry-After": "30"})
 
     def _after_commit(self, event: StoredEvent, duplicate: bool) -> None:
         if self.on_event is not None:

@@ -48,6 +48,7 @@ from nango_desktop.domain.webhooks import (
     parse_body,
     summarize,
 )
+from nango_desktop.store.diskerrors import raising_disk_errors
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +274,11 @@ class EventStore:
         retention_count: int | None = None,
         retention_days: float | None = None,
         retention_unverified: int | None = None,
+        busy_timeout: float = 30.0,
     ) -> None:
+        """``busy_timeout``: seconds a write waits for a lock held by another program before failing."""
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self.profile = profile
         self.retention_count = retention_count
         self.retention_days = retention_days
@@ -285,7 +289,8 @@ class EventStore:
             if retention_unverified is not None or retention_count is None
             else max(100, retention_count // 10)
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with raising_disk_errors(self.path):  # read-only or full home: "PATH is read-only", not a traceback
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._write_lock = threading.RLock()
         self._idle: list[sqlite3.Connection] = []  # reader connections, borrowed by any thread
         self._idle_lock = threading.Lock()
@@ -293,8 +298,8 @@ class EventStore:
         self._pending_lock = threading.Lock()
         self._closed = False
         self._adds_since_retention = 0
-        self._writer = self._connect()
-        with self._write_lock:
+        with raising_disk_errors(self.path), self._write_lock:
+            self._writer = self._connect()
             self._writer.executescript(_SCHEMA)
             self._migrate(self._writer)
             self._writer.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -330,10 +335,11 @@ class EventStore:
     def _connect(self) -> sqlite3.Connection:
         if self._closed:
             raise sqlite3.ProgrammingError("EventStore is closed")
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        wait = self.busy_timeout
+        conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
         conn.create_function("body_contains", 2, _body_contains, deterministic=True)
         return conn
 
@@ -502,7 +508,12 @@ class EventStore:
         event, duplicate = self._commit_grouped(
             _Pending(row, key, received_at, stored_headers, verification, summary)
         )
-        self._maybe_apply_retention()
+        try:
+            self._maybe_apply_retention()
+        except (
+            sqlite3.Error
+        ):  # the event is committed: a retention pass that fails (full disk) is retried later
+            log.warning("Event store %s: retention pass failed; retried later", self.path, exc_info=True)
         return event, duplicate
 
     def _commit_grouped(self, pending: _Pending) -> tuple[StoredEvent, bool]:
@@ -821,7 +832,10 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         try:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+            if not exc_type:
+                self.conn.execute("COMMIT")
+            elif self.conn.in_transaction:  # SQLite already rolled back after SQLITE_FULL / IOERR
+                self.conn.execute("ROLLBACK")
         finally:
             self.lock.release()
 
