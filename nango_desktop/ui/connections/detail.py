@@ -333,7 +333,7 @@ class ConnectionDetail(TagsPanel, MetadataPanel, CredentialsPanel, QWidget):
 
     def _make_recent_events(self) -> QWidget:
         try:
-            from nango_desktop.ui.webhooks.page import RecentEventsWidget
+            from nango_desktop.ui.webhooks.recent import RecentEventsWidget
         except ImportError:
             widget: QWidget = QLabel("Webhook events are not available in this build.")
         else:
