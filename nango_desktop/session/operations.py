@@ -209,3 +209,18 @@ def set_webhook_override(
         parent=parent,
         changes=Changes(connections=(key,)),
     )
+
+
+def rotate_signing_key(
+    session: Session | None, secrets: Any, profile_name: str, minutes: int, *, parent: Any = None
+) -> Op[Any]:
+    """Rotate the environment's webhook signing key on Nango; the new key becomes current in the keyring and
+    the old one stays valid for ``minutes`` (``services.rotation``). The result is a ``RotationResult``."""
+    from nango_desktop.services.rotation import rotate_signing_key as rotate
+
+    return Op(
+        session,
+        lambda client: rotate(client, secrets, profile_name, minutes=minutes),
+        name="Rotate the webhook signing key",
+        parent=parent,
+    )

@@ -43,6 +43,7 @@ from nango_desktop.domain import tags as rules
 from nango_desktop.domain.links import unreachable_api_warning
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.links import IssuedLink, LinkRequest
+from nango_desktop.session import operations
 from nango_desktop.ui import icons
 from nango_desktop.ui.forms import FieldMessage, Touched
 from nango_desktop.ui.links.tracking import LinkTracker
@@ -283,14 +284,9 @@ class NewLinkDialog(QDialog):
             self._add_integration(key, key)
 
     def load_integrations(self) -> None:
-        try:
-            client = self.ctx.client()
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog
-            self._on_integrations_failed(exc)
-            return
-        self.ctx.run(
-            client.list_integrations, on_done=self._on_integrations, on_error=self._on_integrations_failed
-        )
+        operations.list_integrations(self.ctx.session, parent=self).success(self._on_integrations).failure(
+            self._on_integrations_failed
+        ).run()
 
     def _add_integration(self, key: str, label: str) -> QStandardItem:
         if key in self._existing_integrations:

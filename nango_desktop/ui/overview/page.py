@@ -77,6 +77,7 @@ from nango_desktop.domain.overview import (
     read_event_counts,
     week_monday,
 )
+from nango_desktop.session import operations
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.overview.charts import (
@@ -611,11 +612,9 @@ class OverviewPage(QWidget):
 
     def load_integrations(self) -> None:
         generation = self._generation
-        self.ctx.run(
-            lambda: [i.unique_key for i in self.ctx.client().list_integrations()],
-            on_done=lambda keys: self._on_integrations(generation, keys),
-            on_error=lambda exc: log.info("Integrations not listed: %s", exc),
-        )
+        operations.list_integrations(self.ctx.session, parent=self).success(
+            lambda integrations: self._on_integrations(generation, [i.unique_key for i in integrations])
+        ).failure(lambda exc: log.info("Integrations not listed: %s", exc)).run()
 
     def _on_integrations(self, _generation: int, keys: list[str]) -> None:
         self.configured = set(keys)

@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.services.rotation import DEFAULT_OVERLAP_MINUTES, RotationResult, rotate_signing_key
+from nango_desktop.services.rotation import DEFAULT_OVERLAP_MINUTES, RotationResult
+from nango_desktop.session import operations
 
 
 class RotateKeyDialog(QDialog):
@@ -114,12 +115,10 @@ class RotateKeyDialog(QDialog):
         self._busy = True
         self._update()
         self.message.setText("Rotating…")
-        ctx, name, minutes = self.ctx, self.profile_name, self.minutes.value()
-        self.ctx.run(
-            lambda: rotate_signing_key(ctx.client(), ctx.secrets, name, minutes=minutes),
-            on_done=self._done,
-            on_error=self._failed,
+        op = operations.rotate_signing_key(
+            self.ctx.session, self.ctx.secrets, self.profile_name, self.minutes.value(), parent=self
         )
+        op.success(self._done).failure(self._failed).run()
 
     def _done(self, result: RotationResult) -> None:
         self._busy = False
