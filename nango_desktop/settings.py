@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from nango_desktop import paths
+from nango_desktop.store.diskerrors import raising_disk_errors
 
 log = logging.getLogger(__name__)
 
@@ -237,9 +238,10 @@ def _short(exc: Exception) -> str:
 def save_settings(settings: Settings, path: Path | None = None) -> None:
     """Write atomically: a crash leaves either the old file or the new one, never a mix."""
     path = Path(path) if path is not None else settings_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = settings.model_dump_json(indent=2).encode() + b"\n"
-    write_atomic(path, data)
+    with raising_disk_errors(path):  # "Disk full at PATH" / "PATH is read-only", not a raw OSError
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:

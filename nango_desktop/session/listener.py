@@ -135,6 +135,7 @@ class ListenerController(QObject):
         self._server_factory = server_factory
         self._server: WebhookServer | None = None
         self._state, self._message = STOPPED, ""
+        self._storage = ""  # the running listener's disk problem ("" = none), see storage_problem
         self._inbox: collections.deque[tuple[Any, bool]] = collections.deque()
         self._inbox_lock = threading.Lock()
         self._bridge = EventBridge(self)
@@ -157,6 +158,11 @@ class ListenerController(QObject):
     @property
     def state(self) -> str:
         return self._state
+
+    @property
+    def storage_problem(self) -> str:
+        """While listening: why events cannot be stored ("Disk full at PATH: ..."; Nango gets 503), else ""."""
+        return self._storage if self._state == LISTENING else ""
 
     @property
     def message(self) -> str:
@@ -226,6 +232,7 @@ class ListenerController(QObject):
     @Slot()
     def stop(self) -> None:
         """Stop serving. The server is shut down on a helper thread joined for a bounded time."""
+        self._storage = ""
         self._watchdog.stop()
         server, self._server = self._server, None
         if server is not None and not _stop_bounded(server, self.STOP_JOIN_SECONDS):
@@ -291,13 +298,18 @@ class ListenerController(QObject):
             self._bridge.post(_DRAIN)
 
     def _post_state(self, state: str, message: str) -> None:  # listener threads
-        if state == ERROR:
+        if state in (ERROR, "storage"):
             self._bridge.post(_ServerState(state, message))
 
     @Slot(object)
     def _on_bridge(self, item: object) -> None:  # GUI thread (queued from the bridge)
         if isinstance(item, ForwardResult):
             self.forwarded.emit(item)
+            return
+        if isinstance(item, _ServerState) and item.state == "storage":
+            # the store cannot be written (disk full, read-only, locked) or can again: views re-read the state
+            self._storage = item.message
+            self.stateChanged.emit(self._state, self._message)
             return
         if isinstance(item, _ServerState):
             self._check_alive()

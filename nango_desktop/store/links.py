@@ -13,6 +13,7 @@ from typing import Any
 
 from nango_desktop.domain.links import LinkKind, LinkRecord, LinkStatus, strip_token
 from nango_desktop.paths import data_dir
+from nango_desktop.store.diskerrors import raising_disk_errors
 
 LINKS_DB = "links.sqlite3"
 
@@ -68,20 +69,21 @@ class LinkStore:
         self.path = Path(path) if path is not None else data_dir() / LINKS_DB
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        with raising_disk_errors(self.path):
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
         return f"LinkStore({str(self.path)!r})"
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, raising_disk_errors(self.path):  # "Disk full at PATH", not a raw error
             self._db.close()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[LinkRecord]:
-        with self._lock:
+        with self._lock, raising_disk_errors(self.path):
             rows = self._db.execute(f"SELECT {_COLUMNS} FROM links {sql}", params).fetchall()  # noqa: S608
         return [_row_to_record(r) for r in rows]
 
@@ -107,7 +109,7 @@ class LinkStore:
             json.dumps(list(integration_ids)), connection_id, strip_token(link), LinkStatus.PENDING.value,
             created_by or current_os_user(),
         )  # fmt: skip
-        with self._lock:
+        with self._lock, raising_disk_errors(self.path):
             cursor = self._db.execute(
                 "INSERT INTO links (profile, kind, created_at, updated_at, expires_at, end_user_id, email, "
                 "display_name, organization_id, integration_ids, connection_id, link, status, created_by) "
@@ -181,7 +183,7 @@ class LinkStore:
         )
         if only_if_pending:
             sql += " AND status = 'pending'"
-        with self._lock:
+        with self._lock, raising_disk_errors(self.path):
             changed = self._db.execute(
                 sql, (str(status), detail, self._clock(), connection_id, link_id)
             ).rowcount

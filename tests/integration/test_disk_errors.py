@@ -312,3 +312,36 @@ def test_replies_are_json(tmp_home):
             assert status == 503 and json.dumps(reply)
     finally:
         store.close()
+
+
+# -- link history and settings -----------------------------------------------------------------------------
+
+
+def test_link_history_on_a_full_disk_names_the_path_and_recovers(tmp_path):
+    from nango_desktop.store.links import LinkStore
+
+    store = LinkStore(tmp_path / "links.db")
+    try:
+        fields = {"profile": "p", "kind": "new", "expires_at": 2e9, "end_user_id": "u" * 20_000}
+        store.add(link="https://connect.example/a", **fields)
+        with store._lock:
+            pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+            store._db.execute(f"PRAGMA max_page_count = {pages}")
+        with pytest.raises(DiskError) as info:
+            store.add(link="https://connect.example/b", **fields)
+        assert info.value.title == f"Disk full at {store.path}"
+        with store._lock:
+            store._db.execute("PRAGMA max_page_count = 1073741823")
+        store.add(link="https://connect.example/c", **fields)
+        assert len(store.list("p")) == 2
+    finally:
+        store.close()
+
+
+def test_settings_save_on_an_unwritable_home_names_the_path(tmp_path):
+    from nango_desktop.settings import Profile, Settings, save_settings
+
+    target = _unwritable_dir(tmp_path) / "config" / "profiles.json"
+    with pytest.raises(DiskError) as info:
+        save_settings(Settings(profiles=[Profile(name="p")]), target)
+    assert str(target) in info.value.title

@@ -869,3 +869,38 @@ def test_event_count_speaks_plainly(qtbot, page):
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
     page._update_count()
     assert page.count_label.text() == "1 event"
+
+
+# -- disk full (issue 18) ----------------------------------------------------------------------------------
+
+
+def _post_padded(url: str, n: int) -> int:
+    out: list[int] = []
+    thread = threading.Thread(
+        target=lambda: out.append(
+            post_webhook(url, {"type": "auth", "connectionId": f"gui-{n}", "pad": "x" * 20_000})[0]
+        )
+    )
+    thread.start()
+    thread.join(30)
+    return out[0]
+
+
+def test_listener_status_says_disk_full_with_the_path_and_recovers(qtbot, page):
+    """The listener status says "Listening, not storing: Disk full at PATH" while the store is full, and
+    "Listening on" again once space is back (no restart)."""
+    from tests.integration.test_disk_errors import _fill_up, _free_space
+
+    url = start(qtbot, page)
+    store = page._listener.store
+    _fill_up(store)
+    assert _post_padded(url, 1) == 503
+    qtbot.waitUntil(lambda: "Listening, not storing" in page.state_label.text(), timeout=10_000)
+    text = page.state_label.text()
+    assert f"Disk full at {store.path}" in text
+    assert page._listener.storage_problem.startswith("Disk full at")
+    assert page.toggle_button.text() == "Stop listener"  # still listening: Nango's retries come back
+    _free_space(store)
+    assert _post_padded(url, 2) == 200
+    qtbot.waitUntil(lambda: "Listening on" in page.state_label.text(), timeout=10_000)
+    assert page._listener.storage_problem == ""

@@ -218,7 +218,10 @@ class ListenerPanel(_Base):
     @Slot(str, str)
     def _on_state(self, state: str, message: str) -> None:
         color = STATE_COLORS.get(state, "#6e7781")
-        if state == LISTENING:
+        problem = self._listener.storage_problem if state == LISTENING and self._listener else ""
+        if problem:  # full disk, read-only or locked store: Nango gets 503 and retries
+            text, color = f"<b>Listening, not storing</b>: {html.escape(problem)}", STATE_COLORS[ERROR]
+        elif state == LISTENING:
             text = f"Listening on <b>{html.escape(message)}</b>"
         elif state == ERROR:
             text = f"<b>Listener error</b>: {html.escape(message)}"
@@ -227,7 +230,7 @@ class ListenerPanel(_Base):
         else:
             text = "Stopped: webhooks are not being received"
         self.state_label.setText(f"<span style='color:{color}'>●</span> {text}")
-        self.state_label.setToolTip(message)
+        self.state_label.setToolTip(problem or message)
         self.state_label.setProperty("state", state)
         running = state == LISTENING
         self.toggle_button.setText("Stop listener" if running else "Start listener")
