@@ -138,6 +138,7 @@ class ColumnLayout(QObject):
         required: Iterable[int] = (0,),
         hidden_by_default: Iterable[int] = (),
         caps: dict[int, int] | None = None,
+        drop_order: Iterable[int] = (),
     ) -> None:
         # A child of the viewport, and filtering only the viewport: destroying the view destroys this object
         # before the viewport goes, so no event of a half-destroyed widget ever reaches Python.
@@ -148,6 +149,11 @@ class ColumnLayout(QObject):
         self.stretch = stretch
         self.required = set(required)
         self.caps = dict(caps or {})
+        # when even squeezed columns are wider than the view (a narrow window, the detail pane open), these
+        # are hidden for room, in this order, and shown again when the room is back; never saved as the
+        # user's choice, and a column the user hid stays hidden
+        self.drop_order = [c for c in drop_order if c not in self.required and c != stretch]
+        self.dropped: set[int] = set()
         self.fitted = False
         self._want_fit = False
         self._natural: dict[int, int] = {}  # column -> width before squeezing (content or the user's)
@@ -191,7 +197,7 @@ class ColumnLayout(QObject):
                 )
                 self._natural[column] = width
                 header.resizeSection(column, width)
-            squeeze_to_fit(self.view, stretch=self.stretch, protect=self.required)
+            self._make_room(header)
         finally:
             self._restoring = False
         self.fitted = True
@@ -203,12 +209,37 @@ class ColumnLayout(QObject):
         self._restoring = True
         try:
             header = header_of(self.view)
+            for column in self.dropped:  # room may be back: every dropped column gets another chance
+                header.setSectionHidden(column, False)
+            self.dropped.clear()
             for column, width in self._natural.items():
                 if column < header.count() and not header.isSectionHidden(column):
                     header.resizeSection(column, width)
-            squeeze_to_fit(self.view, stretch=self.stretch, protect=self.required)
+            self._make_room(header)
         finally:
             self._restoring = False
+
+    def _make_room(self, header: QHeaderView) -> None:
+        """Squeeze; while the columns still overflow the view, hide the next column of ``drop_order``."""
+        squeeze_to_fit(self.view, stretch=self.stretch, protect=self.required)
+        for column in self.drop_order:
+            if not self._overflows(header):
+                return
+            if column < header.count() and not header.isSectionHidden(column):
+                header.setSectionHidden(column, True)
+                self.dropped.add(column)
+                squeeze_to_fit(self.view, stretch=self.stretch, protect=self.required)
+
+    def _overflows(self, header: QHeaderView) -> bool:
+        available = self.view.viewport().width()
+        if available <= 0:
+            return False
+        used = sum(
+            header.sectionSize(c) if c != self.stretch else max(STRETCH_FLOOR, header.sectionSizeHint(c))
+            for c in range(header.count())
+            if not header.isSectionHidden(c)
+        )
+        return used > available
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         kind = event.type()
@@ -219,12 +250,18 @@ class ColumnLayout(QObject):
         return False
 
     def hidden_names(self) -> list[str]:
+        """The columns the user hid (not those hidden for room)."""
         header = header_of(self.view)
-        return [n for c, n in enumerate(column_names(self.view)) if header.isSectionHidden(c)]
+        return [
+            n
+            for c, n in enumerate(column_names(self.view))
+            if header.isSectionHidden(c) and c not in self.dropped
+        ]
 
     def set_column_visible(self, column: int, visible: bool) -> None:
         if column in self.required and not visible:
             return
+        self.dropped.discard(column)
         self.view.setColumnHidden(column, not visible)
         if visible and self.fitted and column != self.stretch:
             self._natural.setdefault(
@@ -240,8 +277,10 @@ class ColumnLayout(QObject):
         for column, name in enumerate(column_names(self.view)):
             action = menu.addAction(name or f"Column {column + 1}")
             action.setCheckable(True)
-            action.setChecked(not header.isSectionHidden(column))
+            action.setChecked(not header.isSectionHidden(column) or column in self.dropped)
             action.setEnabled(column not in self.required)
+            if column in self.dropped:
+                action.setText(f"{action.text()} (hidden for room: widen the window or close the detail)")
             action.setData(column)
             action.toggled.connect(self._on_toggled)
         menu.addSeparator()

@@ -129,3 +129,30 @@ def test_hidden_by_default_until_the_user_shows_it(qtbot, tmp_home):
     again = make_view(qtbot)
     ColumnLayout(again, "t4", stretch=3, hidden_by_default=(4,))
     assert not again.isColumnHidden(4)
+
+
+def test_too_narrow_even_squeezed_drops_columns_in_order_and_brings_them_back(qtbot, tmp_home):
+    """Issue 17: at 1024x700 with the detail pane open the Connections table scrolled sideways (every column at
+    its squeeze floor was still wider than the view). Columns of ``drop_order`` are hidden for room, in order,
+    shown again when the room is back, and never saved as hidden by the user."""
+    view = make_view(qtbot, 1500)
+    layout = ColumnLayout(view, "t-drop", stretch=3, required=(0, 5), drop_order=(4, 1, 2))
+    layout.fit()
+    header = header_of(view)
+    assert layout.dropped == set()
+    view.setColumnHidden(2, True)  # hidden by the user (chooser): stays hidden whatever the width
+    layout.set_column_visible(2, False)
+    view.resize(330, 400)
+    qtbot.waitUntil(lambda: view.viewport().width() < 330)
+    assert layout.dropped and layout.dropped <= {4, 1}
+    assert not header.isSectionHidden(0) and not header.isSectionHidden(5)  # required columns stay
+    assert visible_total(view) <= view.viewport().width() + 1  # no sideways scrolling
+    assert 2 not in layout.dropped and "Integration" in layout.hidden_names()
+    assert "Created" not in layout.hidden_names()  # dropped for room is not the user's choice
+    if 1 in layout.dropped:
+        assert 4 in layout.dropped  # dropped in order: Created before Email
+    view.resize(1500, 400)
+    qtbot.waitUntil(lambda: view.viewport().width() > 1400)
+    assert layout.dropped == set()
+    assert not header.isSectionHidden(4) and not header.isSectionHidden(1)
+    assert header.isSectionHidden(2)  # the user's choice holds

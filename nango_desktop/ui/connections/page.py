@@ -250,6 +250,8 @@ class ConnectionsPage(QWidget):
             stretch=CONNECTION_ID,
             required=(CUSTOMER, STATUS),
             caps={CUSTOMER: 200},
+            # hidden for room, in this order, when a narrow window (or the open detail) cannot show them all
+            drop_order=(ORGANIZATION, CREATED, EMAIL, INTEGRATION),
         )
 
         self._build_actions()

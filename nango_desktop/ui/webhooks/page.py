@@ -166,6 +166,7 @@ class WebhooksPage(ListenerPanel, FiltersPanel, QWidget):
             stretch=CONNECTION,
             required=(TIME, TYPE, SIGNATURE),
             hidden_by_default=(END_USER, PROFILE),  # the column chooser brings them back
+            drop_order=(m.PINNED, m.DUPLICATES, END_USER, m.OPERATION, m.INTEGRATION),  # hidden for room, in order
         )
         self.search_edit.set_results(self.table)  # Down from the search box into the events
         self.model.modelReset.connect(self._fit_columns)
