@@ -368,3 +368,32 @@ def test_webhook_override_is_shown_before_editing_and_removed_only_on_purpose(
     assert stored["webhook_url_override"] is None and len(patches()) == 1
     assert not detail.webhook_remove.isEnabled()
     wait_idle(qtbot, detail)
+
+
+def test_with_a_key_that_cannot_read_credentials_the_details_load_on_selection(
+    qtbot, detail, ctx, nango_server
+):
+    """Issue 17: updated, connection config and webhook override without reading credentials. A support key
+    without read_credentials (as NOTES.md recommends) gets the connection from GET /connections/{id} without
+    credentials and without any refresh; once that is seen, the details load by themselves on selection."""
+    nango_server.scopes = ["environment:connections:list", "environment:connections:read"]
+    first = listed(ctx, lambda c: c.provider_config_key == "slack")
+    detail.show_connection(first)
+    assert single_gets(nango_server) == []  # not known yet: nothing read before the user asks
+    detail.show_credentials_button.click()
+    wait_idle(qtbot, detail)
+    assert (
+        "cannot read credentials" in detail.credentials_box.findChild(QWidget, "detailNoCredentials").text()
+    )
+    second = listed(
+        ctx, lambda c: c.connection_id != first.connection_id and c.provider_config_key == "github"
+    )
+    stored = nango_server.find(second.connection_id, second.provider_config_key)
+    stored["webhook_url_override"] = "https://hooks.example.com/second"
+    detail.show_connection(second)
+    qtbot.waitUntil(lambda: detail.full is not None, timeout=TIMEOUT)  # no click
+    assert json.loads(detail.connection_config.toPlainText()) == stored["connection_config"]
+    assert detail.webhook_override.text() == "https://hooks.example.com/second"
+    assert detail.info_labels["updated"].text() not in ("—", "— (loaded with the credentials)")
+    assert "cannot read credentials" in detail.credentials_hint.text() or detail.credentials_hint.isHidden()
+    assert all(r.param("force_refresh") in (None, "false") for r in single_gets(nango_server))

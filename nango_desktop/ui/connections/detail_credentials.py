@@ -2,7 +2,9 @@
 
 GET /connections/{id} returns the credentials and Nango may *refresh* them when they are read, so the full
 connection (credentials, connection config, updated, webhook URL override) is fetched only on "Show
-credentials" (the ``load_connection`` operation). The webhook URL override is editable once its current value
+credentials" (the ``load_connection`` operation) — unless the profile's key lacks the read_credentials scope
+(a support agent's key, as NOTES.md recommends): Nango then answers without credentials and refreshes nothing,
+so once that is seen the details load on selection, without a click. The webhook URL override is editable once its current value
 is on screen (``set_webhook_override``; removing it asks first).
 """
 
@@ -13,7 +15,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -39,6 +41,21 @@ CREDENTIALS_WARNING = (
     "Credentials are not loaded yet. Reading them calls GET /connections/{id}, and Nango refreshes an "
     "expired access token when it is read — so only load them when you need them."
 )
+NO_SCOPE_NOTE = (
+    "This profile's API key cannot read credentials (no read_credentials scope), so Nango answers "
+    "GET /connections/{id} without them and without refreshing anything: the details load by themselves."
+)
+
+
+def _keys_without_credentials(ctx: Any) -> set[str]:
+    """Profiles (of this app context) whose key was seen to lack the read_credentials scope: Nango answered
+    ``credentials: {}``. For them reading a connection has no side effect, so updated / connection config /
+    webhook override load on selection."""
+    found = getattr(ctx, "keys_without_credentials", None)
+    if found is None:
+        found = set()
+        ctx.keys_without_credentials = found
+    return found
 
 
 class SecretField(QWidget):
@@ -150,6 +167,11 @@ class CredentialsPanel(DetailPanel):
         self.credentials_box.setVisible(full is not None)
         self.show_credentials_button.setText("Show credentials" if full is None else "Reload credentials")
         if full is None:
+            if self._profile_name() in _keys_without_credentials(self.ctx) and self.connection is not None:
+                self.credentials_hint.setText(NO_SCOPE_NOTE)
+                QTimer.singleShot(0, self, self._auto_load_details)  # safe: this key never triggers a refresh
+            else:
+                self.credentials_hint.setText(CREDENTIALS_WARNING)
             self.expiry.setText("")
             self.full_info.setText("")
             self.connection_config.setPlainText("(loaded with the credentials)")
@@ -162,6 +184,9 @@ class CredentialsPanel(DetailPanel):
             )
             self.info_labels["updated"].setText("— (loaded with the credentials)")
             return
+        if not full.credentials:  # Nango left them out: the key lacks read_credentials (reads never refresh)
+            _keys_without_credentials(self.ctx).add(self._profile_name() or "")
+            self.credentials_form.addRow(make_label("detailNoCredentials", NO_SCOPE_NOTE))
         for name, masked in full.credentials_masked().items():
             if masked == MASK:
                 field = SecretField(name, partial(self._credential, name))
@@ -189,6 +214,19 @@ class CredentialsPanel(DetailPanel):
         self.info_labels["updated"].setText(when(full.updated_at))
 
     # -- credentials, webhook override ------------------------------------------------------------------
+    def _profile_name(self) -> str | None:
+        profile = getattr(self.ctx, "profile", None)
+        return getattr(profile, "name", None)
+
+    @Slot()
+    def _auto_load_details(self) -> None:
+        if (
+            self.full is None
+            and self.connection is not None
+            and self._profile_name() in _keys_without_credentials(self.ctx)
+        ):
+            self.load_full()
+
     @Slot()
     def load_full(self, *, force_refresh: bool = False) -> None:
         conn = self.connection
