@@ -3,7 +3,7 @@
 The SVGs are package data read with ``importlib.resources`` (works from a wheel, a zip and a PyInstaller
 build). They are drawn with ``currentColor``; ``icon(name)`` renders them at the exact device pixel size
 with the palette's text colour (or the disabled / highlighted-text colour), so they follow the light/dark
-scheme. Names: ``available()``. ``icon(name, color="#d92d20")`` forces a colour (status icons).
+scheme. Names: ``available()``. ``icon(name, color=...)`` forces a colour (status icons).
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from PySide6.QtCore import QByteArray, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QIconEngine, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
+from nango_desktop.ui.theme import ICON_STATUS_COLORS
+
 # Fixed colours for status icons (readable on light and dark backgrounds).
-STATUS_COLORS = {"error": "#e5484d", "warning": "#e59a1a", "ok": "#30a46c", "production": "#e5484d"}
+STATUS_COLORS = ICON_STATUS_COLORS
 
 
 def _icon_dir():

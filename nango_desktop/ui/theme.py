@@ -117,3 +117,55 @@ def set_theme(app: QApplication, choice: str) -> None:
 def theme_choice(app: QApplication) -> str:
     watcher = app.findChild(_SchemeWatcher)
     return watcher.choice if watcher is not None else "system"
+
+
+# -- named colours and status labels: the one place widgets take them from (no hex colour elsewhere in ui/) ----
+ERROR = "#e5484d"
+WARNING = "#e59a1a"
+OK = "#30a46c"
+SUCCESS_GREEN = "#1a7f37"  # verified signatures, a listening listener, a delivered forward
+FAILURE_RED = "#cf222e"  # invalid signatures, failed webhooks, a listener error
+CAUTION_ORANGE = "#bc4c00"  # unsigned webhooks, a non-loopback bind address
+MUTED_GREY = "#6e7781"  # no key, not applicable, unchanged
+MALFORMED_PURPLE = "#8250df"  # a webhook body that is not what Nango sends
+MATCH_HIGHLIGHT = "#ffb3b8"  # background of a search match in the webhook detail
+MATCH_TEXT = "#000000"
+FALLBACK_TEXT = "#000000"
+
+# connection status: label and colour (Connections table, detail header, Overview)
+STATUS_LABELS = {"auth_error": "Auth error", "sync_error": "Sync error", "ok": "OK"}
+STATUS_COLORS = {"auth_error": ERROR, "sync_error": WARNING, "ok": OK}
+# status icons of the shell (status bar, banners)
+ICON_STATUS_COLORS = {"error": ERROR, "warning": WARNING, "ok": OK, "production": ERROR}
+ICON_DEFAULT_COLOR = "#d92d20"
+
+# issued link status (value of LinkStatus) -> (label, colour)
+LINK_STATUS_TEXT = {
+    "pending": ("Waiting for the customer", "#b7791f"),
+    "completed": ("Completed", "#2f855a"),
+    "failed": ("Failed", "#c53030"),
+    "expired": ("Expired", "#718096"),
+    "revoked": ("Revoked", "#718096"),
+}
+
+# chart series key -> (light scheme colour, dark scheme colour)
+SERIES_COLORS: dict[str, tuple[str, str]] = {
+    "ok": ("#2e7d32", "#66bb6a"),
+    "auth_error": ("#c62828", "#ef5350"),
+    "sync_error": ("#ef8f00", "#ffb74d"),
+    "auth": ("#1e63c6", "#64a0ff"),
+    "sync": ("#00897b", "#4dd0c4"),
+    "async_action": ("#7b4fc9", "#b39ddb"),
+    "forward": ("#8d6e63", "#bcaaa4"),
+    "other": ("#78909c", "#a7b6bf"),
+    "failed": ("#d50000", "#ff5252"),
+    "pending": ("#1e63c6", "#64a0ff"),
+    "completed": ("#2e7d32", "#66bb6a"),
+    "expired": ("#8a8f98", "#9ea3ab"),
+    "revoked": ("#7b4fc9", "#b39ddb"),
+    "created": ("#2f62d0", "#6f9bff"),
+}
+SERIES_FALLBACK = ("#607d8b", "#90a4ae")
+
+# initials badges of integrations without a logo
+BADGE_PALETTE = ("#3e63dd", "#30a46c", "#e5484d", "#8e4ec6", "#f76b15", "#0090ff", "#d6409f", "#12a594")

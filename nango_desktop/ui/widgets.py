@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.qtutil.errors import describe_error
-from nango_desktop.ui import icons
+from nango_desktop.ui import icons, theme
 
 if TYPE_CHECKING:
     from nango_desktop.qtutil.workers import Task
@@ -385,7 +385,7 @@ class DestructiveConfirmDialog(QDialog):
         text = f"<b>{action} connection <code>{_html(connection_id)}</code>?</b>"
         if production:
             text += (
-                f"<br><span style='color:#e5484d'>This is the PRODUCTION profile “{_html(profile_name)}”.</span>"
+                f"<br><span style='color:{theme.ERROR}'>This is the PRODUCTION profile “{_html(profile_name)}”.</span>"
                 "<br>Type the connection id to confirm."
             )
         if detail:

@@ -52,8 +52,9 @@ from nango_desktop.ui.connections.detail_credentials import CredentialsPanel
 from nango_desktop.ui.connections.detail_tags import MetadataPanel, TagsPanel
 from nango_desktop.ui.connections.detail_widgets import make_button, make_label, when
 from nango_desktop.ui.connections.errors_box import ErrorsBox
-from nango_desktop.ui.connections.model import STATUS_COLORS, STATUS_LABELS, key_of
+from nango_desktop.ui.connections.model import key_of
 from nango_desktop.ui.forms import FlowLayout
+from nango_desktop.ui.theme import STATUS_COLORS, STATUS_LABELS
 from nango_desktop.ui.widgets import BusyBar, confirm_destructive
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from nango_desktop.ui import icons
-from nango_desktop.ui.connections.model import STATUS_COLORS, format_created
+from nango_desktop.ui.connections.model import format_created
+from nango_desktop.ui.theme import STATUS_COLORS
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QTabWidget

@@ -55,6 +55,7 @@ from nango_desktop.domain.models import Connection, parse_datetime
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
+from nango_desktop.ui.theme import STATUS_COLORS, STATUS_LABELS
 
 if TYPE_CHECKING:
     from nango_desktop.session.connections import ConnectionsStore
@@ -66,9 +67,7 @@ ConnectionRole = Qt.ItemDataRole.UserRole + 1  # the Connection object
 SortKeyRole = Qt.ItemDataRole.UserRole + 2  # the precomputed sort key of the cell
 KeyRole = Qt.ItemDataRole.UserRole + 3  # (connection_id, integration_id)
 
-STATUS_LABELS = {"auth_error": "Auth error", "sync_error": "Sync error", "ok": "OK"}
 STATUS_ORDER = {"auth_error": 0, "sync_error": 1, "ok": 2}
-STATUS_COLORS = {"auth_error": "#e5484d", "sync_error": "#e59a1a", "ok": "#30a46c"}
 PAGE_SIZE = 1000
 RESORT_DELAY_MS = 400
 

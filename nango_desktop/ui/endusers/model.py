@@ -23,7 +23,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from nango_desktop.domain.endusers import Directory, EndUser, Organization
 from nango_desktop.domain.natsort import natural_key
-from nango_desktop.ui.connections.model import STATUS_COLORS
+from nango_desktop.ui.theme import STATUS_COLORS
 
 COLUMNS = ("End user", "Email", "Organization", "End user id", "Connections", "Broken")
 (NAME, EMAIL, ORGANIZATION, END_USER_ID, CONNECTIONS, BROKEN) = range(len(COLUMNS))

@@ -26,14 +26,9 @@ from nango_desktop.services.links import message_template
 from nango_desktop.ui import icons
 from nango_desktop.ui.links.qr import qr_pixmap
 from nango_desktop.ui.links.tracking import LinkTracker
+from nango_desktop.ui.theme import LINK_STATUS_TEXT
 
-STATUS_TEXT = {
-    LinkStatus.PENDING: ("Waiting for the customer", "#b7791f"),
-    LinkStatus.COMPLETED: ("Completed", "#2f855a"),
-    LinkStatus.FAILED: ("Failed", "#c53030"),
-    LinkStatus.EXPIRED: ("Expired", "#718096"),
-    LinkStatus.REVOKED: ("Revoked", "#718096"),
-}
+STATUS_TEXT = {status: LINK_STATUS_TEXT[status.value] for status in LinkStatus}
 
 
 def format_remaining(seconds: float) -> str:

@@ -46,28 +46,11 @@ from PySide6.QtWidgets import (
 from nango_desktop.domain.overview import csv_text, nice_ticks
 from nango_desktop.ui import icons
 from nango_desktop.ui.forms import ElidedLabel
+from nango_desktop.ui.theme import SERIES_COLORS, SERIES_FALLBACK
 
 __all__ = ["ChartCard", "ChartWidget", "ElidedLabel", "Series", "is_dark_palette", "series_color"]
 
 log = logging.getLogger(__name__)
-
-# series key -> (light scheme colour, dark scheme colour)
-SERIES_COLORS: dict[str, tuple[str, str]] = {
-    "ok": ("#2e7d32", "#66bb6a"),
-    "auth_error": ("#c62828", "#ef5350"),
-    "sync_error": ("#ef8f00", "#ffb74d"),
-    "auth": ("#1e63c6", "#64a0ff"),
-    "sync": ("#00897b", "#4dd0c4"),
-    "async_action": ("#7b4fc9", "#b39ddb"),
-    "forward": ("#8d6e63", "#bcaaa4"),
-    "other": ("#78909c", "#a7b6bf"),
-    "failed": ("#d50000", "#ff5252"),
-    "pending": ("#1e63c6", "#64a0ff"),
-    "completed": ("#2e7d32", "#66bb6a"),
-    "expired": ("#8a8f98", "#9ea3ab"),
-    "revoked": ("#7b4fc9", "#b39ddb"),
-    "created": ("#2f62d0", "#6f9bff"),
-}
 
 
 def is_dark_palette(palette: QPalette) -> bool:
@@ -78,7 +61,7 @@ def is_dark_palette(palette: QPalette) -> bool:
 
 
 def series_color(key: str, dark: bool) -> QColor:
-    light, night = SERIES_COLORS.get(key, ("#607d8b", "#90a4ae"))
+    light, night = SERIES_COLORS.get(key, SERIES_FALLBACK)
     return QColor(night if dark else light)
 
 

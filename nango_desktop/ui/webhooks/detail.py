@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from nango_desktop.domain.webhooks import MATCH, MISMATCH, NOT_SENT, loads_strict
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
 from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
+from nango_desktop.ui import theme
 from nango_desktop.ui.forms import ElidedLabel
 from nango_desktop.ui.webhooks.model import SIGNATURE_COLOR, format_time
 
@@ -147,7 +148,7 @@ class EventDetail(QWidget):
 
         self.problem = QLabel()
         self.problem.setObjectName("webhookMalformed")
-        self.problem.setStyleSheet("color: #8250df;")
+        self.problem.setStyleSheet(f"color: {theme.MALFORMED_PURPLE};")
         self.problem.setWordWrap(True)
         self.problem.hide()
 
@@ -256,8 +257,8 @@ class EventDetail(QWidget):
         cursor.movePosition(QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor)
         selection = QTextEdit.ExtraSelection()
         selection.cursor = cursor  # type: ignore[attr-defined]
-        selection.format.setBackground(QColor("#ffb3b8"))  # type: ignore[attr-defined]
-        selection.format.setForeground(QColor("#000000"))  # type: ignore[attr-defined]
+        selection.format.setBackground(QColor(theme.MATCH_HIGHLIGHT))  # type: ignore[attr-defined]
+        selection.format.setForeground(QColor(theme.MATCH_TEXT))  # type: ignore[attr-defined]
         self.body_view.setExtraSelections([selection])
         cursor.clearSelection()
         self.body_view.setTextCursor(cursor)
@@ -270,7 +271,7 @@ class EventDetail(QWidget):
         for extra, value in (("(peer)", event.peer), ("(request)", f"{event.method} {event.path}")):
             row = [QStandardItem(extra), QStandardItem(value)]
             for item in row:
-                item.setForeground(QColor("#6e7781"))
+                item.setForeground(QColor(theme.MUTED_GREY))
             self.headers_model.appendRow(row)
 
     # -- actions --------------------------------------------------------------------------------------
@@ -311,7 +312,7 @@ def signature_html(event: StoredEvent) -> str:
     """Which header verified the event with which key, or why it did not; never the signature a key would
     give the body (for an event that did not verify, that would hand its sender a valid signature)."""
     v = event.verification
-    color = SIGNATURE_COLOR.get(v.status, QColor("#000000")).name()
+    color = SIGNATURE_COLOR.get(v.status, QColor(theme.FALLBACK_TEXT)).name()
     status = {
         VerificationStatus.VERIFIED: f"Verified with {v.header} and {_key_name(v.key_index)}",
         VerificationStatus.INVALID: "Invalid: the signature does not match",
@@ -326,7 +327,13 @@ def signature_html(event: StoredEvent) -> str:
         (LEGACY_HEADER, v.received_legacy, v.legacy_result, "SHA-256(key + raw body), legacy"),
     ):
         verdict = {MATCH: "match", MISMATCH: "does not match", NOT_SENT: "not sent"}.get(result or "", "—")
-        mark = "#1a7f37" if result == MATCH else "#cf222e" if result == MISMATCH else "#6e7781"
+        mark = (
+            theme.SUCCESS_GREEN
+            if result == MATCH
+            else theme.FAILURE_RED
+            if result == MISMATCH
+            else theme.MUTED_GREY
+        )
         rows.append(
             f"<tr><td><b>{html.escape(header)}</b><br><small>{how}</small></td>"
             f"<td><code>{html.escape(received or '(not sent)')}</code></td>"
@@ -353,7 +360,7 @@ def forwards_html(forwards: Sequence[ForwardResult]) -> str:
         return "<p>No forwards yet. Set a forward URL to forward each event, or press Replay.</p>"
     rows = []
     for f in forwards:
-        color = "#1a7f37" if f.ok else "#cf222e"
+        color = theme.SUCCESS_GREEN if f.ok else theme.FAILURE_RED
         status = str(f.status) if f.status is not None else html.escape(f.error or "failed")
         latency = f"{f.latency * 1000:.0f} ms" if f.latency is not None else ""
         body = html.escape((f.response_body or "")[:500])

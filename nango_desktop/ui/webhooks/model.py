@@ -33,6 +33,7 @@ from PySide6.QtGui import QColor, QFont
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.signing import VerificationStatus
 from nango_desktop.store.events import EventFilter, StoredEvent
+from nango_desktop.ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +74,14 @@ SIGNATURE_TEXT = {
     VerificationStatus.NO_KEY: "no key",
 }
 SIGNATURE_COLOR = {
-    VerificationStatus.VERIFIED: QColor("#1a7f37"),
-    VerificationStatus.INVALID: QColor("#cf222e"),
-    VerificationStatus.UNSIGNED: QColor("#bc4c00"),
-    VerificationStatus.NO_KEY: QColor("#6e7781"),
+    VerificationStatus.VERIFIED: QColor(theme.SUCCESS_GREEN),
+    VerificationStatus.INVALID: QColor(theme.FAILURE_RED),
+    VerificationStatus.UNSIGNED: QColor(theme.CAUTION_ORANGE),
+    VerificationStatus.NO_KEY: QColor(theme.MUTED_GREY),
 }
-FAILURE_COLOR = QColor("#cf222e")
-OK_COLOR = QColor("#1a7f37")
-MALFORMED_COLOR = QColor("#8250df")
+FAILURE_COLOR = QColor(theme.FAILURE_RED)
+OK_COLOR = QColor(theme.SUCCESS_GREEN)
+MALFORMED_COLOR = QColor(theme.MALFORMED_PURPLE)
 
 
 def event_type(event: StoredEvent) -> str:

@@ -34,7 +34,7 @@ from nango_desktop.session.listener import (
     webhook_url_for_nango,
 )
 from nango_desktop.settings import ListenerSettings
-from nango_desktop.ui import icons
+from nango_desktop.ui import icons, theme
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -47,7 +47,7 @@ else:
     _Base = object
 
 UNAVAILABLE = "unavailable"  # no profile, so no listener
-STATE_COLORS = {LISTENING: "#1a7f37", ERROR: "#cf222e"}
+STATE_COLORS = {LISTENING: theme.SUCCESS_GREEN, ERROR: theme.FAILURE_RED}
 
 REACHABILITY_TEXT = (
     "Nango Cloud never delivers webhooks to localhost, 127.0.0.1 or private network addresses. Run a "
@@ -122,7 +122,7 @@ class ListenerPanel(_Base):
         self.bind_warning = QLabel()
         self.bind_warning.setObjectName("listenerBindWarning")
         self.bind_warning.setWordWrap(True)
-        self.bind_warning.setStyleSheet("color: #bc4c00;")
+        self.bind_warning.setStyleSheet(f"color: {theme.CAUTION_ORANGE};")
         self.host_edit.currentTextChanged.connect(self._update_bind_warning)
 
         row = QHBoxLayout()
@@ -217,7 +217,7 @@ class ListenerPanel(_Base):
     # -- listener state -------------------------------------------------------------------------------
     @Slot(str, str)
     def _on_state(self, state: str, message: str) -> None:
-        color = STATE_COLORS.get(state, "#6e7781")
+        color = STATE_COLORS.get(state, theme.MUTED_GREY)
         problem = self._listener.storage_problem if state == LISTENING and self._listener else ""
         if problem:  # full disk, read-only or locked store: Nango gets 503 and retries
             text, color = f"<b>Listening, not storing</b>: {html.escape(problem)}", STATE_COLORS[ERROR]

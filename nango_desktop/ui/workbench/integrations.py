@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from nango_desktop.session import workbench as ops
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
+from nango_desktop.ui.theme import BADGE_PALETTE
 from nango_desktop.ui.widgets import BusyBar
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ COLUMNS = ("Integration", "Provider", "Auth mode", "Connections", "Broken", "Cre
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 LOGO_ROLE = Qt.ItemDataRole.UserRole + 3  # "logo" once the provider's logo is shown, else "initials"
-_PALETTE = ("#3e63dd", "#30a46c", "#e5484d", "#8e4ec6", "#f76b15", "#0090ff", "#d6409f", "#12a594")
+_PALETTE = BADGE_PALETTE
 
 
 def logo_icon(provider: str, size: int = 24) -> QIcon:

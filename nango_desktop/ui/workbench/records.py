@@ -41,7 +41,7 @@ from nango_desktop.domain.records import cell_value, compact, record_keys, table
 from nango_desktop.domain.workbench import METADATA_COLUMNS, METADATA_KEY, RECORD_FILTERS, RECORDS_MAX_IDS
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.session import workbench as ops
-from nango_desktop.ui import icons
+from nango_desktop.ui import icons, theme
 from nango_desktop.ui.widgets import BusyBar
 
 if TYPE_CHECKING:
@@ -255,7 +255,7 @@ class RecordsTab(QWidget):
         self.error_label = QLabel("")
         self.error_label.setObjectName("recordsError")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #e5484d;")
+        self.error_label.setStyleSheet(f"color: {theme.ERROR};")
         self.error_label.hide()
 
         self.busy = BusyBar(self)
