@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import getpass
 import json
 import sqlite3
@@ -161,7 +162,7 @@ class LinkStore:
         clause = ("WHERE " + " AND ".join(where)) if where else ""
         return self._query(f"{clause} ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit])
 
-    def pending(self, profile: str | None = None) -> list[LinkRecord]:
+    def pending(self, profile: str | None = None) -> builtins.list[LinkRecord]:
         return self.list(profile, status=LinkStatus.PENDING)
 
     def set_status(
@@ -189,7 +190,7 @@ class LinkStore:
             ).rowcount
         return self.get(link_id) if changed else None
 
-    def expire_due(self, now: float | None = None) -> list[LinkRecord]:
+    def expire_due(self, now: float | None = None) -> builtins.list[LinkRecord]:
         """Mark pending links past their expiry as expired; returns them."""
         now = self._clock() if now is None else now
         due = self._query("WHERE status = 'pending' AND expires_at <= ?", (now,))

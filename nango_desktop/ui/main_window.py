@@ -378,7 +378,7 @@ class MainWindow(QMainWindow):
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else ""
 
     def current_page(self) -> QWidget:
-        return self.page_stack.currentWidget()
+        return self.page_stack.currentWidget()  # type: ignore[return-value]  # the stack always holds pages
 
     def show_page(self, key: str) -> QWidget | None:
         keys = list(self.pages)
@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
         if choice in self.theme_actions:
             self.theme_actions[choice].setChecked(True)
         if self.ctx.settings.theme != choice:
-            self.ctx.settings.theme = choice  # type: ignore[assignment] - validated by the model
+            self.ctx.settings.theme = choice  # type: ignore[assignment]  # validated by the model
             self.ctx.save_settings()
 
     # -- geometry -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QSplitter
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from nango_desktop import paths
 from nango_desktop.ui import icons
@@ -54,6 +54,7 @@ class SidePane(QObject):
         self.width = default_width
         self._restoring = False
         pane = splitter.widget(index)
+        assert pane is not None, "SidePane: the splitter has no widget at that index"
         pane.setMinimumWidth(min_width)  # narrower than this it would cut its content: it collapses instead
         splitter.setCollapsible(index, True)
         splitter.setCollapsible(1 - index if splitter.count() == 2 else 0, False)
@@ -81,6 +82,11 @@ class SidePane(QObject):
         self.set_open(_as_bool(store.value(f"panes/{key}/open"), default_open), save=False)
 
     # -- state ----------------------------------------------------------------------------------------
+    def _pane(self) -> QWidget:
+        pane = self.splitter.widget(self.index)
+        assert pane is not None
+        return pane
+
     def is_open(self) -> bool:
         return self.splitter.sizes()[self.index] > 0 if self.splitter.isVisible() else self.toggle.isChecked()
 
@@ -90,7 +96,7 @@ class SidePane(QObject):
         try:
             if self.toggle.isChecked() != open_:
                 self.toggle.setChecked(open_)
-            self.splitter.widget(self.index).setVisible(open_)
+            self._pane().setVisible(open_)
             sizes = self.splitter.sizes()
             total = sum(sizes) or max(self.splitter.width(), self.width + self.min_width)
             pane = min(self.width, max(self.min_width, total - self.min_width)) if open_ else 0
@@ -117,7 +123,7 @@ class SidePane(QObject):
                 self._restoring = True
                 self.toggle.setChecked(False)
                 self._restoring = False
-                self.splitter.widget(self.index).setVisible(False)
+                self._pane().setVisible(False)
         else:
             self.width = width
             if not self.toggle.isChecked():

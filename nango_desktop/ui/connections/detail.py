@@ -339,7 +339,9 @@ class ConnectionDetail(TagsPanel, MetadataPanel, CredentialsPanel, QWidget):
             widget: QWidget = QLabel("Webhook events are not available in this build.")
         else:
             widget = RecentEventsWidget(self.ctx, self.connection.connection_id)  # type: ignore[union-attr]
-        self.webhooks_tab.layout().addWidget(widget)
+        layout = self.webhooks_tab.layout()
+        assert layout is not None
+        layout.addWidget(widget)
         return widget
 
     # -- actions ----------------------------------------------------------------------------------------

@@ -138,8 +138,8 @@ class ErrorsBox(QFrame):
         log_id = str(button.property("log_id") or "") if button is not None else ""
         if log_id:
             QGuiApplication.clipboard().setText(log_id)
-            button.setText("Copied")  # type: ignore[union-attr]
-            QTimer.singleShot(1500, button, lambda b=button: b.setText("Copy log id"))  # type: ignore[union-attr]
+            button.setText("Copied")  # type: ignore[union-attr,attr-defined]
+            QTimer.singleShot(1500, button, lambda b=button: b.setText("Copy log id"))  # type: ignore[union-attr,attr-defined]
             self.copied.emit(log_id)
 
     @Slot()

@@ -27,7 +27,7 @@ def qr_png(text: str, *, scale: int = SCALE, border: int = BORDER) -> bytes:
 
 
 def qr_image(text: str, *, scale: int = SCALE, border: int = BORDER) -> QImage:
-    image = QImage.fromData(qr_png(text, scale=scale, border=border), "PNG")
+    image = QImage.fromData(qr_png(text, scale=scale, border=border), "PNG")  # type: ignore[arg-type]
     if image.isNull():
         raise ValueError("Could not render the QR code")
     return image

@@ -565,7 +565,7 @@ class ChartCard(QFrame):
 
 def write_png(path: str, image: QImage) -> int:
     """Worker thread: encode and write (QImage, unlike QPixmap, may be used off the GUI thread)."""
-    if not image.save(path, "PNG"):
+    if not image.save(path, "PNG"):  # type: ignore[call-overload]
         raise OSError(f"Could not write the PNG file {path}")
     return Path(path).stat().st_size
 

@@ -9,6 +9,7 @@ scope of the Webhooks page lists through it; pinning and replaying need the prof
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import replace
 from typing import Any
 
@@ -43,7 +44,7 @@ class MergedEvents:
         rows.sort(key=lambda e: e.id, reverse=True)
         return rows[offset : offset + limit]
 
-    def distinct(self, column: str) -> list[str]:
+    def distinct(self, column: str) -> builtins.list[str]:
         values: set[str] = set()
         for store in self.stores.values():
             values.update(store.distinct(column))
