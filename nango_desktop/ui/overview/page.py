@@ -24,17 +24,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QEvent,
     QModelIndex,
-    QPersistentModelIndex,
-    QSize,
-    QSortFilterProxyModel,
     Qt,
     QTimer,
     Signal,
@@ -43,7 +38,6 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QApplication,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
@@ -52,10 +46,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSplitter,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionButton,
-    QStyleOptionViewItem,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -80,6 +70,7 @@ from nango_desktop.domain.overview import (
 from nango_desktop.session import operations
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
+from nango_desktop.ui.overview.attention import AttentionFilter, AttentionModel, ReconnectDelegate
 from nango_desktop.ui.overview.charts import (
     ChartCard,
     ChartWidget,
@@ -93,6 +84,8 @@ if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
+
+__all__ = ["AttentionModel", "OverviewPage"]
 
 EVENT_WINDOWS = ((60, "Last hour"), (180, "Last 3 hours"), (360, "Last 6 hours"))
 MAX_EVENT_MINUTES = max(m for m, _ in EVENT_WINDOWS)
@@ -158,134 +151,6 @@ class FigureButton(QToolButton):
             self._apply_colors()
 
 
-class AttentionModel(QAbstractTableModel):
-    """End users with broken connections, most broken first (rows come sorted from the domain)."""
-
-    COLUMNS = ("End user", "Organization", "Broken", "Sync errors", "Integrations", "")
-    USER, ORG, BROKEN, SYNC, INTEGRATIONS, ACTION = range(6)
-    ItemRole = Qt.ItemDataRole.UserRole + 1
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.items: list[AttentionItem] = []
-
-    def set_items(self, items: Sequence[AttentionItem]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def data(
-        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if not index.isValid():
-            return None
-        item = self.items[index.row()]
-        column = index.column()
-        if role == self.ItemRole:
-            return item
-        if role == Qt.ItemDataRole.DisplayRole:
-            if column == self.USER:
-                return item.label
-            if column == self.ORG:
-                return item.organization or ""
-            if column == self.BROKEN:
-                return f"{len(item.broken)} of {item.total}"
-            if column == self.SYNC:
-                return item.sync_errors or ""
-            if column == self.INTEGRATIONS:
-                return ", ".join(item.integrations)
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
-            who = " · ".join(p for p in (item.display_name, item.email, item.end_user_id) if p)
-            ids = "\n".join(f"{c.provider_config_key}: {c.connection_id}" for c in item.broken[:20])
-            more = f"\n… and {len(item.broken) - 20} more" if len(item.broken) > 20 else ""
-            sync = f"\n{item.sync_errors} other connection(s) with a sync error" if item.sync_errors else ""
-            return f"{who}\nBroken (auth errors), {len(item.broken)} of {item.total}:\n{ids}{more}{sync}"
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (self.BROKEN, self.SYNC):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and column == self.BROKEN:
-            return series_color("auth_error", is_dark_palette(QGuiApplication.palette()))
-        return None
-
-    def item(self, row: int) -> AttentionItem:
-        return self.items[row]
-
-
-class AttentionFilter(QSortFilterProxyModel):
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._text = ""
-
-    def set_text(self, text: str) -> None:
-        self.beginFilterChange()
-        self._text = text.strip().casefold()
-        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex) -> bool:  # noqa: N802
-        if not self._text:
-            return True
-        item: AttentionItem = self.sourceModel().items[source_row]  # type: ignore[attr-defined]
-        hay = " ".join(
-            p or ""
-            for p in (item.display_name, item.email, item.end_user_id, item.organization, *item.integrations)
-        )
-        return self._text in hay.casefold()
-
-
-class ReconnectDelegate(QStyledItemDelegate):
-    """Paints a "Reconnect" push button in each row (no widget per row: thousands of rows stay cheap);
-    a click on it emits ``clicked(index)``."""
-
-    clicked = Signal(QModelIndex)
-    TEXT = "Reconnect"
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self._icon = icons.icon("link")  # one QIcon: its pixmap is rendered once, not on every paint
-
-    def _button(self, option: QStyleOptionViewItem, index: QModelIndex) -> QStyleOptionButton:
-        button = QStyleOptionButton()
-        button.rect = option.rect.adjusted(4, 3, -4, -3)
-        button.text = self.TEXT
-        button.icon = self._icon
-        button.iconSize = QSize(14, 14)
-        button.state = QStyle.StateFlag.State_Enabled
-        if option.state & QStyle.StateFlag.State_MouseOver:
-            button.state |= QStyle.StateFlag.State_MouseOver
-        button.palette = option.palette
-        button.fontMetrics = option.fontMetrics
-        return button
-
-    def paint(self, painter: Any, option: QStyleOptionViewItem, index: QModelIndex) -> None:
-        widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_PushButton, self._button(option, index), painter, widget)
-
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
-        return QSize(option.fontMetrics.horizontalAdvance(self.TEXT) + 44, option.fontMetrics.height() + 10)
-
-    def editorEvent(self, event: Any, model: Any, option: QStyleOptionViewItem, index: QModelIndex) -> bool:  # noqa: N802
-        if (
-            event.type() == QEvent.Type.MouseButtonRelease
-            and event.button() == Qt.MouseButton.LeftButton
-            and option.rect.contains(event.position().toPoint())
-        ):
-            self.clicked.emit(QModelIndex(index))
-            return True
-        return event.type() in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick)
-
-
 class OverviewPage(QWidget):
     """See the module docstring."""
 
@@ -316,7 +181,14 @@ class OverviewPage(QWidget):
         self._tracker: Any = None
         self._attention_shown_at = 0.0
 
-        # -- figures ------------------------------------------------------------------------------------
+        self._build_figures()
+        self._build_charts()
+        self._build_attention()
+        self._build_layout()
+        self._wire()
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build_figures(self) -> None:
         self.figures = {
             "connections": FigureButton("overviewConnections", "Connections", "Open every connection", self),
             "end_users": FigureButton("overviewEndUsers", "End users", "Open the end users directory", self),
@@ -347,8 +219,8 @@ class OverviewPage(QWidget):
         self.refresh_button.setToolTip("Reload every figure (F5)")
         self.refresh_button.clicked.connect(self.refresh)
 
-        # -- charts -------------------------------------------------------------------------------------
-        run, notify = ctx.run, ctx.notify
+    def _build_charts(self) -> None:
+        run, notify = self.ctx.run, self.ctx.notify
         self.integrations_chart = ChartWidget(
             horizontal=True, empty_text="No connections yet", category_name="Integration"
         )
@@ -383,7 +255,7 @@ class OverviewPage(QWidget):
         )  # fmt: skip
         self.cards = [self.integrations_card, self.weeks_card, self.events_card, self.links_card]
 
-        # -- needs attention ------------------------------------------------------------------------------
+    def _build_attention(self) -> None:
         from nango_desktop.ui.widgets import SearchLineEdit
 
         self.attention_title = QLabel("Needs attention", self)
@@ -432,7 +304,7 @@ class OverviewPage(QWidget):
         self.attention.setItemDelegateForColumn(AttentionModel.ACTION, self.reconnect_delegate)
         self.attention.setMouseTracking(True)
 
-        # -- layout ---------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
         figures = QHBoxLayout()
         figures.setSpacing(8)
         for button in self.figures.values():
@@ -473,7 +345,7 @@ class OverviewPage(QWidget):
         layout.addWidget(self.splitter, 1)
         self.search.set_results(self.attention)  # Down from the filter into the list
 
-        # -- wiring -------------------------------------------------------------------------------------
+    def _wire(self) -> None:
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
         self._live_timer.setInterval(self.LIVE_MS)
@@ -486,6 +358,7 @@ class OverviewPage(QWidget):
         self._links_timer.setSingleShot(True)
         self._links_timer.setInterval(self.LINKS_MS)
         self._links_timer.timeout.connect(self.load_links)
+        ctx = self.ctx
         store = ctx.connections_store  # the only loader of the list: the figures follow its pages
         store.loadStarted.connect(self._on_follow_started)
         store.pageLoaded.connect(self._on_follow_page)
