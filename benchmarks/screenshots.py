@@ -132,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1024x700,1280x800,1920x1080")
     parser.add_argument("--dark", default="1280x800", help="sizes also taken in dark (comma-separated)")
     parser.add_argument("--pages", default=",".join(PAGES))
+    parser.add_argument(
+        "--dialogs", default="light,dark", help="also the link dialog and link result, per theme"
+    )
     args = parser.parse_args(argv)
 
     def sizes(text: str) -> list[tuple[int, int]]:
@@ -190,11 +193,54 @@ def main(argv: list[str] | None = None) -> int:
                 path = out / f"{key}-{width}x{height}{suffix}.png"
                 image.save(str(path), "PNG")
                 print(f"saved {path} ({image.width()}x{image.height()})", flush=True)
+        for scheme in [d for d in args.dialogs.split(",") if d]:
+            theme.apply_theme(app, scheme)
+            save_dialogs(ctx, window, server, out, "-dark" if scheme == "dark" else "")
         window.close()
         ctx.shutdown(timeout=10)
     finally:
         server.stop()
     return 0
+
+
+def save_dialogs(ctx: AppContext, window, server: FakeNango, out: Path, suffix: str) -> None:
+    """The new-link dialog (filled in, one integration the customer already has greyed) and the result of a
+    reconnect link (link, QR code, message template, waiting state)."""
+    from nango_desktop.domain.models import Connection
+    from nango_desktop.ui.links import actions
+    from nango_desktop.ui.links.dialog import NewLinkDialog
+    from nango_desktop.ui.links.result import LinkResultDialog
+    from nango_desktop.ui.links.tracking import tracker_for
+    from tests.nango_server import list_item
+
+    dialog = NewLinkDialog(ctx, tracker_for(ctx), parent=window)
+    spin_until(lambda: dialog.integrations_status.text().endswith("integrations"), 20)
+    for attr, value in (("end_user_id", "user_004711"), ("email", "ada@lovelace.example"),
+                        ("display_name", "Ada Lovelace"), ("organization_id", "org_00042")):  # fmt: skip
+        dialog.fields[attr].setText(value)
+    dialog.show()
+    spin(0.6)
+    _save(dialog.grab(), out / f"link-dialog{suffix}.png")
+    dialog.close()
+    row = next(c for c in server.connections if c["errors"])
+    actions.reconnect_links(ctx, window, [Connection.model_validate(list_item(row))])
+    found: list[LinkResultDialog] = []
+
+    def opened() -> bool:
+        found[:] = [
+            w for w in QApplication.topLevelWidgets() if isinstance(w, LinkResultDialog) and w.isVisible()
+        ]
+        return bool(found)
+
+    if spin_until(opened, 20):
+        spin(0.6)
+        _save(found[0].grab(), out / f"link-result{suffix}.png")
+        found[0].close()
+
+
+def _save(image, path: Path) -> None:
+    image.save(str(path), "PNG")
+    print(f"saved {path} ({image.width()}x{image.height()})", flush=True)
 
 
 if __name__ == "__main__":
