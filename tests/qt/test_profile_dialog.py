@@ -198,3 +198,36 @@ def test_row_ceiling_and_deadline_are_edited_and_saved(qtbot, app_ctx, nango_ser
     fresh = ProfileDialog(app_ctx)
     qtbot.addWidget(fresh)
     assert fresh.max_rows_spin.value() == 500_000 and fresh.deadline_spin.value() == 60
+
+
+def test_settings_save_on_an_unwritable_home_is_reported_with_the_path(qtbot, tmp_path):
+    """Issue 19 item 8 in the GUI: a settings save that cannot be written says which file and why (not a raw
+    OSError or "Unexpected error")."""
+    import os
+    import stat
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QWidget
+
+    from nango_desktop.services.secrets import SecretStore
+    from tests.helpers import MemoryKeyring
+
+    if os.geteuid() == 0:
+        home = Path("/sys/nango-desktop-test-home")  # sysfs: nothing can be created, even by root
+    else:
+        home = tmp_path / "ro"
+        home.mkdir()
+        home.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    target = home / "config" / "profiles.json"
+    ctx = AppContext(
+        Settings(profiles=[Profile(name="p")]), SecretStore(MemoryKeyring()), settings_path=target
+    )
+    ctx.attach_window(QWidget())
+    try:
+        with qtbot.waitSignal(ctx.errorRaised, timeout=10_000) as blocker:
+            ctx.save_settings()
+        title, detail = blocker.args
+        assert title.startswith("Cannot write ") and str(target) in title, title
+        assert "permission" in detail.lower() or "not permitted" in detail.lower(), detail
+    finally:
+        ctx.shutdown()
