@@ -4,6 +4,9 @@ Every view binds to its signals once and never loads the list itself:
 
 - ``loadStarted(Task)``: a load of the whole list began (views show progress; ``Task`` can be cancelled).
 - ``pageLoaded(list[Connection])``: one more page of that load, in API order, on the GUI thread.
+- ``pagePrepared(list[Connection], prepared)``: right after ``pageLoaded``, when a view registered a page preparer
+  (``set_page_preparer``): its result for that page, computed on the loading worker (display rows built off
+  the GUI thread, so a page never stalls it).
 - ``loaded(list[Connection])``: the load fetched every page; ``connections()`` is now that list.
 - ``loadFinished(bool complete)``: after ``loaded`` (True), or after a failure or cancel (False).
 - ``loadFailed(exc)``: the load failed (not emitted for a cancel).
@@ -45,12 +48,13 @@ def key_of(conn: Connection) -> Key:
 class ConnectionsStore(QObject):
     loadStarted = Signal(object)  # Task
     pageLoaded = Signal(object)  # list[Connection]
+    pagePrepared = Signal(object, object)  # (list[Connection], the preparer's result for it)
     loaded = Signal(object)  # list[Connection], the complete list
     loadFinished = Signal(bool)  # complete
     loadFailed = Signal(object)  # exception
     connectionUpdated = Signal(object)  # Connection
     connectionRemoved = Signal(str, str)  # (connection_id, integration_id)
-    _pageReady = Signal(int, object)  # (generation, list[Connection]); emitted on the worker thread
+    _pageReady = Signal(int, object, object)  # (generation, list[Connection], prepared); on the worker thread
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class ConnectionsStore(QObject):
         self._complete = False
         self._generation = 0
         self._task: Task | None = None
+        self._preparer: Callable[[list[Connection]], Any] | None = None
         self._pageReady.connect(self._on_page, Qt.ConnectionType.QueuedConnection)
 
     # -- content ------------------------------------------------------------------------------------------
@@ -118,6 +123,11 @@ class ConnectionsStore(QObject):
         self._complete = False
         Task(release_in_chunks, previous, on_error=_ignore, name="release connections").start()
 
+    def set_page_preparer(self, preparer: Callable[[list[Connection]], Any] | None) -> None:
+        """Run ``preparer(page)`` on the loading worker for every page of the next loads; its result comes with
+        ``pagePrepared``. One preparer per store (the connections table); it must not touch Qt objects."""
+        self._preparer = preparer
+
     # -- loading --------------------------------------------------------------------------------------------
     def load(self) -> Task:
         """(Re)load every connection. A load already in flight is cancelled and replaced."""
@@ -160,12 +170,14 @@ class ConnectionsStore(QObject):
         loaded = 0
         for page in client.iter_connection_pages(page_size=self._page_size, cancel=cancel):
             loaded += len(page)
-            self._pageReady.emit(generation, list(page))
+            page = list(page)
+            preparer = self._preparer
+            self._pageReady.emit(generation, page, None if preparer is None else preparer(page))
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
-    @Slot(int, object)
-    def _on_page(self, generation: int, page: list[Connection]) -> None:
+    @Slot(int, object, object)
+    def _on_page(self, generation: int, page: list[Connection], prepared: Any = None) -> None:
         if generation != self._generation:
             return  # a page of a replaced or cancelled load
         # The connections live as long as the session: keep the cyclic GC from re-scanning them on every
@@ -173,6 +185,10 @@ class ConnectionsStore(QObject):
         gc.freeze()
         self._incoming.extend(page)
         self.pageLoaded.emit(page)
+        if prepared is None and self._preparer is not None:
+            prepared = self._preparer(page)  # the preparer was registered while this page was in flight
+        if prepared is not None:
+            self.pagePrepared.emit(page, prepared)
 
     def _on_done(self, generation: int, _loaded: int) -> None:
         # Delivered after every page of this load (same worker thread, same event queue, FIFO).

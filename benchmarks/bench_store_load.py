@@ -1,0 +1,158 @@
+"""GUI stall and peak RSS while the session's ConnectionsStore loads 100,000 connections (issue 16).
+
+The real GUI path: ``ConnectionsStore`` (the session's only loader, worker thread) feeding a
+``ConnectionsModel.follow(store)`` behind ``ConnectionsFilterProxy`` and a sorted ``QTableView`` shown at
+1200x700. FakeNango runs in a child process (its RSS and GIL are not the app's). Prints per run: time to all
+rows, the longest GUI-thread stall seen by a 5 ms QTimer during the load, the longest single call of the
+model's page handler / resort on the GUI thread, and the process's peak RSS. Run several times (``--runs``),
+each in a fresh process, and report the range. Exits 1 when a target (stall <= 50 ms, RSS <= 300 MiB) is missed.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/bench_store_load.py [--connections 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, ROOT)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+STALL_TARGET_MS = 50
+RSS_TARGET_MIB = 300
+
+
+def one_run(n: int, page_size: int) -> dict:
+    from benchmarks.bench_connections import start_server
+
+    proc, pipe, url, key = start_server(n)
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QTableView
+
+    from nango_desktop.services.api import NangoClient
+    from nango_desktop.session.connections import ConnectionsStore
+    from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel
+
+    app = QApplication.instance() or QApplication([])
+    client = NangoClient(url, key)
+    store = ConnectionsStore(lambda: client, page_size=page_size)
+    model = ConnectionsModel()
+    model.follow(store)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    view.setModel(proxy)
+    view.resize(1200, 700)
+    view.setSortingEnabled(True)
+    view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+    view.show()
+    app.processEvents()
+
+    slowest: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                slowest[name] = max(slowest.get(name, 0.0), time.perf_counter() - t)
+
+        return wrapper
+
+    store._on_page = timed("store page", store._on_page)  # type: ignore[method-assign]
+    store._pageReady.disconnect()
+    store._pageReady.connect(store._on_page, Qt.ConnectionType.QueuedConnection)
+    model._resort = timed("resort", model._resort)  # type: ignore[method-assign]
+    model._resort_timer.timeout.disconnect()
+    model._resort_timer.timeout.connect(model._resort)
+
+    stall = {"max": 0.0, "last": None}
+    clock = QElapsedTimer()
+    tick = QTimer()
+    tick.setInterval(5)
+
+    def on_tick():
+        now = clock.elapsed()
+        if stall["last"] is not None:
+            stall["max"] = max(stall["max"], now - stall["last"])
+        stall["last"] = now
+
+    tick.timeout.connect(on_tick)
+    done = {"at": None}
+    store.loadFinished.connect(lambda ok: done.__setitem__("at", time.perf_counter()))
+    clock.start()
+    tick.start()
+    t0 = time.perf_counter()
+    store.load()
+    while done["at"] is None:
+        app.processEvents()
+        time.sleep(0.001)
+    for _ in range(20):  # the resort after the load and the repaint
+        app.processEvents()
+        time.sleep(0.005)
+    tick.stop()
+    rows = model.rowCount()
+    pipe.send("stop")
+    proc.join(5)
+    return {
+        "rows": rows,
+        "total_s": done["at"] - t0,
+        "stall_ms": stall["max"],
+        "slowest_ms": {k: round(v * 1000, 1) for k, v in slowest.items()},
+        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--connections", type=int, default=100_000)
+    p.add_argument("--page-size", type=int, default=1000)
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--one", action="store_true", help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.one:
+        print(json.dumps(one_run(a.connections, a.page_size)))
+        return 0
+    results = []
+    for i in range(a.runs):
+        out = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    "--connections",
+                    str(a.connections),
+                    "--page-size",
+                    str(a.page_size),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        r = json.loads(out)
+        results.append(r)
+        print(
+            f"run {i + 1}: {r['rows']:,} rows in {r['total_s']:.2f} s; longest GUI stall {r['stall_ms']:.0f} ms "
+            f"(slowest GUI calls {r['slowest_ms']}); peak RSS {r['rss_mib']:.0f} MiB"
+        )
+    stalls = [r["stall_ms"] for r in results]
+    rss = [r["rss_mib"] for r in results]
+    print(f"longest GUI stall: {min(stalls):.0f}-{max(stalls):.0f} ms (target <= {STALL_TARGET_MS} ms)")
+    print(f"peak RSS: {min(rss):.0f}-{max(rss):.0f} MiB (target <= {RSS_TARGET_MIB} MiB)")
+    return 0 if max(stalls) <= STALL_TARGET_MS and max(rss) <= RSS_TARGET_MIB else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
