@@ -13,6 +13,7 @@ each in a fresh process, and report the range. Exits 1 when a target (stall <= 5
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -33,13 +34,48 @@ def one_run(n: int, page_size: int) -> dict:
     from benchmarks.bench_connections import start_server
 
     proc, pipe, url, key = start_server(n)
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
     from PySide6.QtWidgets import QApplication, QTableView
 
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.connections import ConnectionsStore
     from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel
 
+    slowest: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                slowest[name] = max(slowest.get(name, 0.0), time.perf_counter() - t)
+
+        return wrapper
+
+    # the GUI-thread slots of the load, timed (patched on the classes before any signal is connected)
+    for cls, names in (
+        (ConnectionsStore, ("_on_page", "_on_done")),
+        (ConnectionsModel, ("_on_page", "_finish", "_resort", "_on_store_started")),
+        (
+            ConnectionsFilterProxy,
+            ("_on_rows_inserted", "_resort", "_flush_resort", "_on_reset", "_on_layout_changed"),
+        ),
+    ):
+        for name in names:
+            setattr(cls, name, timed(f"{cls.__name__[11:] or 'store'}.{name}", getattr(cls, name)))
+
+    gc_passes: dict[str, float] = {"start": 0.0, "longest_ms": 0.0, "gen": -1}
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_passes["start"] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - gc_passes["start"]) * 1000
+            if ms > gc_passes["longest_ms"]:
+                gc_passes.update(longest_ms=ms, gen=info["generation"])
+
+    gc.callbacks.append(on_gc)
     app = QApplication.instance() or QApplication([])
     client = NangoClient(url, key)
     store = ConnectionsStore(lambda: client, page_size=page_size)
@@ -55,25 +91,6 @@ def one_run(n: int, page_size: int) -> dict:
     view.show()
     app.processEvents()
 
-    slowest: dict[str, float] = {}
-
-    def timed(name, fn):
-        def wrapper(*a, **k):
-            t = time.perf_counter()
-            try:
-                return fn(*a, **k)
-            finally:
-                slowest[name] = max(slowest.get(name, 0.0), time.perf_counter() - t)
-
-        return wrapper
-
-    store._on_page = timed("store page", store._on_page)  # type: ignore[method-assign]
-    store._pageReady.disconnect()
-    store._pageReady.connect(store._on_page, Qt.ConnectionType.QueuedConnection)
-    model._resort = timed("resort", model._resort)  # type: ignore[method-assign]
-    model._resort_timer.timeout.disconnect()
-    model._resort_timer.timeout.connect(model._resort)
-
     stall = {"max": 0.0, "last": None}
     clock = QElapsedTimer()
     tick = QTimer()
@@ -82,22 +99,29 @@ def one_run(n: int, page_size: int) -> dict:
     def on_tick():
         now = clock.elapsed()
         if stall["last"] is not None:
-            stall["max"] = max(stall["max"], now - stall["last"])
+            if now - stall["last"] > stall["max"]:
+                stall.update(max=now - stall["last"], at=now, rows=model.rowCount())
         stall["last"] = now
 
     tick.timeout.connect(on_tick)
-    done = {"at": None}
-    store.loadFinished.connect(lambda ok: done.__setitem__("at", time.perf_counter()))
+    loop = QEventLoop()
     clock.start()
     tick.start()
+    QTimer.singleShot(2000, loop.quit)  # the idle noise floor of this machine, same meter, same window
+    loop.exec()
+    idle = stall["max"]
+    stall.update(max=0.0, last=None)
+    load_start = clock.elapsed()
+    done = {"at": None}
+
+    def finished(_ok: bool) -> None:
+        done["at"] = time.perf_counter()
+        QTimer.singleShot(300, loop.quit)  # the resort after the load and the repaint
+
+    store.loadFinished.connect(finished)
     t0 = time.perf_counter()
     store.load()
-    while done["at"] is None:
-        app.processEvents()
-        time.sleep(0.001)
-    for _ in range(20):  # the resort after the load and the repaint
-        app.processEvents()
-        time.sleep(0.005)
+    loop.exec()
     tick.stop()
     rows = model.rowCount()
     pipe.send("stop")
@@ -106,6 +130,9 @@ def one_run(n: int, page_size: int) -> dict:
         "rows": rows,
         "total_s": done["at"] - t0,
         "stall_ms": stall["max"],
+        "idle_ms": idle,
+        "stall_at": f"{stall.get('at', 0) - load_start} ms into the load, {stall.get('rows', 0):,} rows shown",
+        "gc": f"longest GC pass {gc_passes['longest_ms']:.0f} ms (generation {gc_passes['gen']})",
         "slowest_ms": {k: round(v * 1000, 1) for k, v in slowest.items()},
         "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -145,6 +172,7 @@ def main() -> int:
         results.append(r)
         print(
             f"run {i + 1}: {r['rows']:,} rows in {r['total_s']:.2f} s; longest GUI stall {r['stall_ms']:.0f} ms "
+            f"(at {r['stall_at']}; idle floor {r['idle_ms']:.0f} ms; {r['gc']}) "
             f"(slowest GUI calls {r['slowest_ms']}); peak RSS {r['rss_mib']:.0f} MiB"
         )
     stalls = [r["stall_ms"] for r in results]
