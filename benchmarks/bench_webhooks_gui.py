@@ -69,6 +69,17 @@ def sender(url: str, start: int, count: int, latencies: list[float], statuses: l
         conn.close()
 
 
+def rss_mib() -> float:
+    """This process's resident memory (Linux /proc; NaN elsewhere)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
@@ -108,6 +119,7 @@ def main() -> int:
     meter.start()
     run_loop_until(lambda: time.perf_counter() - meter.ticks[0] > 1.0, app)
     idle = meter.stop()
+    rss_before = rss_mib()
 
     latencies: list[float] = []
     statuses: list[int] = []
@@ -126,6 +138,7 @@ def main() -> int:
     run_loop_until(lambda: received[0] >= total and not (page and page.model.pending_count()), app)
     shown_after = time.perf_counter() - t0
     busy = meter.stop()
+    rss_loaded = rss_mib()
 
     accepted = sum(1 for s in statuses if 200 <= s < 300)
     stored = ctx.event_store.count()
@@ -146,6 +159,10 @@ def main() -> int:
     )
     print(
         f"GUI stall (idle)     largest {max(idle) * 1000:.1f} ms   p99 {percentile(idle, 0.99) * 1000:.1f} ms"
+    )
+    print(
+        f"RSS (GUI process)    before {rss_before:.1f} MiB   after all shown {rss_loaded:.1f} MiB"
+        f"   (+{rss_loaded - rss_before:.1f} MiB for {total:,} events, table capped at {args.max_rows:,})"
     )
     ctx.shutdown()
     if page is not None:
