@@ -3,7 +3,9 @@
 Idle or drip-feeding (slowloris) connections from one local client used to take every slot, and every real
 delivery got 503 for as long as they reconnected. :class:`Admission` splits the listener's slots:
 
-- **general slots** (three quarters): any connection, at most ``per_peer`` of them per peer address;
+- **general slots** (three quarters): any connection, at most ``per_peer`` of them per peer address, except
+  loopback peers: behind a tunnel (ngrok, cloudflared) every Nango delivery comes from 127.0.0.1, so a cap there
+  would only cut the tunnel's share; the reserved share is what keeps a local flood from starving deliveries;
 - **reserved slots** (a quarter): only for a connection whose request has **arrived complete** (headers and
   the whole body as announced by ``Content-Length``). A connection that finds no general slot waits in a
   *waiting room* (one thread, a selector, bounded) for at most ``wait`` seconds; as soon as its request is
@@ -18,6 +20,7 @@ Handlers also give up sooner on connections that have sent nothing (the first-by
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import re
 import selectors
@@ -32,6 +35,13 @@ log = logging.getLogger(__name__)
 BUSY = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length[ \t]*:[ \t]*([0-9]{1,15})[ \t]*\r?$")
 PEEK_BYTES = 64 * 1024  # a request this large that is still arriving counts as arriving complete
+
+
+def _loopback(peer: str) -> bool:
+    try:
+        return ipaddress.ip_address(peer.split("%")[0]).is_loopback
+    except ValueError:
+        return False
 
 
 def request_complete(data: bytes) -> bool:
@@ -76,7 +86,8 @@ class Admission:
     def offer(self, sock: socket.socket, address: Any) -> None:
         peer = str(address[0]) if address else "?"
         with self._lock:
-            if self._general < self.general_total and self._by_peer.get(peer, 0) < self.per_peer:
+            cap = self.general_total if _loopback(peer) else self.per_peer
+            if self._general < self.general_total and self._by_peer.get(peer, 0) < cap:
                 self._general += 1
                 self._by_peer[peer] = self._by_peer.get(peer, 0) + 1
                 admitted = True

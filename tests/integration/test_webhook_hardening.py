@@ -459,3 +459,32 @@ def test_an_unexpected_error_is_answered_500_and_the_listener_goes_on(listener, 
     assert store.count() == 0 and listener.stats.errors == 1
     monkeypatch.undo()
     assert post_raw(listener.url, RAW, nango_headers(RAW))[0] == 200
+
+
+def test_per_peer_cap_spares_loopback_peers_behind_a_tunnel():
+    """Behind a tunnel every delivery comes from 127.0.0.1: loopback peers may use every general slot; other
+    peers are capped at three quarters of them (the rest wait for a reserved slot or get 503)."""
+    from nango_desktop.services.listener_slots import Admission
+
+    def run(peer: str) -> tuple[int, int]:
+        admitted: list[str] = []
+        refused: list[socket.socket] = []
+        pairs = [socket.socketpair() for _ in range(8)]
+        admission = Admission(
+            8, admit=lambda sock, addr, release: admitted.append(addr[0]), refuse=refused.append, wait=0.2
+        )
+        try:
+            for left, _right in pairs:
+                admission.offer(left, (peer, 1))
+            assert wait_for(lambda: len(admitted) + len(refused) == len(pairs))  # the rest expire: 503
+            return len(admitted), admission.general_total
+        finally:
+            admission.close()
+            for left, right in pairs:
+                left.close()
+                right.close()
+
+    admitted, general = run("127.0.0.1")
+    assert admitted == general  # every general slot
+    admitted, general = run("203.0.113.9")
+    assert admitted == max(1, general * 3 // 4) < general
