@@ -397,3 +397,12 @@ def test_with_a_key_that_cannot_read_credentials_the_details_load_on_selection(
     assert detail.info_labels["updated"].text() not in ("—", "— (loaded with the credentials)")
     assert "cannot read credentials" in detail.credentials_hint.text() or detail.credentials_hint.isHidden()
     assert all(r.param("force_refresh") in (None, "false") for r in single_gets(nango_server))
+
+
+def test_the_tabs_keep_their_order_with_the_workbench_installed(detail):
+    """Issue 13: the old Syncs tab code is gone; the workbench's tabs sit where it was, after Metadata."""
+    titles = [detail.tabs.tabText(i) for i in range(detail.tabs.count())]
+    assert titles == [
+        "Overview", "Tags", "Metadata", "Syncs", "Records", "Actions", "Proxy", "Credentials && config", "Webhooks",
+    ]  # fmt: skip
+    assert detail.tabs.widget(3) is detail.workbench.syncs
