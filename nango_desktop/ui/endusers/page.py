@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.endusers import Directory, EndUser, Organization, build_directory
 from nango_desktop.ui import icons
+from nango_desktop.ui.columns import ColumnLayout
+from nango_desktop.ui.connections import model as cm
 from nango_desktop.ui.connections.detail import link_prefill
 from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel, key_of
 from nango_desktop.ui.endusers.model import (
@@ -154,10 +156,16 @@ class EndUsersPage(QWidget):
         self.connections_view.setWordWrap(False)
         self.connections_view.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self.connections_view.setAlternatingRowColors(True)
-        for column, width in enumerate((150, 200, 130, 100, 170, 118)):
-            self.connections_view.horizontalHeader().resizeSection(column, width)
-        self.connections_view.horizontalHeader().setStretchLastSection(True)
-        self.connections_view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        # fitted to their content, Connection ID stretches, low-priority columns hidden for room when narrow
+        self.connections_columns = ColumnLayout(
+            self.connections_view,
+            "endusers-connections",
+            stretch=cm.CONNECTION_ID,
+            required=(cm.CUSTOMER, cm.STATUS),
+            caps={cm.CUSTOMER: 200},
+            drop_order=(cm.ORGANIZATION, cm.CREATED, cm.EMAIL, cm.INTEGRATION),
+        )
+        self.connections_columns.fit()  # headers fill the width before any customer is chosen
         self.connections_view.setSortingEnabled(True)
         self.connections_view.doubleClicked.connect(self._open_connection)
         self.connections_view.setToolTip("Double-click to open the connection on the Connections page")
@@ -348,10 +356,12 @@ class EndUsersPage(QWidget):
         if item is None:
             self._selected = None
             self.connections_model.set_connections([])
+            self.connections_columns.fit(force=True)
             self.selection_label.setText("Select an end user or an organization.")
         else:
             self._selected = (item.key, isinstance(item, Organization))
             self.connections_model.set_connections(item.connections)
+            self.connections_columns.fit(force=True)
             kind = "Organization" if isinstance(item, Organization) else "End user"
             label = item.label or ("(no organization)" if isinstance(item, Organization) else "")
             self.selection_label.setText(
