@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+import shiboken6
+from PySide6.QtCore import QObject
+
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError, InvalidKeyError, NotFoundError
 
@@ -95,10 +98,16 @@ class Op(Generic[T]):
             busy.track(task, message or f"{self.name}…")
         return task
 
+    def _parent_gone(self) -> bool:
+        """The widget that asked was destroyed meanwhile (a dialog closed before its answer): its callbacks
+        would touch deleted C++ objects, so they are skipped (the session still applies the changes)."""
+        parent = self._parent
+        return isinstance(parent, QObject) and not shiboken6.isValid(parent)
+
     def _done(self, result: Any) -> None:
         if self.changes and self._session is not None:
             self._session.apply_changes(self.changes)
-        if self._success is not None:
+        if self._success is not None and not self._parent_gone():
             self._success(result)
 
     def _failed(self, exc: BaseException) -> None:
@@ -106,6 +115,9 @@ class Op(Generic[T]):
             changes = self._changes_on_failure(exc)
             if changes:
                 self._session.apply_changes(changes)
+        if self._parent_gone():
+            log.debug("%s: %s (its window is gone)", self.name, exc)
+            return
         if self._failure is not None:
             self._failure(exc)
         elif self._session is None:

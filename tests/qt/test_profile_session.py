@@ -99,3 +99,42 @@ def test_an_operation_without_a_profile_fails_with_a_clear_error(qtbot):
     qtbot.waitUntil(lambda: task.delivered, timeout=5000)
     assert len(failures) == 1 and isinstance(failures[0], InvalidKeyError)
     assert "No profile is configured" in str(failures[0])
+
+
+def test_an_operation_whose_window_was_closed_skips_its_callbacks(qtbot):
+    """CI saw it once: the New link dialog closed before its integrations arrived, and the success callback
+    filled a deleted QStandardItemModel (RuntimeError in the event loop). The answer of a window that is gone is
+    dropped; the session still applies the operation's changes."""
+    import shiboken6
+    from PySide6.QtWidgets import QWidget
+
+    from nango_desktop.session.operations import Changes, Op
+
+    class FakeSession:
+        def __init__(self) -> None:
+            self.applied: list[Changes] = []
+            self.errors: list[BaseException] = []
+
+        def apply_changes(self, changes: Changes) -> None:
+            self.applied.append(changes)
+
+        def show_error(self, exc: BaseException, parent: object = None) -> None:
+            self.errors.append(exc)
+
+    session = FakeSession()
+    window = QWidget()
+    called: list[object] = []
+    changes = Changes(connections=(("c1", "github"),))
+    op = Op(session, lambda client: None, name="t", parent=window, changes=changes)  # type: ignore[arg-type]
+    op.success(called.append).failure(called.append)
+    shiboken6.delete(window)
+    op._done(["result"])
+    op._failed(RuntimeError("late"))
+    assert called == [] and session.errors == []
+    assert session.applied == [changes]
+    alive = QWidget()
+    qtbot.addWidget(alive)
+    op2 = Op(session, lambda client: None, name="t", parent=alive)  # type: ignore[arg-type]
+    op2.success(called.append)
+    op2._done("ok")
+    assert called == ["ok"]  # a window that is still there gets its answer
