@@ -210,7 +210,7 @@ def save_dialogs(ctx: AppContext, window, server: FakeNango, out: Path, suffix: 
     from nango_desktop.ui.links import actions
     from nango_desktop.ui.links.dialog import NewLinkDialog
     from nango_desktop.ui.links.result import LinkResultDialog
-    from nango_desktop.ui.links.tracking import tracker_for
+    from nango_desktop.session.link_tracker import tracker_for
     from tests.nango_server import list_item
 
     dialog = NewLinkDialog(ctx, tracker_for(ctx), parent=window)

@@ -25,6 +25,12 @@ class SignalTracker:
         signal.connect(slot)
         self._tracked.append((signal, slot))
 
+    def rebind(self, *pairs: tuple[SignalInstance, Callable[..., Any]]) -> None:
+        """Drop every tracked connection, then track ``(signal, slot)`` pairs (the next session's objects)."""
+        self.disconnect_all()
+        for signal, slot in pairs:
+            self.track(signal, slot)
+
     def disconnect_all(self) -> None:
         tracked, self._tracked = self._tracked, []
         for signal, slot in tracked:

@@ -11,7 +11,9 @@ or tasks.
 
 from __future__ import annotations
 
+import inspect
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
@@ -63,7 +65,7 @@ class Op(Generic[T]):
     def __init__(
         self,
         session: Session | None,
-        fn: Callable[[NangoClient], T],
+        fn: Callable[[NangoClient], T] | Callable[[NangoClient, Callable[..., None], threading.Event], T],
         *,
         name: str,
         parent: Any = None,
@@ -78,6 +80,7 @@ class Op(Generic[T]):
         self._changes_on_failure = changes_on_failure
         self._success: Callable[[T], None] | None = None
         self._failure: Callable[[BaseException], None] | None = None
+        self._progress: Callable[[int, int | None, str], None] | None = None
         self.task: Task | None = None
 
     def success(self, fn: Callable[[T], None]) -> Op[T]:
@@ -88,15 +91,43 @@ class Op(Generic[T]):
         self._failure = fn
         return self
 
-    def run(self, *, busy: Tracker | None = None, message: str = "") -> Task:
-        session = self._session
+    def progress(self, fn: Callable[[int, int | None, str], None]) -> Op[T]:
+        """``fn(done, total, message)`` on the GUI thread, for an op whose work takes ``progress=``."""
+        self._progress = fn
+        return self
+
+    def run(
+        self, *, busy: Tracker | None = None, message: str = "", cancel: threading.Event | None = None
+    ) -> Task:
+        """Start the op on the pool. Work declared as ``fn(client, progress, cancel)`` gets the task's
+        progress reporter and cancel event (``cancel``: the caller's, so a Cancel button can set it)."""
+        session, fn = self._session, self._fn
+        if _takes_progress(fn):
+
+            def work(progress: Callable[..., None], cancel: threading.Event) -> T:
+                return fn(_client_of(session), progress, cancel)  # type: ignore[call-arg]
+
+        else:
+
+            def work(progress: Callable[..., None], cancel: threading.Event) -> T:
+                return fn(_client_of(session))  # type: ignore[call-arg]
+
         task = Task(
-            lambda: self._fn(_client_of(session)), on_done=self._done, on_error=self._failed, name=self.name
+            work,
+            on_done=self._done,
+            on_error=self._failed,
+            on_progress=self._on_progress,
+            cancel=cancel,
+            name=self.name,
         )
         self.task = task.start()
         if busy is not None:
             busy.track(task, message or f"{self.name}…")
         return task
+
+    def _on_progress(self, done: int, total: int | None, message: str) -> None:
+        if self._progress is not None and not self._parent_gone():
+            self._progress(done, total, message)
 
     def _parent_gone(self) -> bool:
         """The widget that asked was destroyed meanwhile (a dialog closed before its answer): its callbacks
@@ -124,6 +155,13 @@ class Op(Generic[T]):
             log.warning("%s: %s", self.name, exc)
         elif not isinstance(exc, CancelledError):
             self._session.show_error(exc, self._parent)
+
+
+def _takes_progress(fn: Callable[..., Any]) -> bool:
+    try:
+        return len(inspect.signature(fn).parameters) == 3
+    except (TypeError, ValueError):
+        return False
 
 
 def _client_of(session: Session | None) -> NangoClient:

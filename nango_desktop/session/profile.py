@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from nango_desktop.qtutil.workers import Task
+from nango_desktop.session.connections import ConnectionsStore
 
 if TYPE_CHECKING:
     from nango_desktop.services.api import NangoClient
-    from nango_desktop.session.connections import ConnectionsStore
+    from nango_desktop.session.link_tracker import LinkTracker
     from nango_desktop.session.listener import ListenerController
     from nango_desktop.session.listeners import ListenerRegistry
     from nango_desktop.session.operations import Changes
@@ -44,22 +45,24 @@ class ProfileSession(QObject):
         profile: Profile,
         *,
         client: Callable[[], NangoClient],
-        connections: ConnectionsStore,
         listeners: ListenerRegistry,
         show_error: Callable[[BaseException], None],
         apply_changes: Callable[[Changes], None],
         history: Callable[[], WorkbenchHistory] | None = None,
+        link_tracker: Callable[[], LinkTracker] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.profile = profile
         self.name = profile.name
         self._client = client
-        self.connections = connections
+        # The only loader and cache of this profile's connection list; views bind to it on sessionChanged.
+        self.connections = ConnectionsStore(self.client, self, on_error=self._default_error)
         self._listeners = listeners
         self._show_error = show_error
         self._apply_changes = apply_changes
         self._history = history
+        self._link_tracker = link_tracker
         self._tasks: list[Task] = []
         self.closed = False
 
@@ -83,6 +86,11 @@ class ProfileSession(QObject):
     def history(self) -> WorkbenchHistory | None:
         """The workbench run history (one file for every profile; rows carry this profile's name)."""
         return self._history() if self._history is not None else None
+
+    @property
+    def link_tracker(self) -> LinkTracker | None:
+        """Issued links and their completion (app-wide like listeners: live tokens survive a switch)."""
+        return self._link_tracker() if self._link_tracker is not None else None
 
     # -- tasks and operations -----------------------------------------------------------------------
     def run(
@@ -122,7 +130,7 @@ class ProfileSession(QObject):
     def _default_error(self, exc: BaseException) -> None:
         from nango_desktop.services.errors import CancelledError
 
-        if not isinstance(exc, CancelledError):
+        if not isinstance(exc, CancelledError) and not self.closed:
             self._show_error(exc)
 
     def show_error(self, exc: BaseException, parent: Any = None) -> None:

@@ -46,6 +46,7 @@ from nango_desktop.settings import Profile, Settings, save_settings
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
     from nango_desktop.services.api import NangoClient
+    from nango_desktop.session.link_tracker import LinkTracker
     from nango_desktop.store.events import EventStore
     from nango_desktop.store.workbench import WorkbenchHistory
 
@@ -98,8 +99,8 @@ class AppContext(QObject):
         self._save_seq = 0
         self._call_bridge = EventBridge(self)
         self._call_bridge.received.connect(self._on_call)
-        # The only loader and cache of the connection list; every page binds to its signals.
-        self.connections_store = ConnectionsStore(self.client, self, on_error=self._default_error)
+        # Without a profile the views follow an empty store that never loads; each session has its own.
+        self._no_profile_store = ConnectionsStore(None, self)
         self.connectionChanged.connect(self._on_connection_changed)
         self.session: ProfileSession | None = None
         if self.profile is not None:
@@ -195,7 +196,6 @@ class AppContext(QObject):
         if self.session is not None:
             self.session.close()
             self.session = None
-        self.connections_store.reset()
 
     def _open_session(self) -> ProfileSession | None:
         if self.session is not None:
@@ -207,11 +207,11 @@ class AppContext(QObject):
         return ProfileSession(
             profile,
             client=lambda: self._client_for(self._current_or(profile)),
-            connections=self.connections_store,
             listeners=self.listener_registry,
             show_error=self.show_error,
             apply_changes=self.apply_changes,
             history=self.workbench_history,
+            link_tracker=self.link_tracker,
             parent=self,
         )
 
@@ -398,6 +398,12 @@ class AppContext(QObject):
 
     # -- shared connections cache ---------------------------------------------------------------------
     @property
+    def connections_store(self) -> ConnectionsStore:
+        """The current session's connection list (its only loader); an empty one that never loads without a
+        profile. Views bind to it on ``sessionChanged`` (each session has its own store)."""
+        return self.session.connections if self.session is not None else self._no_profile_store
+
+    @property
     def connections(self) -> list[Connection]:
         """The last complete connection list of the current profile (``connections_store``; do not mutate)."""
         return self.connections_store.connections()
@@ -434,6 +440,12 @@ class AppContext(QObject):
                 return None
             self._link_store = LinkStore()
         return self._link_store
+
+    def link_tracker(self) -> LinkTracker:
+        """Issued links and their completion (session layer), created on first use as a child of the context."""
+        from nango_desktop.session.link_tracker import tracker_for
+
+        return tracker_for(self)
 
     def workbench_history(self) -> WorkbenchHistory:
         """The workbench run history (one file; rows carry the profile name), opened on first use."""

@@ -15,12 +15,12 @@ from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
 from nango_desktop.logsetup import setup_logging
 from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.settings import ListenerSettings, Profile, Settings, save_settings
 from nango_desktop.store.tokens import SERVICE
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.links import actions
 from nango_desktop.ui.links.page import LinksPage
-from nango_desktop.ui.links.tracking import tracker_for
 from tests.nango_server import list_item
 from tests.webhook_helpers import SIGNING_KEY, post_webhook
 

@@ -34,9 +34,9 @@ from nango_desktop.qtutil.errors import CrashDialog, crash_report, describe_erro
 from nango_desktop.qtutil.workers import wait_for_all
 from nango_desktop.services.errors import NangoError
 from nango_desktop.services.secrets import SecretStore
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.settings import load_settings, save_settings
 from nango_desktop.ui.links import actions
-from nango_desktop.ui.links.tracking import tracker_for
 from tests.leak_scan import app_roots, encodings, iter_files, scan
 from tests.nango_server import FakeNango, list_item
 from tests.webhook_helpers import auth_webhook, nango_headers, nango_json, post_raw, post_webhook

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from nango_desktop.services.secrets import SecretKind
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.session.connections import key_of
 from nango_desktop.ui.connections.page import ConnectionsPage
@@ -206,3 +207,36 @@ def test_a_preparer_registered_mid_load_covers_every_page(qtbot, ctx, nango_serv
     with qtbot.waitSignal(store.loaded, timeout=TIMEOUT):
         gate.release()
     assert pages == prepared == [20, 20, 10]
+
+
+def test_each_session_has_its_own_store_and_views_follow_the_current_one(qtbot, ctx, nango_server):
+    """Issue 13: the connection list belongs to the profile's session; a switch opens a new store and every
+    view binds to it, so nothing the previous store still emits reaches them."""
+    from nango_desktop.settings import Profile
+
+    page = open_connections(qtbot, ctx)
+    overview, endusers = OverviewPage(ctx), EndUsersPage(ctx)
+    qtbot.addWidget(overview)
+    qtbot.addWidget(endusers)
+    first = ctx.connections_store
+    assert first is ctx.session.connections and page.model.rowCount() == 50
+    ctx.secrets.set("other", SecretKind.API_KEY, nango_server.secret_key)
+    ctx.cache_key("other", nango_server.secret_key)
+    with qtbot.waitSignal(ctx.sessionChanged, timeout=TIMEOUT):
+        ctx.upsert_profile(Profile(name="other", api_url=nango_server.url))
+    second = ctx.connections_store
+    assert second is ctx.session.connections and second is not first
+    with qtbot.waitSignal(second.loaded, timeout=TIMEOUT):
+        second.load()
+    qtbot.waitUntil(lambda: not page.model.is_loading and endusers.model.rowCount() > 0, timeout=TIMEOUT)
+    shown = [key_of(c) for c in page.model.connections()]
+    late = page.model.connection(0).model_copy(update={"connection_id": "late-from-the-previous-profile"})
+    first.set_connections([late])  # the old store emits loaded and connectionUpdated: nobody listens
+    first.connectionUpdated.emit(late)
+    first.connectionRemoved.emit(*shown[0])
+    assert [key_of(c) for c in page.model.connections()] == shown and len(shown) == 50
+    assert second.get(*shown[0]) is not None and ctx.connections == second.connections()
+    updated = second.get(*shown[1]).model_copy(update={"tags": {"plan": "moved"}})
+    with qtbot.waitSignal(second.connectionUpdated, timeout=TIMEOUT):
+        second.connectionUpdated.emit(updated)  # the current store still reaches the table
+    assert page.model.connection(page.model.row_of(*shown[1])).tags == {"plan": "moved"}

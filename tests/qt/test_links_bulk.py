@@ -12,11 +12,11 @@ from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
 from nango_desktop.services.api import NangoClient
 from nango_desktop.services.links import CSV_HEADER
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.settings import Profile, Settings
 from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.links import actions
 from nango_desktop.ui.links.bulk import BulkReconnectDialog
-from nango_desktop.ui.links.tracking import tracker_for
 from tests.nango_server import FakeNango, ManualClock, list_item
 
 RECONNECT = "/connect/sessions/reconnect"

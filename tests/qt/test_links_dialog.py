@@ -6,8 +6,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.ui.links.dialog import NewLinkDialog
-from nango_desktop.ui.links.tracking import tracker_for
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.ui.links import actions
 from nango_desktop.ui.links.qr import read_modules
 from nango_desktop.ui.links.result import LinkResultDialog, format_remaining
-from nango_desktop.ui.links.tracking import tracker_for
 from tests.nango_server import list_item
 
 

@@ -8,9 +8,9 @@ from nango_desktop.domain.links import LinkStatus, token_of
 from nango_desktop.domain.models import Connection
 from nango_desktop.services.links import LinkRequest
 from nango_desktop.services.secrets import SecretKind
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.settings import ListenerSettings, Profile, Settings
 from nango_desktop.ui.context import AppContext
-from nango_desktop.ui.links.tracking import tracker_for
 from tests.nango_server import list_item
 from tests.webhook_helpers import SIGNING_KEY, post_webhook
 

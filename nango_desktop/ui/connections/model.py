@@ -55,6 +55,7 @@ from nango_desktop.domain.models import Connection, parse_datetime
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui.theme import STATUS_COLORS, STATUS_LABELS
 
 if TYPE_CHECKING:
@@ -246,6 +247,7 @@ class ConnectionsModel(QAbstractTableModel):
         self._task: Task | None = None
         self._own_task: Task | None = None  # a load of this model's own (server search, or no store)
         self._store: ConnectionsStore | None = None
+        self._store_bound = SignalTracker()  # bindings to the followed store, dropped when following another
         self._complete = False
         self._search: str | None = None
         self._sort_column = -1
@@ -389,17 +391,20 @@ class ConnectionsModel(QAbstractTableModel):
 
         A load of the store with rows on screen keeps them until the new list is complete (selection and
         scroll stay); an empty model fills page by page. A server-side ``load(search=...)`` of this model
-        is a query of its own: while one is shown, the store's loads are not mirrored.
+        is a query of its own: while one is shown, the store's loads are not mirrored. Following another store
+        (the next profile's session) drops every binding to the previous one.
         """
+        self._store_bound.disconnect_all()
         self._store = store
         # a page's rows built on the store's loading worker (on the GUI thread: ~200 ms stalls at 100k rows)
         store.set_page_preparer(lambda page: [_Row.build(c) for c in page])
-        store.loadStarted.connect(self._on_store_started)
-        store.pagePrepared.connect(self._on_store_page)
-        store.loadFinished.connect(self._on_store_finished)
-        store.loadFailed.connect(self._on_store_failed)
-        store.connectionUpdated.connect(self._on_store_updated)
-        store.connectionRemoved.connect(self.remove_connection)
+        track = self._store_bound.track
+        track(store.loadStarted, self._on_store_started)
+        track(store.pagePrepared, self._on_store_page)
+        track(store.loadFinished, self._on_store_finished)
+        track(store.loadFailed, self._on_store_failed)
+        track(store.connectionUpdated, self._on_store_updated)
+        track(store.connectionRemoved, self.remove_connection)
         if store.is_loading and store.task is not None:
             self._on_store_started(store.task)
             self._on_store_page(store.arrived())

@@ -46,6 +46,7 @@ from nango_desktop.domain.models import Connection
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.services.export import export_connections, format_for
 from nango_desktop.session import operations
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.connections.detail import ConnectionDetail, delete_connection, link_prefill
@@ -96,7 +97,7 @@ class ConnectionsPage(FilterBar, QWidget):
         self._saved_view: tuple[list[Key], Key | None, Key | None, int] | None = None
 
         self.model = ConnectionsModel(ctx.client, self)  # its own loads: server search only
-        self.model.follow(ctx.connections_store)  # the list itself: the session's one loader
+        self._bound = SignalTracker()  # bindings to the session's store, dropped when the next session opens
         self.proxy = ConnectionsFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
@@ -213,8 +214,8 @@ class ConnectionsPage(FilterBar, QWidget):
         self.model.loadFailed.connect(self._on_load_failed)
         self.model.modelAboutToBeReset.connect(self._save_view)
         self.model.modelReset.connect(self._restore_view)
-        ctx.connections_store.connectionUpdated.connect(self._on_connection_updated)
-        ctx.connections_store.connectionRemoved.connect(self._on_connection_removed)
+        ctx.sessionChanged.connect(self._bind_session)
+        self._bind_session(ctx.session)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._update_counter()
         if ctx.profile is not None:
@@ -365,6 +366,16 @@ class ConnectionsPage(FilterBar, QWidget):
     def _on_load_failed(self, exc: object) -> None:
         if not isinstance(exc, CancelledError):
             self.ctx.show_error(exc, self)
+
+    @Slot(object)
+    def _bind_session(self, _session: object) -> None:
+        """A session opened: the table follows its connection list (the session's one loader)."""
+        store = self.ctx.connections_store
+        self.model.follow(store)
+        self._bound.rebind(
+            (store.connectionUpdated, self._on_connection_updated),
+            (store.connectionRemoved, self._on_connection_removed),
+        )
 
     @Slot(object)
     def _on_profile_changed(self, _profile: object) -> None:

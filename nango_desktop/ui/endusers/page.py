@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain.endusers import Directory, EndUser, Organization, build_directory
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.connections import model as cm
@@ -201,14 +202,23 @@ class EndUsersPage(QWidget):
 
         self.search.set_results(self.tree)
         tab_chain(self.search, self.group_toggle, self.broken_only, self.refresh_button, self.tree)
-        store = ctx.connections_store  # the only loader of the list: this page follows it
-        store.loaded.connect(self.set_connections)
-        store.loadStarted.connect(self._on_load_started)
-        store.connectionUpdated.connect(self._on_row_changed)
-        store.connectionRemoved.connect(self._on_row_changed)
+        self._bound = SignalTracker()  # bindings to the session's connections store (the only loader)
+        ctx.sessionChanged.connect(self._bind_session)
+        self._bind_session(ctx.session)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._show_selection(None)
-        self.set_connections(store.connections())
+        self.set_connections(ctx.connections_store.connections())
+
+    @Slot(object)
+    def _bind_session(self, _session: object) -> None:
+        """A session opened: the directory follows its connections store."""
+        store = self.ctx.connections_store
+        self._bound.rebind(
+            (store.loaded, self.set_connections),
+            (store.loadStarted, self._on_load_started),
+            (store.connectionUpdated, self._on_row_changed),
+            (store.connectionRemoved, self._on_row_changed),
+        )
 
     # -- page API ---------------------------------------------------------------------------------------
     def refresh(self) -> None:

@@ -13,10 +13,11 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QWidget
 
 from nango_desktop.services.links import IssuedLink
+from nango_desktop.session import links as link_ops
+from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.ui.links.bulk import BulkReconnectDialog
 from nango_desktop.ui.links.dialog import NewLinkDialog
 from nango_desktop.ui.links.result import LinkResultDialog
-from nango_desktop.ui.links.tracking import tracker_for
 
 _OPEN: set[QDialog] = set()  # parentless dialogs must outlive the caller's reference
 
@@ -56,17 +57,11 @@ def reconnect_links(ctx: Any, parent: QWidget | None, connections: Sequence[Any]
         dialog.finished.connect(dialog.deleteLater)
         _keep(dialog).open()
         return dialog
-    try:
-        issuer = tracker.issuer()
-    except Exception as exc:  # noqa: BLE001 - e.g. no API key: shown like any API error
-        ctx.show_error(exc, parent)
-        return None
 
     def done(issued: IssuedLink) -> None:
         tracker.add(issued)
         show_result(ctx, parent, issued)
 
-    ctx.run(
-        issuer.reconnect_link, connections[0], on_done=done, on_error=lambda exc: ctx.show_error(exc, parent)
-    )
+    op = link_ops.reconnect_link(ctx.session, tracker, connections[0])
+    op.success(done).failure(lambda exc: ctx.show_error(exc, parent)).run()
     return None

@@ -33,9 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.services.errors import CancelledError
-from nango_desktop.services.links import BulkItem, bulk_items, generate_reconnect_links, write_csv
+from nango_desktop.services.links import BulkItem, bulk_items, write_csv
+from nango_desktop.session import links as link_ops
+from nango_desktop.session.link_tracker import LinkTracker
 from nango_desktop.ui import icons
-from nango_desktop.ui.links.tracking import LinkTracker
 from nango_desktop.ui.widgets import ErrorBanner
 
 COLUMNS = ("Customer", "Email", "Integration", "Connection", "State", "Expires", "Link")
@@ -197,29 +198,14 @@ class BulkReconnectDialog(QDialog):
     def start(self) -> None:
         if self.running:
             return
-        try:
-            issuer = self.tracker.issuer()
-        except Exception as exc:  # noqa: BLE001 - no API key etc.
-            self.banner.show_exception(exc)
-            return
         self._cancel = threading.Event()
-        connections, items = list(self.connections), [replace(i) for i in self.model.items]
-        emit = self._bridge.item.emit
-
-        def work(progress: Any, cancel: threading.Event) -> list[BulkItem]:
-            return generate_reconnect_links(
-                issuer, connections, items, cancel=cancel, progress=progress, on_item=emit
-            )
-
+        items = [replace(i) for i in self.model.items]
+        op = link_ops.bulk_reconnect(
+            self.ctx.session, self.tracker, self.connections, items, on_item=self._bridge.item.emit, parent=self
+        )
         self.status.setText("Generating…")
         self._update_buttons()
-        self.ctx.run(
-            work,
-            on_done=self._on_done,
-            on_error=self._on_error,
-            on_progress=self._on_progress,
-            cancel=self._cancel,
-        )
+        op.success(self._on_done).failure(self._on_error).progress(self._on_progress).run(cancel=self._cancel)
 
     @Slot()
     def cancel(self) -> None:

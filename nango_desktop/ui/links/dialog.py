@@ -43,10 +43,11 @@ from nango_desktop.domain import tags as rules
 from nango_desktop.domain.links import unreachable_api_warning
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.services.links import IssuedLink, LinkRequest
+from nango_desktop.session import links as link_ops
 from nango_desktop.session import operations
+from nango_desktop.session.link_tracker import LinkTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.forms import FieldMessage, Touched
-from nango_desktop.ui.links.tracking import LinkTracker
 from nango_desktop.ui.widgets import ErrorBanner
 
 URL_RE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
@@ -445,15 +446,11 @@ class NewLinkDialog(QDialog):
         self.touched.all = True  # a submit attempt: report every problem, required fields included
         if self._busy or not self.validate():
             return
-        try:
-            issuer = self.tracker.issuer()
-        except Exception as exc:  # noqa: BLE001 - no API key etc.
-            self.banner.show_exception(exc)
-            return
         self._busy = True
         self.create_button.setEnabled(False)
         self.create_button.setText("Creating…")
-        self.ctx.run(issuer.new_link, self.request(), on_done=self._on_issued, on_error=self._on_failed)
+        op = link_ops.new_link(self.ctx.session, self.tracker, self.request(), parent=self)
+        op.success(self._on_issued).failure(self._on_failed).run()
 
     def _on_issued(self, issued: IssuedLink) -> None:
         self._busy = False

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.domain.links import LinkRecord, LinkStatus
+from nango_desktop.session.link_tracker import LinkTracker, tracker_for
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.links.result import STATUS_TEXT, LinkResultDialog, format_remaining
-from nango_desktop.ui.links.tracking import LinkTracker, tracker_for
 from nango_desktop.ui.widgets import ErrorBanner, SearchLineEdit, tab_chain
 
 if TYPE_CHECKING:

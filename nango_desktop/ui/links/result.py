@@ -23,9 +23,9 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.links import LinkRecord, LinkStatus
 from nango_desktop.services.links import message_template
+from nango_desktop.session.link_tracker import LinkTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.links.qr import qr_pixmap
-from nango_desktop.ui.links.tracking import LinkTracker
 from nango_desktop.ui.theme import LINK_STATUS_TEXT
 
 STATUS_TEXT = {status: LINK_STATUS_TEXT[status.value] for status in LinkStatus}

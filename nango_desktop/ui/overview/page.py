@@ -359,13 +359,9 @@ class OverviewPage(QWidget):
         self._links_timer.setInterval(self.LINKS_MS)
         self._links_timer.timeout.connect(self.load_links)
         ctx = self.ctx
-        store = ctx.connections_store  # the only loader of the list: the figures follow its pages
-        store.loadStarted.connect(self._on_follow_started)
-        store.pageLoaded.connect(self._on_follow_page)
-        store.loaded.connect(self._on_connections_loaded)
-        store.loadFailed.connect(self._on_store_failed)
-        store.connectionUpdated.connect(self._on_row_changed)
-        store.connectionRemoved.connect(self._on_row_changed)
+        self._store_bound = SignalTracker()  # bindings to the session's connections store
+        ctx.sessionChanged.connect(self._bind_session)
+        self._bind_session(ctx.session)
         ctx.profileChanged.connect(self._on_profile_changed)
         self._attach_tracker()
         self._show_stats(None)
@@ -403,6 +399,19 @@ class OverviewPage(QWidget):
             self.load_connections()  # shown before anything loaded the list: ask the store
 
     # -- profile ----------------------------------------------------------------------------------------
+    @Slot(object)
+    def _bind_session(self, _session: object) -> None:
+        """A session opened: the figures follow its connections store (the only loader of the list)."""
+        store = self.ctx.connections_store
+        self._store_bound.rebind(
+            (store.loadStarted, self._on_follow_started),
+            (store.pageLoaded, self._on_follow_page),
+            (store.loaded, self._on_connections_loaded),
+            (store.loadFailed, self._on_store_failed),
+            (store.connectionUpdated, self._on_row_changed),
+            (store.connectionRemoved, self._on_row_changed),
+        )
+
     @Slot(object)
     def _on_profile_changed(self, profile: Any) -> None:
         self._generation += 1
@@ -688,7 +697,7 @@ class OverviewPage(QWidget):
     # -- links ------------------------------------------------------------------------------------------
     def _attach_tracker(self) -> None:
         try:
-            from nango_desktop.ui.links.tracking import tracker_for
+            from nango_desktop.session.link_tracker import tracker_for
 
             self._tracker = tracker_for(self.ctx)
         except Exception as exc:  # noqa: BLE001 - links are optional for the overview

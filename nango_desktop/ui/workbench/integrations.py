@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from nango_desktop.session import workbench as ops
+from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.theme import BADGE_PALETTE
@@ -161,8 +162,14 @@ class IntegrationsPage(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.busy)
         layout.addWidget(splitter, 1)
-        ctx.connections_store.loaded.connect(self._connections_changed)
+        self._bound = SignalTracker()  # binding to the session's connections store
+        ctx.sessionChanged.connect(self._bind_session)
+        self._bind_session(ctx.session)
         ctx.profileChanged.connect(self._profile_changed)
+
+    @Slot(object)
+    def _bind_session(self, _session: object) -> None:
+        self._bound.rebind((self.ctx.connections_store.loaded, self._connections_changed))
 
     # -- page API --------------------------------------------------------------------------------------------
     def showEvent(self, event: Any) -> None:  # noqa: N802

@@ -1,4 +1,4 @@
-"""LinkTracker: the live state of issued links for the GUI (one per AppContext).
+"""LinkTracker: the live state of issued links for the GUI (one per AppContext; session layer, no widgets).
 
 - keeps the session tokens of live links (:class:`SessionTokens`, memory and, with a secure keyring,
   the keyring) and drops them when a link stops being alive;
@@ -8,6 +8,10 @@
 - without a running listener it polls Nango instead (QTimer-driven, off-thread calls, a few links per
   tick, skipped while the rate-limit budget is low);
 - revoke and inspect, off-thread.
+
+Every API call goes through a named operation of :mod:`nango_desktop.session.links` on the current session.
+The tracker outlives sessions, like listeners: the live tokens it holds in memory (without a secure keyring)
+must survive a profile switch, and it follows the current profile's pending links on ``profileChanged``.
 
 ``tracker_for(ctx)`` returns the context's tracker (a child QObject of the context), creating it once.
 """
@@ -24,8 +28,10 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from nango_desktop.domain.links import LinkRecord, LinkStatus, with_token
 from nango_desktop.domain.webhooks import is_verified, parse_body, summarize
 from nango_desktop.services.errors import InvalidKeyError
-from nango_desktop.services.links import IssuedLink, LinkIssuer, match_event, outcome_of, poll_link
+from nango_desktop.services.links import IssuedLink, LinkIssuer, match_event, outcome_of
+from nango_desktop.session import links as link_ops
 from nango_desktop.session.binding import SignalTracker
+from nango_desktop.session.operations import list_integrations
 from nango_desktop.store.links import LinkStore
 from nango_desktop.store.tokens import SessionTokens
 
@@ -125,13 +131,8 @@ class LinkTracker(QObject):
         follows. Views connect to that signal (a deleted view is disconnected by Qt, never called)."""
         if self._names_task is not None:
             return
-        try:
-            client = self.ctx.client()
-        except Exception:  # noqa: BLE001 - no key: messages keep the integration ids
-            return
-        self._names_task = self.ctx.run(
-            client.list_integrations, on_done=self._on_names, on_error=self._on_names_failed
-        )
+        op = list_integrations(getattr(self.ctx, "session", None), parent=self)
+        self._names_task = op.success(self._on_names).failure(self._on_names_failed).run()
 
     @Slot(object)
     def _on_names(self, integrations: object) -> None:
@@ -270,7 +271,6 @@ class LinkTracker(QObject):
         """Without a running listener, check a few pending links against Nango (off-thread)."""
         if self._polling or not self._pending or self.listener_running():
             return
-        client = self.ctx.client
         info = self._rate_limit_info()
         if (
             info
@@ -284,14 +284,8 @@ class LinkTracker(QObject):
         batch = (records[start:] + records[:start])[: self.POLL_BATCH]
         self._poll_cursor = start + len(batch)
         self._polling = True
-        self.ctx.run(
-            _poll_batch,
-            client,
-            batch,
-            self._poll_memory,
-            on_done=self._on_polled,
-            on_error=self._on_poll_error,
-        )
+        op = link_ops.poll_links(self.ctx.session, batch, self._poll_memory, parent=self)
+        op.success(self._on_polled).failure(self._on_poll_error).run()
 
     def poll_every(self, ms: int) -> None:
         """The base polling interval (backs off from there while nothing changes)."""
@@ -335,10 +329,7 @@ class LinkTracker(QObject):
             if on_done:
                 on_done()
 
-        client = self.ctx.client
-        self.ctx.run(
-            lambda: client().delete_connect_session(token), on_done=done, on_error=self.ctx.show_error
-        )
+        link_ops.revoke_link(self.ctx.session, token, parent=self).success(done).run()
 
     def inspect(
         self, record: LinkRecord, on_done: Callable[[Any], None], on_error: Callable[[BaseException], None]
@@ -348,22 +339,7 @@ class LinkTracker(QObject):
         if token is None:
             on_error(LookupError("The session token of this link is no longer available."))
             return
-        client = self.ctx.client
-        self.ctx.run(lambda: client().get_connect_session(token), on_done=on_done, on_error=on_error)
-
-
-def _poll_batch(
-    client_factory: Callable[[], Any], records: list[LinkRecord], memory: dict[int, bool]
-) -> list[tuple[int, LinkStatus, str, str | None]]:
-    """Worker: the links of ``records`` that Nango shows as completed (list endpoint only; one poll runs at a
-    time, so ``memory`` is never shared between two threads)."""
-    client = client_factory()
-    results = []
-    for record in records:
-        outcome = poll_link(client, record, memory)
-        if outcome is not None:
-            results.append((record.id, *outcome))
-    return results
+        link_ops.inspect_link(self.ctx.session, token, parent=self).success(on_done).failure(on_error).run()
 
 
 def tracker_for(ctx: Any) -> LinkTracker:
