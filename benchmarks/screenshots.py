@@ -207,10 +207,10 @@ def save_dialogs(ctx: AppContext, window, server: FakeNango, out: Path, suffix: 
     """The new-link dialog (filled in, one integration the customer already has greyed) and the result of a
     reconnect link (link, QR code, message template, waiting state)."""
     from nango_desktop.domain.models import Connection
+    from nango_desktop.session.link_tracker import tracker_for
     from nango_desktop.ui.links import actions
     from nango_desktop.ui.links.dialog import NewLinkDialog
     from nango_desktop.ui.links.result import LinkResultDialog
-    from nango_desktop.session.link_tracker import tracker_for
     from tests.nango_server import list_item
 
     dialog = NewLinkDialog(ctx, tracker_for(ctx), parent=window)

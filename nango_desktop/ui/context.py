@@ -36,6 +36,7 @@ from nango_desktop.qtutil.errors import describe_error, register_secret
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError, InvalidKeyError
 from nango_desktop.services.secrets import SecretKind, SecretStore
+from nango_desktop.session.clients import close_client, shared_client_class
 from nango_desktop.session.connections import ConnectionsStore
 from nango_desktop.session.listener import ListenerController
 from nango_desktop.session.listeners import ListenerRegistry
@@ -296,7 +297,7 @@ class AppContext(QObject):
             with self._key_lock:
                 existing = self._clients.setdefault(profile.name, client)
             if existing is not client:
-                _close(client)
+                close_client(client)
         if hasattr(
             existing, "max_rows"
         ):  # the profile's limits (an edit applies at once); test doubles lack them
@@ -305,7 +306,7 @@ class AppContext(QObject):
 
     def make_client(self, api_url: str, key: str, **kw: Any) -> NangoClient:
         """A new shared-style client reporting its calls to ``apiCall`` (the profile dialog uses it too)."""
-        factory = self._client_factory or _shared_client_class()
+        factory = self._client_factory or shared_client_class()
         return factory(api_url, key, on_call=self._call_bridge.post, **kw)
 
     def _retire_client(self, profile_name: str) -> None:
@@ -485,7 +486,7 @@ class AppContext(QObject):
             self._clients.clear()
             self._retired_clients.clear()
         for client in clients:
-            _close(client)
+            close_client(client)
         if self._link_store is not None and hasattr(self._link_store, "close"):
             self._link_store.close()
             self._link_store = None
@@ -493,30 +494,3 @@ class AppContext(QObject):
             self._history.close()
             self._history = None
         return ok
-
-
-def _close(client: Any) -> None:
-    try:
-        getattr(client, "really_close", client.close)()
-    except Exception:  # noqa: BLE001 - closing must not fail shutdown
-        log.debug("Closing a client failed", exc_info=True)
-
-
-_SHARED_CLASS: type | None = None
-
-
-def _shared_client_class() -> type:
-    """NangoClient whose close()/__exit__ do nothing, so ``with ctx.client() as c:`` cannot break others."""
-    global _SHARED_CLASS
-    if _SHARED_CLASS is None:
-        from nango_desktop.services.api import NangoClient
-
-        class SharedNangoClient(NangoClient):
-            def close(self) -> None:
-                """Shared by the app; closed by AppContext.shutdown()."""
-
-            def really_close(self) -> None:
-                NangoClient.close(self)
-
-        _SHARED_CLASS = SharedNangoClient
-    return _SHARED_CLASS

@@ -28,25 +28,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QEvent,
-    QModelIndex,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QFont, QGuiApplication, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -57,28 +50,26 @@ from nango_desktop.domain.overview import (
     LINK_STATUSES,
     STATUS_LABELS,
     STATUSES,
-    AttentionItem,
     ConnectionAggregator,
     ConnectionStats,
     EventBuckets,
     aggregate,
     attention_summary,
     link_status_counts,
-    read_event_counts,
     week_monday,
 )
 from nango_desktop.session import operations
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
-from nango_desktop.ui.overview.attention import AttentionFilter, AttentionModel, ReconnectDelegate
+from nango_desktop.ui.overview.attention import AttentionModel
+from nango_desktop.ui.overview.attention_panel import AttentionPanel
 from nango_desktop.ui.overview.charts import (
     ChartCard,
     ChartWidget,
-    ElidedLabel,
     Series,
-    is_dark_palette,
-    series_color,
 )
+from nango_desktop.ui.overview.events_feed import EventsFeed
+from nango_desktop.ui.overview.figures import FigureButton
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -101,56 +92,6 @@ SNAPSHOT_EVERY = 0.2  # seconds between two snapshots shown while connections lo
 ATTENTION_EVERY = 1.0  # seconds between two refills of the needs-attention list while loading
 
 
-class FigureButton(QToolButton):
-    """A big number with a caption; clicking it opens the matching filtered list."""
-
-    def __init__(self, name: str, caption: str, tip: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        self.caption = caption
-        self.value: int | None = None
-        self.setToolTip(tip)
-        self.setAccessibleName(caption)
-        self.setAutoRaise(False)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setMinimumHeight(62)
-        font = self.font()
-        if font.pointSizeF() > 0:
-            font.setPointSizeF(font.pointSizeF() * 1.2)
-        font.setWeight(QFont.Weight.DemiBold)
-        self.setFont(font)
-        self.alert = False
-        self.set_value(None)
-
-    def set_value(self, value: int | None, *, alert: bool = False) -> None:
-        self.value = value
-        self.setText(f"{'—' if value is None else f'{value:,}'}\n{self.caption}")
-        alert = bool(alert and value)
-        if alert != self.alert:
-            self.alert = alert
-            self._apply_colors()
-
-    def _apply_colors(self) -> None:
-        # one palette role, not a style sheet (a style sheet makes Fusion paint a light button in dark mode);
-        # the other roles keep following the application palette (theme switches)
-        palette = QPalette()
-        if self.alert:
-            color = series_color("auth_error", is_dark_palette(QGuiApplication.palette()))
-            if self.palette().color(QPalette.ColorRole.ButtonText) == color:
-                return  # already right (and no PaletteChange loop)
-            palette.setColor(QPalette.ColorRole.ButtonText, color)
-        elif self.palette().resolveMask() == 0:
-            return
-        self.setPalette(palette)
-
-    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        super().changeEvent(event)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            self._apply_colors()
-
-
 class OverviewPage(QWidget):
     """See the module docstring."""
 
@@ -158,7 +99,6 @@ class OverviewPage(QWidget):
     eventsChanged = Signal()  # the events chart was redrawn with new data
     linksChanged = Signal(object)  # dict status -> count
 
-    LIVE_MS = 250  # events chart: at most one redraw per LIVE_MS while events arrive
     ROLL_MS = 30_000  # move the events window forward, re-check link expiry
     LINKS_MS = 500
 
@@ -169,15 +109,11 @@ class OverviewPage(QWidget):
         self.stats: ConnectionStats | None = None
         self.configured: set[str] = set()
         self.link_counts: dict[str, int] = {}
-        self.buckets = EventBuckets()
-        self._events_loading = False
-        self._pending_events: list[Any] = []
+        self.events = EventsFeed(ctx, MAX_EVENT_MINUTES, self)  # per-minute counts, live from the listener
+        self.events.changed.connect(self._redraw_events)
         self._generation = 0
-        self._events_generation = 0
         self._follow: ConnectionAggregator | None = None  # aggregating the store's load page by page
         self._follow_shown_at = 0.0
-        self._listener: Any = None
-        self._bound = SignalTracker()  # connections to the profile's listener, dropped in one call
         self._tracker: Any = None
         self._attention_shown_at = 0.0
 
@@ -256,53 +192,10 @@ class OverviewPage(QWidget):
         self.cards = [self.integrations_card, self.weeks_card, self.events_card, self.links_card]
 
     def _build_attention(self) -> None:
-        from nango_desktop.ui.widgets import SearchLineEdit
-
-        self.attention_title = QLabel("Needs attention", self)
-        font = self.attention_title.font()
-        font.setBold(True)
-        self.attention_title.setFont(font)
-        self.attention_count = ElidedLabel("", self)  # long summaries elide (whole in the tooltip)
-        self.attention_count.setObjectName("overviewAttentionCount")
-        self.attention_count.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-        self.search = SearchLineEdit(self, placeholder="Filter end users…")
-        self.search.setObjectName("overviewSearch")
-        self.attention_model = AttentionModel(self)
-        self.attention_proxy = AttentionFilter(self)
-        self.attention_proxy.setSourceModel(self.attention_model)
-        self.search.textChanged.connect(self.attention_proxy.set_text)
-        self.attention = QTableView(self)
-        self.attention.setObjectName("overviewAttention")
-        self.attention.setModel(self.attention_proxy)
-        self.attention.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.attention.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.attention.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.attention.setAlternatingRowColors(True)
-        self.attention.setWordWrap(False)
-        self.attention.verticalHeader().hide()
-        self.attention.verticalHeader().setDefaultSectionSize(self.attention.fontMetrics().height() + 12)
-        header = self.attention.horizontalHeader()
-        header.setSectionResizeMode(AttentionModel.USER, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((AttentionModel.ORG, 96), (AttentionModel.BROKEN, 52),
-                              (AttentionModel.ACTION, 104)):  # fmt: skip
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(AttentionModel.ACTION, QHeaderView.ResizeMode.Fixed)
-        for column in (AttentionModel.SYNC, AttentionModel.INTEGRATIONS):  # in the row tooltip
-            self.attention.setColumnHidden(column, True)
-        self.attention.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.attention.doubleClicked.connect(self._open_user)
-        self.attention.setToolTip("Double-click to open the end user")
-        self.reconnect_button = QPushButton(icons.icon("link"), "Reconnect links", self)
-        self.reconnect_button.setObjectName("overviewReconnect")
-        self.reconnect_button.setToolTip(
-            "Create reconnect links for every broken connection of the selected user"
-        )
-        self.reconnect_button.clicked.connect(self.reconnect_selected)
-        self.reconnect_delegate = ReconnectDelegate(self.attention)
-        self.reconnect_delegate.clicked.connect(self._on_row_reconnect)
-        self.attention.setItemDelegateForColumn(AttentionModel.ACTION, self.reconnect_delegate)
-        self.attention.setMouseTracking(True)
+        self.attention_panel = AttentionPanel(self.ctx, self)
+        panel = self.attention_panel  # the names tests and automation use
+        self.attention, self.attention_model, self.attention_proxy = panel.table, panel.model, panel.proxy
+        self.attention_count, self.search, self.reconnect_button = panel.count, panel.search, panel.reconnect_button
 
     def _build_layout(self) -> None:
         figures = QHBoxLayout()
@@ -322,20 +215,10 @@ class OverviewPage(QWidget):
         grid.addWidget(self.links_card, 1, 1)
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
-        side = QWidget(self)
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        head = QHBoxLayout()
-        head.addWidget(self.attention_title)
-        head.addWidget(self.attention_count, 1)
-        side_layout.addLayout(head)
-        side_layout.addWidget(self.search)
-        side_layout.addWidget(self.attention, 1)
-        side_layout.addWidget(self.reconnect_button)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.setObjectName("overviewSplitter")
         self.splitter.addWidget(grid_widget)
-        self.splitter.addWidget(side)
+        self.splitter.addWidget(self.attention_panel)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([700, 400])
@@ -343,13 +226,8 @@ class OverviewPage(QWidget):
         layout.addLayout(top)
         layout.addLayout(figures)
         layout.addWidget(self.splitter, 1)
-        self.search.set_results(self.attention)  # Down from the filter into the list
 
     def _wire(self) -> None:
-        self._live_timer = QTimer(self)
-        self._live_timer.setSingleShot(True)
-        self._live_timer.setInterval(self.LIVE_MS)
-        self._live_timer.timeout.connect(self._redraw_events)
         self._roll_timer = QTimer(self)
         self._roll_timer.setInterval(self.ROLL_MS)
         self._roll_timer.timeout.connect(self._roll)
@@ -418,11 +296,9 @@ class OverviewPage(QWidget):
         self._follow = None
         self.stats = None
         self.configured = set()
-        self.buckets = EventBuckets()
-        self._pending_events = []
+        self.events.reset()
         self._show_stats(None)
         self._redraw_events()
-        self._attach_listener()
         if profile is None:
             self.status.setText("No profile: create one with File → New profile.")
             self._show_links({})
@@ -517,8 +393,7 @@ class OverviewPage(QWidget):
                 button.set_value(None)
             self.integrations_chart.set_data([], [])
             self.weeks_chart.set_data([], [])
-            self.attention_model.set_items([])
-            self.attention_count.setText("")
+            self.attention_panel.set_items([])
             self.integrations_card.subtitle.setText("")
             self.weeks_card.subtitle.setText("")
             return
@@ -545,8 +420,8 @@ class OverviewPage(QWidget):
         now = time.monotonic()
         if stats.complete or now - self._attention_shown_at >= ATTENTION_EVERY:
             self._attention_shown_at = now  # while loading: at most once a second (a reset of many rows)
-            self.attention_model.set_items(stats.attention)
-        self.attention_count.setText(attention_summary(stats))
+            self.attention_panel.model.set_items(stats.attention)
+        self.attention_panel.count.setText(attention_summary(stats))
         if stats.complete:
             self.status.setText(
                 f"{stats.connections:,} connections · updated {datetime.now().strftime('%H:%M:%S')}"
@@ -579,94 +454,13 @@ class OverviewPage(QWidget):
             flt["status"] = status
         self.ctx.navigate("connections", filter=flt)
 
-    # -- needs attention --------------------------------------------------------------------------------
-    def selected_item(self) -> AttentionItem | None:
-        index = self.attention.currentIndex()
-        return index.data(AttentionModel.ItemRole) if index.isValid() else None
-
-    @Slot()
-    def reconnect_selected(self) -> None:
-        item = self.selected_item()
-        if item is None and self.attention_proxy.rowCount() == 1:
-            item = self.attention_proxy.index(0, 0).data(AttentionModel.ItemRole)
-        if item is not None:
-            self.reconnect(item)
-
-    def reconnect(self, item: AttentionItem) -> None:
-        """One click: reconnect links for every broken connection of this end user."""
-        self.ctx.request_reconnect_links(list(item.broken))
-
-    @Slot(QModelIndex)
-    def _on_row_reconnect(self, index: QModelIndex) -> None:
-        item = index.data(AttentionModel.ItemRole)
-        if item is not None:
-            self.reconnect(item)
-
-    @Slot(QModelIndex)
-    def _open_user(self, index: QModelIndex) -> None:
-        item = index.data(AttentionModel.ItemRole)
-        if item is None:
-            return
-        if item.is_no_end_user:  # nobody to open: the broken connections themselves
-            self.ctx.navigate("connections", filter={"clear": True, "status": "auth_error"})
-        elif item.end_user_id:
-            self.ctx.navigate("endusers", end_user_id=item.end_user_id)
-        else:
-            self.ctx.navigate("endusers", search=item.email or item.label)
-
     # -- webhook events ---------------------------------------------------------------------------------
-    def _attach_listener(self) -> None:
-        listener = self.ctx.session.listener if self.ctx.session is not None else None
-        if listener is self._listener:
-            return
-        self._bound.disconnect_all()
-        self._listener = listener
-        if listener is not None:
-            self._bound.track(listener.eventsReceived, self._on_events)
+    @property
+    def buckets(self) -> EventBuckets:
+        return self.events.buckets
 
     def load_events(self) -> Any:
-        store = self.ctx.session.event_store if self.ctx.session is not None else None
-        if store is None:
-            return None
-        self._events_generation += 1
-        generation = self._events_generation
-        self._events_loading = True
-        since = time.time() - MAX_EVENT_MINUTES * 60 - 60
-        return self.ctx.run(
-            read_event_counts,
-            store.path,
-            since,
-            on_done=lambda result: self._on_events_loaded(generation, result),
-            on_error=lambda exc: self._on_events_failed(generation, exc),
-        )
-
-    def _on_events_loaded(self, generation: int, result: tuple[EventBuckets, int]) -> None:
-        if generation != self._events_generation:
-            return
-        self._events_loading = False
-        self.buckets, _last_id = result
-        pending, self._pending_events = self._pending_events, []
-        for event in pending:
-            self.buckets.add_event(event)  # skips the ones the query already counted
-        self._redraw_events()
-
-    def _on_events_failed(self, generation: int, exc: BaseException) -> None:
-        if generation == self._events_generation:
-            self._events_loading = False
-            log.warning("Webhook event counts not read: %s", exc)
-
-    @Slot(object)
-    def _on_events(self, batch: object) -> None:
-        """Listener events (GUI thread): count them now, redraw at most every LIVE_MS."""
-        for event, duplicate in batch:  # type: ignore[attr-defined]
-            if duplicate:
-                continue
-            if self._events_loading:
-                self._pending_events.append(event)
-            else:
-                self.buckets.add_event(event)
-        if not self._live_timer.isActive():
-            self._live_timer.start()
+        return self.events.load()
 
     def event_minutes(self) -> int:
         return int(self.events_window.currentData() or EVENT_WINDOWS[0][0])
@@ -689,20 +483,14 @@ class OverviewPage(QWidget):
 
     @Slot()
     def _roll(self) -> None:
-        self.buckets.prune(int(time.time() // 60) - MAX_EVENT_MINUTES - 1)
+        self.events.prune()
         self._redraw_events()
         if self.link_counts.get("pending"):
             self.load_links()  # pending links may have expired
 
     # -- links ------------------------------------------------------------------------------------------
     def _attach_tracker(self) -> None:
-        try:
-            from nango_desktop.session.link_tracker import tracker_for
-
-            self._tracker = tracker_for(self.ctx)
-        except Exception as exc:  # noqa: BLE001 - links are optional for the overview
-            log.info("Link tracker unavailable: %s", exc)
-            return
+        self._tracker = self.ctx.link_tracker()
         self._tracker.linkChanged.connect(self._schedule_links)
 
     @Slot(object)
