@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QPoint, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QTreeView
 
 from nango_desktop import paths
@@ -262,7 +263,7 @@ class ColumnLayout(QObject):
         if column in self.required and not visible:
             return
         self.dropped.discard(column)
-        self.view.setColumnHidden(column, not visible)
+        self.view.setColumnHidden(column, not visible)  # type: ignore[attr-defined]  # QTableView/QTreeView
         if visible and self.fitted and column != self.stretch:
             self._natural.setdefault(
                 column, content_width(self.view, column, self.caps.get(column, MAX_FITTED))
@@ -308,7 +309,7 @@ class ColumnLayout(QObject):
                 log.warning("Ignoring unreadable column state for %s", self.key)
         for column, name in enumerate(column_names(self.view)):
             if column not in self.required:
-                self.view.setColumnHidden(column, name in hidden)
+                self.view.setColumnHidden(column, name in hidden)  # type: ignore[attr-defined]
 
     # -- slots ----------------------------------------------------------------------------------------
     @Slot(QPoint)
@@ -320,7 +321,7 @@ class ColumnLayout(QObject):
     @Slot(bool)
     def _on_toggled(self, checked: bool) -> None:
         action = self.sender()
-        column = action.data() if action is not None else None
+        column = action.data() if isinstance(action, QAction) else None
         if isinstance(column, int):
             self.set_column_visible(column, checked)
 

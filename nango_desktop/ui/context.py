@@ -91,6 +91,9 @@ class AppContext(QObject):
         self._retired_clients: list[NangoClient] = []
         self._link_store: Any = None
         self._history: WorkbenchHistory | None = None
+        # profiles whose key was seen to lack the read_credentials scope (Nango answered ``credentials: {}``):
+        # reading a connection then has no side effect, so its details load on selection
+        self.keys_without_credentials: set[str] = set()
         # One listener and event store per profile for the whole run (they outlive sessions).
         self.listener_registry = ListenerRegistry(
             lambda: self.settings, self.secrets, notify=self.notify, parent=self

@@ -41,6 +41,7 @@ from nango_desktop.ui import icons, theme
 
 if TYPE_CHECKING:
     from nango_desktop.qtutil.workers import Task
+    from nango_desktop.ui.context import AppContext
 
 
 def _tool_button(icon_name: str, tip: str, parent: QWidget, object_name: str = "") -> QToolButton:
@@ -424,7 +425,7 @@ class DestructiveConfirmDialog(QDialog):
 
 
 def confirm_destructive(
-    parent: QWidget | None, ctx: Any, connection_id: str, action: str = "Delete", detail: str = ""
+    parent: QWidget | None, ctx: AppContext, connection_id: str, action: str = "Delete", detail: str = ""
 ) -> bool:
     """Ask before a destructive action on ``connection_id``; production profiles require typing the id."""
     profile = getattr(ctx, "profile", None)

@@ -56,7 +56,7 @@ FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "ui/workbench/proxy.py:__init__": (105, "tab built in code"),
     "ui/connections/detail.py:__init__": (108, "header, banner and tabs built in code (panels in detail_*.py)"),
     "ui/links/result.py:__init__": (115, "dialog built in code"),
-    "ui/workbench/records.py:__init__": (120, "tab built in code"),
+    "ui/workbench/records.py:__init__": (122, "tab built in code"),
     "ui/profile_dialog.py:__init__": (115, "dialog built in code"),
     "ui/links/dialog.py:__init__": (120, "dialog built in code"),
     "ui/endusers/page.py:__init__": (139, "page built in code"),

@@ -78,7 +78,7 @@ def link_prefill(conn: Connection) -> dict[str, Any]:
 
 
 def delete_connection(
-    ctx: Any, parent: QWidget | None, conn: Connection, busy: BusyBar | None = None
+    ctx: AppContext, parent: QWidget | None, conn: Connection, busy: BusyBar | None = None
 ) -> bool:
     """Confirm (production: type the id), then run the ``delete_connection`` operation (the row goes everywhere)."""
     if not confirm_destructive(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
@@ -37,6 +37,9 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.connections.detail_widgets import DetailPanel, json_text, make_button, make_label, when
 from nango_desktop.ui.connections.model import key_of
 
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
+
 CREDENTIALS_WARNING = (
     "Credentials are not loaded yet. Reading them calls GET /connections/{id}, and Nango refreshes an "
     "expired access token when it is read — so only load them when you need them."
@@ -47,15 +50,9 @@ NO_SCOPE_NOTE = (
 )
 
 
-def _keys_without_credentials(ctx: Any) -> set[str]:
-    """Profiles (of this app context) whose key was seen to lack the read_credentials scope: Nango answered
-    ``credentials: {}``. For them reading a connection has no side effect, so updated / connection config /
-    webhook override load on selection."""
-    found = getattr(ctx, "keys_without_credentials", None)
-    if found is None:
-        found = set()
-        ctx.keys_without_credentials = found
-    return found
+def _keys_without_credentials(ctx: AppContext) -> set[str]:
+    """Profiles whose key was seen to lack the read_credentials scope (``AppContext.keys_without_credentials``)."""
+    return ctx.keys_without_credentials
 
 
 class SecretField(QWidget):

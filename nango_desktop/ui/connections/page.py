@@ -93,7 +93,7 @@ class ConnectionsPage(FilterBar, QWidget):
         self.setObjectName("connectionsPage")
         self.ctx = ctx
         self._integrations: dict[str, str] = {}  # unique_key -> label
-        self._pending_select: Key | tuple[str, None] | None = None
+        self._pending_select: tuple[str, str | None] | None = None
         self._saved_view: tuple[list[Key], Key | None, Key | None, int] | None = None
 
         self.model = ConnectionsModel(ctx.client, self)  # its own loads: server search only
@@ -364,7 +364,7 @@ class ConnectionsPage(FilterBar, QWidget):
 
     @Slot(object)
     def _on_load_failed(self, exc: object) -> None:
-        if not isinstance(exc, CancelledError):
+        if isinstance(exc, BaseException) and not isinstance(exc, CancelledError):
             self.ctx.show_error(exc, self)
 
     @Slot(object)
@@ -417,7 +417,7 @@ class ConnectionsPage(FilterBar, QWidget):
     # -- selection, view state --------------------------------------------------------------------------
     def selected_connections(self) -> list[Connection]:
         rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
-        return [self.proxy.connection(r) for r in rows]
+        return [c for c in (self.proxy.connection(r) for r in rows) if c is not None]
 
     def current_connection(self) -> Connection | None:
         index = self.table.currentIndex()

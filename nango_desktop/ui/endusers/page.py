@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, Slot
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPersistentModelIndex, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -66,7 +66,7 @@ MAX_FITTED_WIDTH = 280
 class _RowHeight(QStyledItemDelegate):
     """Rows as tall as the Connections table's (QTreeView has no default section size)."""
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> QSize:  # noqa: N802
         hint = super().sizeHint(option, index)
         return QSize(hint.width(), max(hint.height(), option.fontMetrics.height() + ROW_PADDING))
 
@@ -428,6 +428,8 @@ class EndUsersPage(QWidget):
     @Slot(QModelIndex)
     def _open_connection(self, index: QModelIndex) -> None:
         conn = self.connections_proxy.connection(index.row())
+        if conn is None:
+            return
         cid, iid = key_of(conn)
         self.ctx.navigate("connections", connection_id=cid, integration_id=iid)
 

@@ -8,7 +8,7 @@ several open :class:`BulkReconnectDialog`. Every issued link opens a non-modal :
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QDialog, QWidget
 
@@ -18,6 +18,9 @@ from nango_desktop.session.link_tracker import tracker_for
 from nango_desktop.ui.links.bulk import BulkReconnectDialog
 from nango_desktop.ui.links.dialog import NewLinkDialog
 from nango_desktop.ui.links.result import LinkResultDialog
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 _OPEN: set[QDialog] = set()  # parentless dialogs must outlive the caller's reference
 
@@ -30,14 +33,14 @@ def _keep(dialog: QDialog) -> QDialog:
     return dialog
 
 
-def show_result(ctx: Any, parent: QWidget | None, issued: IssuedLink) -> LinkResultDialog:
+def show_result(ctx: AppContext, parent: QWidget | None, issued: IssuedLink) -> LinkResultDialog:
     dialog = LinkResultDialog(tracker_for(ctx), issued.record, issued.url, parent)
     _keep(dialog).show()
     dialog.raise_()
     return dialog
 
 
-def new_link(ctx: Any, parent: QWidget | None, prefill: Mapping[str, Any] | None = None) -> NewLinkDialog:
+def new_link(ctx: AppContext, parent: QWidget | None, prefill: Mapping[str, Any] | None = None) -> NewLinkDialog:
     """Open the new-link dialog (non-modal); the result view opens when the link is created."""
     dialog = NewLinkDialog(ctx, tracker_for(ctx), prefill, parent)
     dialog.linkIssued.connect(lambda issued: show_result(ctx, parent, issued))
@@ -46,7 +49,7 @@ def new_link(ctx: Any, parent: QWidget | None, prefill: Mapping[str, Any] | None
     return dialog
 
 
-def reconnect_links(ctx: Any, parent: QWidget | None, connections: Sequence[Any]) -> QDialog | None:
+def reconnect_links(ctx: AppContext, parent: QWidget | None, connections: Sequence[Any]) -> QDialog | None:
     """One connection: create its reconnect link now and show it. Several: the bulk dialog."""
     connections = list(connections)
     if not connections:

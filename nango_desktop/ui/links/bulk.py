@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +39,9 @@ from nango_desktop.session.link_tracker import LinkTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.widgets import ErrorBanner
 
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
+
 COLUMNS = ("Customer", "Email", "Integration", "Connection", "State", "Expires", "Link")
 
 
@@ -47,10 +50,10 @@ class BulkModel(QAbstractTableModel):
         super().__init__(parent)
         self.items = items
 
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.items)
 
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)
 
     def headerData(
@@ -60,7 +63,7 @@ class BulkModel(QAbstractTableModel):
             return COLUMNS[section]
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
         item = self.items[index.row()]
@@ -94,7 +97,7 @@ class BulkReconnectDialog(QDialog):
     finishedGenerating = Signal(int, int)  # (generated, total)
 
     def __init__(
-        self, ctx: Any, tracker: LinkTracker, connections: Sequence[Any], parent: QWidget | None = None
+        self, ctx: AppContext, tracker: LinkTracker, connections: Sequence[Any], parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("bulkReconnectDialog")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QStandardItem, QStandardItemModel
@@ -49,6 +49,9 @@ from nango_desktop.session.link_tracker import LinkTracker
 from nango_desktop.ui import icons
 from nango_desktop.ui.forms import FieldMessage, Touched
 from nango_desktop.ui.widgets import ErrorBanner
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 URL_RE = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
 ROW_ERROR = QBrush(QColor(229, 72, 77, 50))
@@ -114,7 +117,9 @@ class KeyValueTable(QWidget):
         return row
 
     def set_value(self, row: int, column: int, value: str) -> None:
-        self.table.item(row, column).setText(value)  # emits itemChanged -> changed
+        item = self.table.item(row, column)
+        if item is not None:
+            item.setText(value)  # emits itemChanged -> changed
 
     @Slot()
     def remove_selected(self) -> None:
@@ -130,8 +135,8 @@ class KeyValueTable(QWidget):
         """(row index, stripped values) of the rows that are not entirely empty."""
         result = []
         for row in range(self.table.rowCount()):
-            values = tuple((self.table.item(row, c).text() if self.table.item(row, c) else "").strip()
-                           for c in range(self.table.columnCount()))  # fmt: skip
+            items = (self.table.item(row, c) for c in range(self.table.columnCount()))
+            values = tuple((item.text() if item is not None else "").strip() for item in items)
             if any(values):
                 result.append((row, values))
         return result
@@ -151,7 +156,7 @@ class NewLinkDialog(QDialog):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: AppContext,
         tracker: LinkTracker,
         prefill: Mapping[str, Any] | None = None,
         parent: QWidget | None = None,

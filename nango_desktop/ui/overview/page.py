@@ -501,7 +501,7 @@ class OverviewPage(QWidget):
     def load_links(self) -> Any:
         profile = self.ctx.profile
         store = self.ctx.link_store if profile is not None else None
-        if store is None:
+        if store is None or profile is None:
             return None
         name = profile.name
         return self.ctx.run(

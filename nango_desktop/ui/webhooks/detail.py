@@ -186,8 +186,8 @@ class EventDetail(QWidget):
         self.set_event(None)
 
     # -- public ---------------------------------------------------------------------------------------
-    @property
-    def event(self) -> StoredEvent | None:
+    @property  # the shown event (shadows QWidget.event(), which Qt never calls on this panel by name)
+    def event(self) -> StoredEvent | None:  # type: ignore[override]
         return self._event
 
     def set_target_url(self, url: str | None) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -364,7 +365,7 @@ class WebhooksPage(ListenerPanel, FiltersPanel, QWidget):
             self._ctx.run(
                 self._store.forwards,
                 event_id,
-                on_done=lambda rows, i=event_id: self.detail.set_forwards(i, rows),
+                on_done=partial(self._show_forwards, event_id),
             )
 
     @Slot(object)
@@ -490,7 +491,7 @@ class WebhooksPage(ListenerPanel, FiltersPanel, QWidget):
             path,
             filters,
             ids,
-            on_done=lambda count, p=path: self.exportFinished.emit(p, count),
+            on_done=partial(self._exported, path),
             on_error=self._show_error,
         )
 
@@ -499,7 +500,14 @@ class WebhooksPage(ListenerPanel, FiltersPanel, QWidget):
         self._show_error(exc)
 
     def _show_error(self, exc: object) -> None:
-        self._ctx.show_error(exc, self)
+        if isinstance(exc, BaseException):
+            self._ctx.show_error(exc, self)
+
+    def _show_forwards(self, event_id: int, rows: Any) -> None:
+        self.detail.set_forwards(event_id, rows)
+
+    def _exported(self, path: Any, count: int) -> None:
+        self.exportFinished.emit(path, count)
 
     # -- page protocol --------------------------------------------------------------------------------
     def refresh(self) -> None:

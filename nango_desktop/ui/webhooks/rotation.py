@@ -8,7 +8,7 @@ running listener re-read its keys at once.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -25,6 +25,9 @@ from PySide6.QtWidgets import (
 from nango_desktop.services.rotation import DEFAULT_OVERLAP_MINUTES, RotationResult
 from nango_desktop.session import operations
 
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
+
 
 class RotateKeyDialog(QDialog):
     """Rotate the signing key of ``profile_name`` (``ctx.settings``); ``rotated(RotationResult)`` when done."""
@@ -32,7 +35,7 @@ class RotateKeyDialog(QDialog):
     rotated = Signal(object)
 
     def __init__(
-        self, ctx: Any, profile_name: str, listener: Any = None, parent: QWidget | None = None
+        self, ctx: AppContext, profile_name: str, listener: Any = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
         self.setObjectName("rotateKeyDialog")

@@ -50,7 +50,7 @@ def example_input(schema: dict[str, Any] | None) -> Any:
             "boolean": False,
             "array": [],
             "object": {},
-        }.get(kind, None)
+        }.get(str(kind), None)
     return result
 
 
@@ -63,7 +63,7 @@ class ActionRunnerTab(QWidget):
         self.ctx = ctx
         self.connection_id: str | None = None
         self.integration_id: str | None = None
-        self.actions: list[ScriptFunction] = []
+        self.scripts: list[ScriptFunction] = []
         self._task: Any = None
         self._seq = 0
         self._inputs: dict[str, str] = {}  # action -> edited input text (kept while switching)
@@ -159,7 +159,7 @@ class ActionRunnerTab(QWidget):
         self.cancel()
         self.connection_id, self.integration_id = connection_id, integration_id
         if integration_changed:
-            self.actions = []
+            self.scripts = []
             self.action_combo.clear()
             self._inputs.clear()
         self.outcome_label.setText("")
@@ -189,7 +189,7 @@ class ActionRunnerTab(QWidget):
 
     def set_actions(self, actions: list[ScriptFunction]) -> None:
         current = self.action_combo.currentText()
-        self.actions = list(actions)
+        self.scripts = list(actions)
         self.action_combo.blockSignals(True)
         self.action_combo.clear()
         for action in actions:
@@ -204,7 +204,7 @@ class ActionRunnerTab(QWidget):
 
     def current_action(self) -> ScriptFunction | None:
         name = self.action_combo.currentText()
-        return next((a for a in self.actions if a.name == name), None)
+        return next((a for a in self.scripts if a.name == name), None)
 
     @Slot()
     def _action_changed(self) -> None:

@@ -313,12 +313,13 @@ class IntegrationsPage(QWidget):
         ops.load_integration_detail(
             self.ctx.session,
             key,
-            on_done=lambda result: seq == self._seq and self._show_detail(*result),
-            on_error=lambda exc: (
-                seq == self._seq
-                and self.functions.setPlainText(f"Could not load: {getattr(exc, 'title', exc)}")
-            ),
+            on_done=lambda result: self._show_detail(*result) if seq == self._seq else None,
+            on_error=lambda exc: self._detail_failed(seq, exc),
         )
+
+    def _detail_failed(self, seq: int, exc: BaseException) -> None:
+        if seq == self._seq:
+            self.functions.setPlainText(f"Could not load: {getattr(exc, 'title', exc)}")
 
     def _show_detail(self, detail: Any, functions: list[Any]) -> None:
         if detail is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -211,7 +211,9 @@ class RecordsTab(QWidget):
         self.model_combo.setMinimumContentsLength(16)
         self.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.model_combo.setEditable(True)
-        self.model_combo.lineEdit().setPlaceholderText("Model")
+        line = self.model_combo.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("Model")
         self.filter_combo = QComboBox()
         self.filter_combo.setObjectName("recordsFilter")
         self.filter_combo.addItem("All records", None)
@@ -396,7 +398,7 @@ class RecordsTab(QWidget):
 
     @Slot(object)
     def _on_page(self, item: object) -> None:
-        records, more = item  # type: ignore[misc]
+        records, more = cast("tuple[list[Any], bool]", item)
         if (
             self._task is None
             or self._cancelling
