@@ -34,7 +34,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
-from nango_desktop import __version__
+from nango_desktop import __version__, redaction
 from nango_desktop.domain.models import (
     CONNECT_SESSION_ADAPTER,
     CONNECT_SESSION_INFO_ADAPTER,
@@ -52,7 +52,6 @@ from nango_desktop.domain.models import (
     RateLimitInfo,
     SyncStatus,
 )
-from nango_desktop.logsetup import add_known_secret
 from nango_desktop.services.errors import (
     ApiTimeoutError,
     CancelledError,
@@ -156,7 +155,7 @@ class NangoClient:
         self.deadline = deadline or None
         self.max_rows = max_rows
         self._key = _secret(secret_key)
-        add_known_secret(self._key.get_secret_value())  # masked in every log line and crash report
+        redaction.register(self._key.get_secret_value())  # masked in every log line and crash report
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._on_call = on_call
@@ -415,7 +414,7 @@ class NangoClient:
         # Once read, the connection's tokens are masked in every later log line and crash report.
         for name, value in full.credentials.items():
             if name not in PUBLIC_CREDENTIAL_FIELDS:
-                add_known_secret(value.get_secret_value())
+                redaction.register(value.get_secret_value())
         return full
 
     def patch_connection(
@@ -566,7 +565,7 @@ class NangoClient:
         key = self._call(
             "POST", "/environment/webhook-signing-key/rotate", adapter=SIGNING_KEY_ADAPTER
         ).data.webhook_signing_key
-        add_known_secret(key.get_secret_value())
+        redaction.register(key.get_secret_value())
         return key
 
     # --- plumbing ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, TypeVar
 
-from nango_desktop.logsetup import add_known_secret
+from nango_desktop import redaction
 
 # keyring is imported when first used (~100 ms: its backends pull in secretstorage + cryptography), not on
 # the way to the CLI's first byte or the GUI's first paint.
@@ -185,7 +185,7 @@ class SecretStore:
         no answer within ``timeout``).
         """
         value = self._lookup(profile, SecretKind(kind))
-        add_known_secret(value)  # every key the app holds is masked in logs and crash reports from now on
+        redaction.register(value)  # every key the app holds is masked in logs and crash reports from now on
         return value
 
     def _lookup(self, profile: str, kind: SecretKind) -> str | None:
@@ -203,7 +203,7 @@ class SecretStore:
         kind = SecretKind(kind)
         if not value:
             raise ValueError("refusing to store an empty key")
-        add_known_secret(value)
+        redaction.register(value)
         self._require_secure("save")
         self._call("save", lambda b: b.set_password(SERVICE, _account(profile, kind), value))
         with self._lock:
@@ -233,7 +233,7 @@ class SecretStore:
         """Use ``value`` for this run only (the keyring refused it); it is gone when the app exits."""
         if not value:
             raise ValueError("refusing to keep an empty key")
-        add_known_secret(value)
+        redaction.register(value)
         with self._lock:
             self._memory[(profile, SecretKind(kind))] = value
 
