@@ -137,3 +137,18 @@ def _atomic(path: Path, *, newline: str | None) -> Iterator[IO[str]]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def export_rows(
+    path: str | os.PathLike[str],
+    rows: Sequence[Any],
+    fmt: Format | None = None,
+    *,
+    cancel: threading.Event | None = None,
+    progress: Progress | None = None,
+) -> int:
+    """``export_connections`` of compact rows (``domain.connection_rows``): their full models built here, on
+    the worker."""
+    from nango_desktop.domain.connection_rows import models_of
+
+    return export_connections(path, models_of(rows), fmt, cancel=cancel, progress=progress)

@@ -7,10 +7,13 @@ import json
 import json.scanner
 import re
 from collections.abc import Callable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from nango_desktop.services.errors import MalformedResponseError
 from nango_desktop.services.gcpause import gc_paused
+
+if TYPE_CHECKING:
+    from nango_desktop.domain.connection_rows import ConnectionRow
 
 _RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
                  ("created", str))  # fmt: skip
@@ -85,3 +88,37 @@ def _scan_connections(text: str) -> RawPage | None:
         if text[i] != ",":
             raise ValueError(f"expected ',' or '}}' at {i}")
         i = ws(text, i + 1).end()
+
+
+def connection_rows(page: list[dict], *, status: int = 200) -> list[ConnectionRow]:
+    """The compact rows of one page of plain dicts (:func:`raw_connections`), for the connections table and
+    the session's list: no model built. Each row's full model comes later from the page's JSON, kept
+    compressed (a :class:`RawPage` with its text), or from the row's own JSON (a narrowed page). A row whose
+    optional fields have an unusual shape is validated by the model now, as a model listing would: a bad
+    one raises MalformedResponseError naming the field."""
+    from pydantic import ValidationError  # not on the CLI's lean path (this module's listing needs neither)
+
+    from nango_desktop.domain.connection_rows import PageSource, is_plain, row_of_connection, row_of_mapping
+    from nango_desktop.domain.models import Connection
+
+    text = page.text if isinstance(page, RawPage) and page.text else None
+    source = PageSource(text) if text is not None else None
+    rows = []
+    for index, item in enumerate(page):
+        if not is_plain(item):
+            try:
+                rows.append(row_of_connection(Connection.model_validate(item)))
+            except ValidationError as exc:
+                problems = "; ".join(
+                    f"connections.{index}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                    for e in exc.errors(include_input=False)[:5]
+                )
+                raise MalformedResponseError(
+                    detail=f"GET /connections -> HTTP {status}: {problems}", status=status
+                ) from None
+            continue
+        if source is None:
+            rows.append(row_of_mapping(item, json.dumps(item, ensure_ascii=False, separators=(",", ":"))))
+        else:
+            rows.append(row_of_mapping(item, source, index))
+    return rows

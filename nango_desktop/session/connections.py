@@ -1,17 +1,21 @@
 """ConnectionsStore: the only loader and cache of the connection list of the current profile.
 
+The list is held as compact rows (``domain.connection_rows.ConnectionRow``: one tuple of interned strings per
+connection, built from the page's plain dicts on the loading worker; no pydantic model per row: 100,000 of them
+cost ~220 MB). A row reads like a ``Connection`` for what the list's readers use (ids, status, ``customer``,
+``created``...); ``row.connection()`` builds the full model (the selected connection, an export).
+
 Every view binds to its signals once and never loads the list itself:
 
 - ``loadStarted(Task)``: a load of the whole list began (views show progress; ``Task`` can be cancelled).
-- ``pageLoaded(list[Connection])``: one more page of that load, in API order, on the GUI thread.
-- ``pagePrepared(list[Connection], prepared)``: right after ``pageLoaded``, when a view registered a page preparer
-  (``set_page_preparer``): its result for that page, computed on the loading worker (display rows built off
-  the GUI thread, so a page never stalls it).
-- ``loaded(list[Connection])``: the load fetched every page; ``connections()`` is now that list.
+- ``pageLoaded(list[ConnectionRow])``: one more page of that load, in API order, on the GUI thread.
+- ``pagePrepared(list[ConnectionRow], prepared)``: right after ``pageLoaded``, when a view registered a page
+  preparer (``set_page_preparer``): its result for that page, computed on the loading worker.
+- ``loaded(list[ConnectionRow])``: the load fetched every page; ``connections()`` is now that list.
 - ``loadFinished(bool complete)``: after ``loaded`` (True), or after a failure or cancel (False).
 - ``loadFailed(exc)``: the load failed (not emitted for a cancel).
 - ``connectionUpdated(Connection)`` / ``connectionRemoved(connection_id, integration_id)``: one row changed
-  (``refresh_connection`` re-read it); views update that row, nobody republishes the list.
+  (``refresh_connection`` re-read it: the full model); views update that row, nobody republishes the list.
 
 During a load ``connections()`` keeps the previous complete list until the new one is complete. A profile
 switch calls ``reset()``: the load in flight is cancelled and its late pages are ignored.
@@ -28,8 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 
+from nango_desktop.domain.connection_rows import ConnectionRow, row_of_connection
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
+from nango_desktop.services.raw_page import connection_rows
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
@@ -41,20 +47,34 @@ Key = tuple[str, str]  # (connection_id, integration_id)
 PAGE_SIZE = 1000
 
 
-def key_of(conn: Connection) -> Key:
+def key_of(conn: Connection | ConnectionRow) -> Key:
     return (conn.connection_id, conn.provider_config_key)
+
+
+def rows_of(items: Iterable[Connection | ConnectionRow]) -> list[ConnectionRow]:
+    """Compact rows of models (rows are kept as they are)."""
+    return [c if isinstance(c, ConnectionRow) else row_of_connection(c) for c in items]
+
+
+def page_rows(page: list[Any]) -> list[ConnectionRow]:
+    """Worker: the rows of one page of the client (plain dicts of a raw listing, or models)."""
+    if page and isinstance(page[0], dict):
+        return connection_rows(page)
+    return rows_of(page)
 
 
 class ConnectionsStore(QObject):
     loadStarted = Signal(object)  # Task
-    pageLoaded = Signal(object)  # list[Connection]
-    pagePrepared = Signal(object, object)  # (list[Connection], the preparer's result for it)
-    loaded = Signal(object)  # list[Connection], the complete list
+    pageLoaded = Signal(object)  # list[ConnectionRow]
+    pagePrepared = Signal(object, object)  # (list[ConnectionRow], the preparer's result for it)
+    loaded = Signal(object)  # list[ConnectionRow], the complete list
     loadFinished = Signal(bool)  # complete
     loadFailed = Signal(object)  # exception
     connectionUpdated = Signal(object)  # Connection
     connectionRemoved = Signal(str, str)  # (connection_id, integration_id)
-    _pageReady = Signal(int, object, object)  # (generation, list[Connection], prepared); on the worker thread
+    _pageReady = Signal(
+        int, object, object
+    )  # (generation, list[ConnectionRow], prepared); on the worker thread
 
     def __init__(
         self,
@@ -68,28 +88,28 @@ class ConnectionsStore(QObject):
         self._client_provider = client_provider
         self._page_size = page_size or PAGE_SIZE
         self._on_refresh_error = on_error
-        self._connections: list[Connection] = []
+        self._connections: list[ConnectionRow] = []
         self._index: dict[Key, int] | None = None
-        self._incoming: list[Connection] = []
+        self._incoming: list[ConnectionRow] = []
         self._complete = False
         self._generation = 0
         self._task: Task | None = None
-        self._preparer: Callable[[list[Connection]], Any] | None = None
+        self._preparer: Callable[[list[ConnectionRow]], Any] | None = None
         self._pageReady.connect(self._on_page, Qt.ConnectionType.QueuedConnection)
 
     # -- content ------------------------------------------------------------------------------------------
-    def connections(self) -> list[Connection]:
-        """The last complete list (do not mutate)."""
+    def connections(self) -> list[ConnectionRow]:
+        """The last complete list, as compact rows (do not mutate)."""
         return self._connections
 
     def __len__(self) -> int:
         return len(self._connections)
 
-    def get(self, connection_id: str, integration_id: str) -> Connection | None:
+    def get(self, connection_id: str, integration_id: str) -> ConnectionRow | None:
         row = self._row_of((connection_id, integration_id))
         return None if row is None else self._connections[row]
 
-    def arrived(self) -> list[Connection]:
+    def arrived(self) -> list[ConnectionRow]:
         """The connections the load in flight delivered so far (a view that binds mid-load catches up)."""
         return list(self._incoming)
 
@@ -106,10 +126,10 @@ class ConnectionsStore(QObject):
     def task(self) -> Task | None:
         return self._task
 
-    def set_connections(self, connections: Iterable[Connection]) -> None:
+    def set_connections(self, connections: Iterable[Connection | ConnectionRow]) -> None:
         """Replace the list without loading (tests, imports): cancels a load, emits ``loaded``."""
         self._stop()
-        self._connections = list(connections)
+        self._connections = rows_of(connections)
         self._index = None
         self._complete = True
         self.loaded.emit(self._connections)
@@ -123,7 +143,7 @@ class ConnectionsStore(QObject):
         self._complete = False
         Task(release_in_chunks, previous, on_error=_ignore, name="release connections").start()
 
-    def set_page_preparer(self, preparer: Callable[[list[Connection]], Any] | None) -> None:
+    def set_page_preparer(self, preparer: Callable[[list[ConnectionRow]], Any] | None) -> None:
         """Run ``preparer(page)`` on the loading worker for every page of the next loads; its result comes with
         ``pagePrepared``. One preparer per store (the connections table); it must not touch Qt objects."""
         self._preparer = preparer
@@ -168,16 +188,17 @@ class ConnectionsStore(QObject):
         """Worker thread: fetch every page and hand each one to the GUI thread."""
         client = self._client_provider()  # type: ignore[misc]
         loaded = 0
-        for page in client.iter_connection_pages(page_size=self._page_size, cancel=cancel):
+        for raw in client.iter_connection_pages(page_size=self._page_size, cancel=cancel, raw=True):
+            page = page_rows(raw)
+            del raw
             loaded += len(page)
-            page = list(page)
             preparer = self._preparer
             self._pageReady.emit(generation, page, None if preparer is None else preparer(page))
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
     @Slot(int, object, object)
-    def _on_page(self, generation: int, page: list[Connection], prepared: Any = None) -> None:
+    def _on_page(self, generation: int, page: list[ConnectionRow], prepared: Any = None) -> None:
         if generation != self._generation:
             return  # a page of a replaced or cancelled load
         # The connections live as long as the session: keep the cyclic GC from re-scanning them on every
@@ -251,11 +272,12 @@ class ConnectionsStore(QObject):
     def update_connection(self, conn: Connection) -> None:
         """Replace the cached connection (same id and integration), or add it on top; emit ``connectionUpdated``."""
         row = self._row_of(key_of(conn))
+        new = row_of_connection(conn)
         if row is None:
-            self._connections.insert(0, conn)
+            self._connections.insert(0, new)
             self._index = None
         else:
-            self._connections[row] = conn
+            self._connections[row] = new
         self.connectionUpdated.emit(conn)
 
     def remove_connection(self, connection_id: str, integration_id: str) -> bool:

@@ -45,7 +45,7 @@ from nango_desktop.session.profile import ProfileSession
 from nango_desktop.settings import Profile, Settings, save_settings
 
 if TYPE_CHECKING:
-    from nango_desktop.domain.models import Connection
+    from nango_desktop.domain.connection_rows import ConnectionRow
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.link_tracker import LinkTracker
     from nango_desktop.store.events import EventStore
@@ -408,8 +408,8 @@ class AppContext(QObject):
         return self.session.connections if self.session is not None else self._no_profile_store
 
     @property
-    def connections(self) -> list[Connection]:
-        """The last complete connection list of the current profile (``connections_store``; do not mutate)."""
+    def connections(self) -> list[ConnectionRow]:
+        """The last complete connection list of the current profile (``connections_store``; compact rows)."""
         return self.connections_store.connections()
 
     def apply_changes(self, changes: Changes) -> None:

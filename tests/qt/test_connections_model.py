@@ -331,7 +331,7 @@ def brute_force(model: ConnectionsModel, terms, integrations, statuses, tags) ->
             continue
         if not all(t in row.haystack for t in terms):
             continue
-        if any(k not in row.tags or (v and row.tags[k] != v) for k, v in tags.items()):
+        if any(k not in row.tag_map or (v and row.tag_map[k] != v) for k, v in tags.items()):
             continue
         out.add(row.key)
     return out
@@ -361,7 +361,7 @@ def test_proxy_matches_a_brute_force_filter_through_random_edits(qtbot, qtmodelt
     rng = random.Random(5)
     haystacks = [r.haystack for r in model.rows()]
     integrations = sorted({r.key[1] for r in model.rows()})
-    tagged = [r.tags for r in model.rows() if r.tags]
+    tagged = [r.tag_map for r in model.rows() if r.tag_map]
     text = ""
     for step in range(160):
         op = rng.choice(

@@ -163,11 +163,12 @@ def test_failed_operation_reports_and_already_gone_still_updates(qtbot, ctx, nan
     assert len(errors) == 1  # a failure handler replaces the default banner
 
 
-def test_table_rows_are_built_on_the_loading_worker(qtbot, ctx, nango_server):
+def test_table_rows_are_built_on_the_loading_worker(qtbot, ctx, nango_server, monkeypatch):
     """Issue 16: the table's display rows of each page are built off the GUI thread (they stalled it ~200 ms per
-    page at 100,000 connections), and they are the rows the GUI thread would have built."""
+    page at 100,000 connections), and they are the rows the GUI thread would have built from the models."""
     import threading
 
+    from nango_desktop.session import connections as store_module
     from nango_desktop.ui.connections.model import ConnectionsModel, _Row
 
     store = ctx.connections_store
@@ -175,21 +176,21 @@ def test_table_rows_are_built_on_the_loading_worker(qtbot, ctx, nango_server):
     model = ConnectionsModel()
     model.follow(store)
     threads: list[threading.Thread] = []
-    real = store._preparer
+    real = store_module.page_rows  # the store's pages are the table's rows (compact rows, issue 16)
 
     def spy(page):
         threads.append(threading.current_thread())
         return real(page)
 
-    store.set_page_preparer(spy)
+    monkeypatch.setattr(store_module, "page_rows", spy)
     with qtbot.waitSignal(store.loaded, timeout=TIMEOUT):
         store.load()
     qtbot.waitUntil(lambda: not model.is_loading, timeout=TIMEOUT)
     assert len(threads) == 3 and threading.main_thread() not in threads
     assert [key_of(c) for c in model.connections()] == [key_of(c) for c in store.connections()]
     expected = [_Row.build(c) for c in store.connections()]
-    assert [(r.key, r.cells, r.sort_keys, r.haystack, r.tags) for r in model.rows()] == [
-        (r.key, r.cells, r.sort_keys, r.haystack, r.tags) for r in expected
+    assert [(r.key, r.cells, r.sort_keys, r.haystack, r.tag_map) for r in model.rows()] == [
+        (r.key, r.cells, r.sort_keys, r.haystack, r.tag_map) for r in expected
     ]
 
 

@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from itertools import compress, count
 from typing import TYPE_CHECKING, Any
@@ -50,104 +47,45 @@ from nango_desktop.domain.connection_filter import (
     sort_rows,
     split_terms,
 )
+from nango_desktop.domain.connection_rows import (
+    COLUMNS,
+    ConnectionRow,
+    models_of,
+    row_of_connection,
+)
+from nango_desktop.domain.connection_rows import ID as F_ID
+from nango_desktop.domain.connection_rows import INTEGRATION as F_INTEGRATION
+from nango_desktop.domain.connection_rows import TAGS as F_TAGS
+from nango_desktop.domain.connection_rows import TIMESTAMP as F_TIMESTAMP
+from nango_desktop.domain.connection_rows import format_created as format_created  # re-exported
+from nango_desktop.domain.connection_rows import local_minutes as local_minutes  # re-exported
 from nango_desktop.domain.deeplinks import describe_error
-from nango_desktop.domain.models import Connection, parse_datetime
-from nango_desktop.domain.natsort import natural_key
+from nango_desktop.domain.models import Connection
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.session.binding import SignalTracker
+from nango_desktop.session.connections import Key, key_of, page_rows, rows_of
 from nango_desktop.ui.theme import STATUS_COLORS, STATUS_LABELS
 
 if TYPE_CHECKING:
     from nango_desktop.session.connections import ConnectionsStore
 
-COLUMNS = ("Customer", "Email", "Organization", "Integration", "Connection ID", "Created", "Status")
 (CUSTOMER, EMAIL, ORGANIZATION, INTEGRATION, CONNECTION_ID, CREATED, STATUS) = range(len(COLUMNS))
 
 ConnectionRole = Qt.ItemDataRole.UserRole + 1  # the Connection object
 SortKeyRole = Qt.ItemDataRole.UserRole + 2  # the precomputed sort key of the cell
 KeyRole = Qt.ItemDataRole.UserRole + 3  # (connection_id, integration_id)
 
-STATUS_ORDER = {"auth_error": 0, "sync_error": 1, "ok": 2}
 PAGE_SIZE = 1000
 RESORT_DELAY_MS = 400
 
-Key = tuple[str, str]  # (connection_id, integration_id)
 
-
-def key_of(conn: Connection) -> Key:
-    return (conn.connection_id, conn.provider_config_key)
-
-
-def format_created(value: str) -> str:
-    """Local time, minutes precision ("2026-03-04 06:07"); the raw text when it is not ISO 8601."""
-    return _created_text(parse_datetime(value), value)
-
-
-def _created_text(parsed: datetime | None, raw: str) -> str:
-    if parsed is None:
-        return raw
-    if parsed.tzinfo is None:
-        return f"{parsed:%Y-%m-%d %H:%M}"
-    return local_minutes(parsed.timestamp())
-
-
-def local_minutes(timestamp: float) -> str:
-    """``time.localtime`` (DST-aware) formatted by hand: several times faster than astimezone + strftime."""
-    t = time.localtime(timestamp)
-    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d} {t.tm_hour:02d}:{t.tm_min:02d}"
-
-
-@dataclass(slots=True, eq=False)
 class _Row:
-    """A connection with everything precomputed for display, sorting and filtering."""
+    """The table's rows are ``domain.connection_rows.ConnectionRow``; ``build`` makes one from a model."""
 
-    conn: Connection
-    key: Key
-    cells: tuple[str, ...]
-    sort_keys: tuple[Any, ...]
-    haystack: str
-    status: str
-    tags: dict[str, str]  # lowercased keys and values (tags plus the ones of a legacy end user)
-
-    @classmethod
-    def build(cls, conn: Connection) -> _Row:
-        info = conn.customer
-        customer = info.customer or conn.connection_id
-        status = conn.status
-        created_at = parse_datetime(conn.created)
-        timestamp = created_at.timestamp() if created_at is not None else 0.0
-        created = _created_text(created_at, conn.created)
-        tags = conn.all_tags
-        cells = (
-            customer,
-            info.email or "",
-            info.organization,
-            conn.provider_config_key,
-            conn.connection_id,
-            created,
-            STATUS_LABELS[status],
-        )
-        sort_keys = (
-            natural_key(customer),  # names: "User 2" before "User 10"
-            cells[EMAIL].casefold(),
-            cells[ORGANIZATION].casefold(),
-            cells[INTEGRATION].casefold(),
-            cells[CONNECTION_ID].casefold(),
-            timestamp,
-            STATUS_ORDER[status],
-        )
-        parts = [*cells[:5], conn.provider, info.end_user_id or "", info.organization_id or ""]
-        parts.extend(f"{k}={v}" for k, v in tags.items())
-        return cls(
-            conn=conn,
-            key=key_of(conn),
-            cells=cells,
-            sort_keys=sort_keys,
-            haystack="\x1f".join(parts).lower(),
-            status=status,
-            tags={k.lower(): str(v).lower() for k, v in tags.items()},
-        )
+    @staticmethod
+    def build(conn: Connection | ConnectionRow) -> ConnectionRow:
+        return row_of_connection(conn.connection() if isinstance(conn, ConnectionRow) else conn)
 
 
 _DOTS: dict[str, QIcon] = {}
@@ -176,14 +114,14 @@ _FOREGROUND = Qt.ItemDataRole.ForegroundRole
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole
 
 
-def cell_data(row: _Row, column: int, role: int) -> Any:
+def cell_data(row: ConnectionRow, column: int, role: int) -> Any:
     """``data()`` of one cell of ``row`` (shared by the model and ``ConnectionsFilterProxy``)."""
     if role == _DISPLAY:
-        return row.cells[column]
+        return STATUS_LABELS[row.status] if column == STATUS else row.cell(column)
     if role == ConnectionRole:
-        return row.conn
+        return row.connection()
     if role == SortKeyRole:
-        return row.sort_keys[column]
+        return row.sort_key(column)
     if role == KeyRole:
         return row.key
     if column == STATUS:
@@ -192,9 +130,9 @@ def cell_data(row: _Row, column: int, role: int) -> Any:
         if role == _FOREGROUND and row.status != "ok":
             return QBrush(QColor(STATUS_COLORS[row.status]))
         if role == _TOOLTIP:
-            return status_tooltip(row.conn)
+            return status_tooltip(row)
     if role == _TOOLTIP and column in (CUSTOMER, EMAIL, ORGANIZATION):
-        info = row.conn.customer
+        info = row.customer
         lines = [
             f"End user id: {info.end_user_id or '—'}",
             f"Email: {info.email or '—'}",
@@ -203,11 +141,11 @@ def cell_data(row: _Row, column: int, role: int) -> Any:
         ]
         return "\n".join(lines)
     if role == _TOOLTIP and column in (INTEGRATION, CONNECTION_ID, CREATED):
-        return row.cells[column] or None  # the whole value of a cell a narrow column elides
+        return row.cell(column) or None  # the whole value of a cell a narrow column elides
     return None
 
 
-def status_tooltip(conn: Connection) -> str:
+def status_tooltip(conn: Connection | ConnectionRow) -> str:
     if not conn.errors:
         return "No errors"
     return "\n".join(
@@ -225,10 +163,10 @@ class ConnectionsModel(QAbstractTableModel):
 
     loadStarted = Signal(object)
     loadProgress = Signal(int)
-    pageLoaded = Signal(object)  # list[Connection] of each page of the current load, as it arrives
+    pageLoaded = Signal(object)  # list[ConnectionRow] of each page of the current load, as it arrives
     loadFinished = Signal(bool)
     loadFailed = Signal(object)
-    _pageReady = Signal(int, object)  # (generation, list[_Row]); emitted on the worker thread
+    _pageReady = Signal(int, object)  # (generation, list[ConnectionRow]); emitted on the worker thread
 
     def __init__(
         self,
@@ -240,8 +178,8 @@ class ConnectionsModel(QAbstractTableModel):
         super().__init__(parent)
         self._client_provider = client_provider
         self._page_size = page_size
-        self._rows: list[_Row] = []
-        self._staged: list[_Row] | None = None  # rows of a refresh, swapped in when complete
+        self._rows: list[ConnectionRow] = []
+        self._staged: list[ConnectionRow] | None = None  # rows of a refresh, swapped in when complete
         self._index: dict[Key, int] | None = None
         self._generation = 0
         self._task: Task | None = None
@@ -288,10 +226,11 @@ class ConnectionsModel(QAbstractTableModel):
 
     # -- content ----------------------------------------------------------------------------------------
     def connections(self) -> list[Connection]:
-        return [r.conn for r in self._rows]
+        """The full models of every row (built from the rows: for small lists; ``rows()`` is the compact list)."""
+        return models_of(self._rows)
 
     def connection(self, row: int) -> Connection:
-        return self._rows[row].conn
+        return self._rows[row].connection()
 
     def row_of(self, connection_id: str, integration_id: str | None = None) -> int | None:
         """Row of a connection (the first one with that id when ``integration_id`` is None)."""
@@ -301,18 +240,18 @@ class ConnectionsModel(QAbstractTableModel):
             return self._index.get((connection_id, integration_id))
         return next((i for i, r in enumerate(self._rows) if r.key[0] == connection_id), None)
 
-    def row_data(self, row: int) -> _Row:
+    def row_data(self, row: int) -> ConnectionRow:
         return self._rows[row]
 
-    def rows(self) -> list[_Row]:
+    def rows(self) -> list[ConnectionRow]:
         """The precomputed rows, in model order (do not mutate)."""
         return self._rows
 
-    def set_connections(self, connections: Iterable[Connection]) -> None:
-        """Show a given list (no loading); cancels a load in progress."""
+    def set_connections(self, connections: Iterable[Connection | ConnectionRow]) -> None:
+        """Show a given list (models or rows; no loading); cancels a load in progress."""
         self._stop()
         self._complete = True
-        self._replace([_Row.build(c) for c in connections])
+        self._replace(rows_of(connections))
 
     def clear(self) -> None:
         self.set_connections([])
@@ -321,7 +260,7 @@ class ConnectionsModel(QAbstractTableModel):
     def update_connection(self, conn: Connection) -> None:
         """Replace the row of ``conn`` (same id and integration), or add it on top when unknown."""
         row = self.row_of(*key_of(conn))
-        new = _Row.build(conn)
+        new = row_of_connection(conn)
         if row is None:
             self._insert(0, [new])
             return
@@ -396,11 +335,10 @@ class ConnectionsModel(QAbstractTableModel):
         """
         self._store_bound.disconnect_all()
         self._store = store
-        # a page's rows built on the store's loading worker (on the GUI thread: ~200 ms stalls at 100k rows)
-        store.set_page_preparer(lambda page: [_Row.build(c) for c in page])
+        # the store's pages are the table's rows (built on its loading worker, never on the GUI thread)
         track = self._store_bound.track
         track(store.loadStarted, self._on_store_started)
-        track(store.pagePrepared, self._on_store_page)
+        track(store.pageLoaded, self._on_store_page)
         track(store.loadFinished, self._on_store_finished)
         track(store.loadFailed, self._on_store_failed)
         track(store.connectionUpdated, self._on_store_updated)
@@ -443,10 +381,10 @@ class ConnectionsModel(QAbstractTableModel):
         self._task = task
         self.loadStarted.emit(task)
 
-    @Slot(object, object)
-    def _on_store_page(self, connections: list[Connection], rows: list[_Row] | None = None) -> None:
+    @Slot(object)
+    def _on_store_page(self, rows: list[ConnectionRow]) -> None:
         if self._mirrors_store() and self._task is not None:
-            self._on_page(self._generation, [_Row.build(c) for c in connections] if rows is None else rows)
+            self._on_page(self._generation, rows)
 
     @Slot(bool)
     def _on_store_finished(self, complete: bool) -> None:
@@ -486,15 +424,18 @@ class ConnectionsModel(QAbstractTableModel):
         """Worker thread: fetch every page, build rows, hand each page to the GUI thread."""
         client = self._client_provider()  # type: ignore[misc]
         loaded = 0
-        for page in client.iter_connection_pages(search=search, page_size=self._page_size, cancel=cancel):
-            rows = [_Row.build(c) for c in page]
+        pages = client.iter_connection_pages(
+            search=search, page_size=self._page_size, cancel=cancel, raw=True
+        )
+        for page in pages:
+            rows = page_rows(page)
             loaded += len(rows)
             self._pageReady.emit(generation, rows)
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
     @Slot(int, object)
-    def _on_page(self, generation: int, rows: list[_Row]) -> None:
+    def _on_page(self, generation: int, rows: list[ConnectionRow]) -> None:
         if generation != self._generation:
             return  # a page of a replaced or cancelled load
         # The rows live as long as the table: keep the cyclic GC from re-scanning them on every full
@@ -507,7 +448,7 @@ class ConnectionsModel(QAbstractTableModel):
             if self._sort_column >= 0 and not self._resort_timer.isActive():
                 self._resort_timer.start()
         self.loadProgress.emit(len(self._rows) if self._staged is None else len(self._staged))
-        self.pageLoaded.emit([r.conn for r in rows])
+        self.pageLoaded.emit(rows)
 
     def _on_done(self, generation: int, _loaded: int) -> None:
         # Delivered after every page of this load (same worker thread, same event queue, FIFO).
@@ -533,12 +474,12 @@ class ConnectionsModel(QAbstractTableModel):
         self.loadFinished.emit(complete)
 
     # -- internals --------------------------------------------------------------------------------------
-    def _sorted(self, rows: list[_Row]) -> list[_Row]:
+    def _sorted(self, rows: list[ConnectionRow]) -> list[ConnectionRow]:
         column = self._sort_column
         if column < 0:  # the API's order: newest first
-            return sorted(rows, key=lambda r: (r.sort_keys[CREATED], r.conn.id), reverse=True)
+            return sorted(rows, key=lambda r: (r[F_TIMESTAMP], r[F_ID]), reverse=True)
         return sorted(
-            rows, key=lambda r: r.sort_keys[column], reverse=self._sort_order == Qt.SortOrder.DescendingOrder
+            rows, key=lambda r: r.sort_key(column), reverse=self._sort_order == Qt.SortOrder.DescendingOrder
         )
 
     @Slot()
@@ -546,7 +487,7 @@ class ConnectionsModel(QAbstractTableModel):
         if self._sort_column >= 0:
             self._apply_order(self._sorted(self._rows))
 
-    def _apply_order(self, rows: list[_Row]) -> None:
+    def _apply_order(self, rows: list[ConnectionRow]) -> None:
         """Replace the row order (same rows), keeping persistent indexes (selection, current row)."""
         self.layoutAboutToBeChanged.emit()
         old = self.persistentIndexList()
@@ -559,14 +500,14 @@ class ConnectionsModel(QAbstractTableModel):
             self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
 
-    def _replace(self, rows: list[_Row]) -> None:
+    def _replace(self, rows: list[ConnectionRow]) -> None:
         self._resort_timer.stop()
         self.beginResetModel()
         self._rows = self._sorted(rows) if self._sort_column >= 0 else rows
         self._index = None
         self.endResetModel()
 
-    def _insert(self, at: int, rows: list[_Row]) -> None:
+    def _insert(self, at: int, rows: list[ConnectionRow]) -> None:
         if not rows:
             return
         self.beginInsertRows(QModelIndex(), at, at + len(rows) - 1)
@@ -800,9 +741,9 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     def _filter_state(self) -> Filter:
         return make_filter(self._terms, self._integrations, self._statuses, self._tags)
 
-    def accepts(self, row: _Row) -> bool:
+    def accepts(self, row: ConnectionRow) -> bool:
         """Whether the current filters accept ``row``."""
-        return accepts(self._filter_state(), row.haystack, row.key[1], row.status, row.tags)
+        return accepts(self._filter_state(), row.haystack, row.key[1], row.status, row.tag_map)
 
     def _select(self, candidates: list[int], flt: Filter, *, skip: Filter | None = None) -> list[int]:
         """The ``candidates`` (source rows) ``flt`` accepts, in their order (domain.connection_filter)."""
@@ -835,7 +776,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     def connection(self, row: int) -> Connection | None:
         if self._source is None or not 0 <= row < len(self._visible):
             return None
-        return self._source.rows()[self._visible[row]].conn
+        return self._source.rows()[self._visible[row]].connection()
 
     def source_rows(self) -> list[int]:
         """The source row of each proxy row, in view order (do not mutate)."""
@@ -845,8 +786,14 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         """The rows of the current view, in view order."""
         if self._source is None:
             return []
+        return models_of(self.visible_rows())
+
+    def visible_rows(self) -> list[ConnectionRow]:
+        """The compact rows of the current view, in view order."""
+        if self._source is None:
+            return []
         rows = self._source.rows()
-        return [rows[r].conn for r in self._visible]
+        return [rows[r] for r in self._visible]
 
     def counts(self) -> tuple[int, int]:
         """(rows in view, of which with errors); cached until the view rows change."""
@@ -866,7 +813,7 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
     def _column_keys(self, column: int) -> list[Any]:
         keys = self._keys.get(column)
         if keys is None and self._source is not None:
-            keys = self._keys[column] = [r.sort_keys[column] for r in self._source.rows()]
+            keys = self._keys[column] = [r.sort_key(column) for r in self._source.rows()]
         return keys if keys is not None else []
 
     def _sort_rows(self, rows: list[int]) -> list[int]:
@@ -943,14 +890,14 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
         self._visible = self._select(self._order, flt) if self.is_filtering() else list(self._order)
         self._applied = flt
 
-    def _extend_columns(self, rows: list[_Row]) -> None:
+    def _extend_columns(self, rows: list[ConnectionRow]) -> None:
         self._hay.extend([r.haystack for r in rows])
-        self._integ.extend([r.key[1] for r in rows])
+        self._integ.extend([r[F_INTEGRATION] for r in rows])
         self._status.extend([r.status for r in rows])
-        self._tagmaps.extend([r.tags for r in rows])
+        self._tagmaps.extend([r[F_TAGS] for r in rows])
         self._err.extend([r.status != "ok" for r in rows])
         for column, keys in self._keys.items():
-            keys.extend([r.sort_keys[column] for r in rows])
+            keys.extend([r.sort_key(column) for r in rows])
 
     def _rows_changed(self) -> None:
         self._filter_cache.clear()
@@ -996,16 +943,16 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
             return
         self._append(new_rows, first)
 
-    def _insert_columns(self, at: int, rows: list[_Row]) -> None:
+    def _insert_columns(self, at: int, rows: list[ConnectionRow]) -> None:
         self._hay[at:at] = [r.haystack for r in rows]
-        self._integ[at:at] = [r.key[1] for r in rows]
+        self._integ[at:at] = [r[F_INTEGRATION] for r in rows]
         self._status[at:at] = [r.status for r in rows]
-        self._tagmaps[at:at] = [r.tags for r in rows]
+        self._tagmaps[at:at] = [r[F_TAGS] for r in rows]
         self._err[at:at] = bytes(r.status != "ok" for r in rows)
         for column, keys in self._keys.items():
-            keys[at:at] = [r.sort_keys[column] for r in rows]
+            keys[at:at] = [r.sort_key(column) for r in rows]
 
-    def _append(self, rows: list[_Row], first: int) -> None:
+    def _append(self, rows: list[ConnectionRow], first: int) -> None:
         """A page appended to the source: filter it alone, insert it at the end of the view."""
         order = self._full_order()
         self._extend_columns(rows)
@@ -1100,10 +1047,10 @@ class ConnectionsFilterProxy(QAbstractProxyModel):
             old_keys = [keys[r] for r in changed]
         for r in changed:
             row = rows[r]
-            self._hay[r], self._integ[r], self._status[r] = row.haystack, row.key[1], row.status
-            self._tagmaps[r], self._err[r] = row.tags, row.status != "ok"
+            self._hay[r], self._integ[r], self._status[r] = row.haystack, row[F_INTEGRATION], row.status
+            self._tagmaps[r], self._err[r] = row[F_TAGS], row.status != "ok"
             for column, keys in self._keys.items():
-                keys[r] = row.sort_keys[column]
+                keys[r] = row.sort_key(column)
         self._rows_changed()
         positions = self._positions()
         accepted = set(self._select(changed, self._applied)) if self.is_filtering() else set(changed)

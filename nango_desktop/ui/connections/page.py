@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.domain.models import Connection
 from nango_desktop.services.errors import CancelledError
-from nango_desktop.services.export import export_connections, format_for
+from nango_desktop.services.export import export_rows, format_for
 from nango_desktop.session import operations
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons
@@ -355,7 +355,7 @@ class ConnectionsPage(FilterBar, QWidget):
             self.columns.fit()
         if self._pending_select is not None:
             self.select_connection(*self._pending_select)
-        known = {c.provider_config_key for c in self.model.connections()}
+        known = {r.provider_config_key for r in self.model.rows()}
         if known - self._integrations.keys():
             for key in known - self._integrations.keys():
                 self._integrations[key] = key
@@ -597,13 +597,14 @@ class ConnectionsPage(FilterBar, QWidget):
             return None
         if Path(path).suffix.lower() not in (".csv", ".json"):
             path = f"{path}.{fmt}"
-        connections = self.proxy.visible_connections()
+        rows = self.proxy.visible_rows()  # the full models are built on the worker
         task = self.ctx.run(
-            export_connections,
+            export_rows,
             path,
-            connections,
+            rows,
             format_for(path),
             on_done=lambda n: self.ctx.notify("Export finished", f"{n:,} connections written to {path}"),
         )
-        self.busy.track(task, f"Exporting {len(connections):,} connections…")
+        self.busy.track(task, f"Exporting {len(rows):,} connections…")
         return task
+
