@@ -7,7 +7,7 @@
   broken first). ``aggregate(connections)`` does it in one call. Built to run on a worker thread; a
   snapshot of 100k connections costs only the size of its figures.
 - :class:`EventBuckets` counts webhook events per minute, by type, with failures; fed from the event store
-  (``read_event_counts``, one GROUP BY on a read-only SQLite connection) and then live, one event at a time.
+  (``store.event_counts.read_event_counts``, one GROUP BY on a read-only SQLite connection) and then live, one event at a time.
 - ``link_status_counts`` counts issued links by status (a pending link past its expiry counts as expired).
 - ``nice_ticks`` and ``csv_text`` serve the charts.
 
@@ -24,13 +24,11 @@ import csv
 import io
 import logging
 import math
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from nango_desktop.domain.endusers import organization_key, user_key
@@ -322,34 +320,6 @@ class EventBuckets:
         span = list(range(end - minutes + 1, end + 1))
         by_type = {t: [self.counts[m][t] if m in self.counts else 0 for m in span] for t in EVENT_TYPES}
         return EventSeries(span, by_type, [self.failures.get(m, 0) for m in span])
-
-
-def read_event_counts(store_path: Path | str, since: float) -> tuple[EventBuckets, int]:
-    """Count the stored events received since ``since`` per minute, type and success (worker thread).
-
-    One GROUP BY over a read-only connection to the EventStore's SQLite file (WAL: concurrent with the
-    listener's writes). Returns the buckets and the highest event id they include (``last_id``), so live
-    events already counted can be skipped.
-    """
-    buckets = EventBuckets()
-    path = Path(store_path)
-    if not path.exists():
-        return buckets, 0
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=10.0)
-    try:
-        conn.execute("PRAGMA busy_timeout=10000")
-        (last_id,) = conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
-        rows = conn.execute(
-            "SELECT CAST(received_at / 60 AS INTEGER), type, success, COUNT(*) FROM events"
-            " WHERE received_at >= ? AND id <= ? GROUP BY 1, 2, 3",
-            (since, last_id),
-        ).fetchall()
-    finally:
-        conn.close()
-    for minute, type_, success, n in rows:
-        buckets.add(minute * 60, type_, None if success is None else bool(success), n)
-    buckets.last_id = last_id
-    return buckets, last_id
 
 
 # -- links ------------------------------------------------------------------------------------------------

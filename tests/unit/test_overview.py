@@ -25,11 +25,11 @@ from nango_desktop.domain.overview import (
     iso_week,
     link_status_counts,
     nice_ticks,
-    read_event_counts,
     week_monday,
     week_range,
 )
 from nango_desktop.services.signing import verify
+from nango_desktop.store.event_counts import read_event_counts
 from nango_desktop.store.events import EventStore
 from nango_desktop.store.links import LinkStore
 from tests.nango_server import list_item, make_connections

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from nango_desktop.domain.overview import EventBuckets, read_event_counts
+from nango_desktop.domain.overview import EventBuckets
 from nango_desktop.session.binding import SignalTracker
+from nango_desktop.store.event_counts import read_event_counts
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
