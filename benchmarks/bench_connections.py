@@ -62,7 +62,12 @@ def load(app, url: str, key: str, page_size: int):
     from PySide6.QtWidgets import QTableView
 
     from nango_desktop.services.api import NangoClient
-    from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel
+    from nango_desktop.ui.connections.model import ConnectionsModel
+
+    try:
+        from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
+    except ImportError:  # --tree: a checkout from before the split
+        from nango_desktop.ui.connections.model import ConnectionsFilterProxy  # type: ignore[attr-defined,no-redef]
 
     client = NangoClient(url, key)
     model = ConnectionsModel(lambda: client, page_size=page_size)

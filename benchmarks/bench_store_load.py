@@ -39,7 +39,8 @@ def one_run(n: int, page_size: int) -> dict:
 
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.connections import ConnectionsStore
-    from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel
+    from nango_desktop.ui.connections.model import ConnectionsModel
+    from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 
     slowest: dict[str, float] = {}
 

@@ -21,13 +21,13 @@ from nango_desktop.ui.connections.model import (
     INTEGRATION,
     STATUS,
     ConnectionRole,
-    ConnectionsFilterProxy,
     ConnectionsModel,
     Key,
     KeyRole,
     SortKeyRole,
     key_of,
 )
+from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 from tests.nango_server import FakeNango
 
 

@@ -25,7 +25,6 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
         922,
         "SQLite event store with schema migrations and retention (shared hot spot); disk problems named (issue 18)",
     ),
-    "ui/connections/model.py": (1080, "table model + filter proxy; the filter/sort engine moves to domain/"),
     "ui/connections/page.py": (610, "ConnectionsPage: table, detail pane, loading, context menu (filter bar in filter_bar.py)"),
     "ui/main_window.py": (760, "the shell: actions, menus, status bar, page registry"),
     "ui/overview/charts.py": (610, "four QPainter charts sharing axis/hover code"),

@@ -43,7 +43,7 @@ STATUS_ALIASES = {
 }
 
 if TYPE_CHECKING:
-    from nango_desktop.ui.connections.model import ConnectionsFilterProxy
+    from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 
     _Base = QWidget
 else:

@@ -59,12 +59,12 @@ from nango_desktop.ui.connections.model import (
     INTEGRATION,
     ORGANIZATION,
     STATUS,
-    ConnectionsFilterProxy,
     ConnectionsModel,
     Key,
     KeyRole,
     key_of,
 )
+from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 from nango_desktop.ui.panes import SidePane
 from nango_desktop.ui.widgets import BusyBar, tab_chain
 

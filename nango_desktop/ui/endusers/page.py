@@ -43,7 +43,8 @@ from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.connections import model as cm
 from nango_desktop.ui.connections.detail import link_prefill
-from nango_desktop.ui.connections.model import ConnectionsFilterProxy, ConnectionsModel, key_of
+from nango_desktop.ui.connections.model import ConnectionsModel, key_of
+from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 from nango_desktop.ui.endusers.model import (
     BROKEN,
     CONNECTIONS,
