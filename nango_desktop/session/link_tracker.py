@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -35,12 +35,20 @@ from nango_desktop.session.operations import list_integrations
 from nango_desktop.store.links import LinkStore
 from nango_desktop.store.tokens import SessionTokens
 
+if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
+    from nango_desktop.services.api import NangoClient
+    from nango_desktop.session.listener import ListenerController
+    from nango_desktop.session.profile import ProfileSession
+    from nango_desktop.settings import Profile
+
 log = logging.getLogger(__name__)
 
 TRACKER_NAME = "linkTracker"
 
 
-def _keyring_backend(ctx: Any) -> Any | None:
+def _keyring_backend(ctx: LinkHost) -> Any | None:
     """The process keyring when the app's SecretStore considers it secure, else None (memory only)."""
     secrets = getattr(ctx, "secrets", None)
     try:
@@ -51,6 +59,25 @@ def _keyring_backend(ctx: Any) -> Any | None:
         return keyring.get_keyring()
     except Exception:  # noqa: BLE001 - no keyring: memory only
         return None
+
+
+class LinkHost(Protocol):
+    """What the tracker needs of its host (``ui.context.AppContext``; the session layer cannot import the UI)."""
+
+    profile: Profile | None
+    session: ProfileSession | None
+    secrets: Any
+    connectionChanged: SignalInstance
+    profileChanged: SignalInstance
+
+    @property
+    def link_store(self) -> LinkStore | None: ...
+    @property
+    def listener(self) -> ListenerController | None: ...
+    def notify(self, title: str, message: str) -> None: ...
+    def run(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any: ...
+    def cached_key(self, profile_name: str) -> str | None: ...
+    def client(self) -> NangoClient: ...
 
 
 class LinkTracker(QObject):
@@ -67,7 +94,7 @@ class LinkTracker(QObject):
 
     def __init__(
         self,
-        ctx: Any,
+        ctx: LinkHost,
         *,
         store: LinkStore | None = None,
         tokens: SessionTokens | None = None,
@@ -342,7 +369,8 @@ class LinkTracker(QObject):
         link_ops.inspect_link(self.ctx.session, token, parent=self).success(on_done).failure(on_error).run()
 
 
-def tracker_for(ctx: Any) -> LinkTracker:
+def tracker_for(ctx: LinkHost) -> LinkTracker:
     """The context's LinkTracker, created on first use as a child of the context."""
-    found = ctx.findChild(LinkTracker, TRACKER_NAME)
-    return found if found is not None else LinkTracker(ctx, parent=ctx)
+    owner = ctx if isinstance(ctx, QObject) else None
+    found = owner.findChild(LinkTracker, TRACKER_NAME) if owner is not None else None
+    return found if found is not None else LinkTracker(ctx, parent=owner)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from nango_desktop.services.errors import InvalidKeyError
 from nango_desktop.services.links import (
     BulkItem,
     IssuedLink,
@@ -37,7 +38,13 @@ PollResult = tuple[int, "LinkStatus", str, "str | None"]
 def _issuer(tracker: LinkTracker) -> Callable[[NangoClient], LinkIssuer]:
     """GUI thread: what the issuer needs of the tracker (profile, history, tokens), bound to a client later."""
     profile, store, tokens = tracker.ctx.profile, tracker.store, tracker.tokens
-    return lambda client: LinkIssuer(client, store, tokens, profile)
+
+    def make(client: NangoClient) -> LinkIssuer:
+        if profile is None:
+            raise InvalidKeyError("No profile is configured", "Create a profile with File → New profile.")
+        return LinkIssuer(client, store, tokens, profile)
+
+    return make
 
 
 def new_link(
