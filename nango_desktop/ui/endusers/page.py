@@ -86,6 +86,21 @@ class EndUsersPage(QWidget):
         self.proxy = EndUsersFilterProxy(self)
         self.proxy.setSourceModel(self.model)
 
+        self._build_bar()
+        self._build_tree()
+        self._build_connections()
+        self._build_layout()
+        self.search.set_results(self.tree)
+        tab_chain(self.search, self.group_toggle, self.broken_only, self.refresh_button, self.tree)
+        self._bound = SignalTracker()  # bindings to the session's connections store (the only loader)
+        ctx.sessionChanged.connect(self._bind_session)
+        self._bind_session(ctx.session)
+        ctx.profileChanged.connect(self._on_profile_changed)
+        self._show_selection(None)
+        self.set_connections(ctx.connections_store.connections())
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build_bar(self) -> None:
         self.search = SearchLineEdit(self, placeholder="Filter: name, email, end user id, organization…")
         self.search.setObjectName("endUsersSearch")
         self.search.textChanged.connect(self.proxy.set_text)
@@ -105,6 +120,7 @@ class EndUsersPage(QWidget):
         self.busy = BusyBar(self)
         self.busy.setObjectName("endUsersBusy")
 
+    def _build_tree(self) -> None:
         self.tree = QTreeView(self)
         self.tree.setObjectName("endUsersTree")
         self.tree.setModel(self.proxy)
@@ -132,7 +148,8 @@ class EndUsersPage(QWidget):
         self.tree.expanded.connect(self._on_expanded)
         self.tree.collapsed.connect(self._on_collapsed)
 
-        # connections of the selected user / organization
+    def _build_connections(self) -> None:
+        """The connections of the selected user / organization, with their actions."""
         self.selection_label = QLabel("Select an end user or an organization.", self)
         self.selection_label.setObjectName("endUsersSelection")
         self.reconnect_button = QPushButton(
@@ -172,6 +189,7 @@ class EndUsersPage(QWidget):
         self.connections_view.doubleClicked.connect(self._open_connection)
         self.connections_view.setToolTip("Double-click to open the connection on the Connections page")
 
+    def _build_layout(self) -> None:
         lower = QWidget(self)
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -200,15 +218,6 @@ class EndUsersPage(QWidget):
         layout.addLayout(bar)
         layout.addLayout(status)
         layout.addWidget(self.splitter, 1)
-
-        self.search.set_results(self.tree)
-        tab_chain(self.search, self.group_toggle, self.broken_only, self.refresh_button, self.tree)
-        self._bound = SignalTracker()  # bindings to the session's connections store (the only loader)
-        ctx.sessionChanged.connect(self._bind_session)
-        self._bind_session(ctx.session)
-        ctx.profileChanged.connect(self._on_profile_changed)
-        self._show_selection(None)
-        self.set_connections(ctx.connections_store.connections())
 
     @Slot(object)
     def _bind_session(self, _session: object) -> None:
