@@ -56,7 +56,6 @@ FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "ui/links/result.py:__init__": (115, "dialog built in code"),
     "ui/workbench/records.py:__init__": (122, "tab built in code"),
     "ui/profile_dialog.py:__init__": (115, "dialog built in code"),
-    "ui/links/dialog.py:__init__": (120, "dialog built in code"),
 }
 
 

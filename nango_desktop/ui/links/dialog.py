@@ -171,81 +171,15 @@ class NewLinkDialog(QDialog):
         self._busy = False
 
         self.banner = ErrorBanner(self)
-        self.reach_warning = QLabel(self)
-        self.reach_warning.setObjectName("linkReachWarning")
-        self.reach_warning.setWordWrap(True)
-        self.reach_warning.setStyleSheet(f"color: {icons.STATUS_COLORS['warning']};")
-        profile = getattr(ctx, "profile", None)
-        warning = (
-            unreachable_api_warning(profile.api_url, profile.is_self_hosted) if profile is not None else None
-        )
-        self.reach_warning.setText(warning or "")
-        self.reach_warning.setVisible(bool(warning))
+        self.reach_warning = self._build_reach_warning()
         self.fields: dict[str, QLineEdit] = {}
         self.error_labels: dict[str, FieldMessage] = {}
         self.touched = Touched(self)
         self._existing_integrations: set[str] = set()
 
-        # -- customer
-        customer = QGroupBox("Customer (sent as tags)")
-        form = QFormLayout(customer)
-        for attr, _key, label, placeholder in CUSTOMER_FIELDS:
-            edit = QLineEdit()
-            edit.setObjectName(f"field_{attr}")
-            edit.setPlaceholderText(placeholder)
-            edit.textChanged.connect(self.validate)
-            self.touched.watch(attr, edit)
-            edit.editingFinished.connect(self.validate)  # leaving an empty required field reports it
-            self.fields[attr] = edit
-            self.error_labels[attr] = error_label(attr)
-            column = QVBoxLayout()
-            column.setSpacing(0)
-            column.addWidget(edit)
-            column.addWidget(self.error_labels[attr])
-            form.addRow(label, column)
-        self.extra_tags = KeyValueTable(("Tag key", "Value"), "extraTagsTable")
-        self.extra_tags.changed.connect(self.validate)
-        self.error_labels["tags"] = error_label("tags", lines=2)
-        form.addRow(QLabel("Extra tags (at most 10 tags in all):"))
-        form.addRow(self.extra_tags)
-        form.addRow(self.error_labels["tags"])
-
-        # -- integrations
-        integrations = QGroupBox("Allowed integrations (none checked: any)")
-        self.integrations_model = QStandardItemModel(self)
-        self.integrations_model.itemChanged.connect(self.validate)
-        self.integrations_view = QListView()
-        self.integrations_view.setObjectName("allowedIntegrations")
-        self.integrations_view.setModel(self.integrations_model)
-        self.integrations_status = QLabel("Loading integrations…")
-        self.integrations_status.setObjectName("integrationsStatus")
-        box = QVBoxLayout(integrations)
-        box.addWidget(self.integrations_view)
-        box.addWidget(self.integrations_status)
-
-        # -- advanced
-        advanced = QGroupBox("Advanced")
-        adv = QFormLayout(advanced)
-        self.config_defaults = KeyValueTable(("Integration", "Setting", "Value"), "configDefaultsTable")
-        self.config_defaults.changed.connect(self.validate)
-        self.error_labels["config"] = error_label("config", lines=2)
-        self.docs_overrides = KeyValueTable(("Integration", "Docs URL"), "docsOverridesTable")
-        self.docs_overrides.changed.connect(self.validate)
-        self.error_labels["docs"] = error_label("docs", lines=2)
-        self.webhook_url = QLineEdit()
-        self.webhook_url.setObjectName("field_webhook_url")
-        self.webhook_url.setPlaceholderText("https://… (optional: this connection's webhooks go only here)")
-        self.webhook_url.textChanged.connect(self.validate)
-        self.error_labels["webhook_url"] = error_label("webhook_url")
-        adv.addRow(QLabel("Connection config defaults (e.g. subdomain, oauth_scopes_override):"))
-        adv.addRow(self.config_defaults)
-        adv.addRow(self.error_labels["config"])
-        adv.addRow(QLabel("Docs link shown in the Connect UI:"))
-        adv.addRow(self.docs_overrides)
-        adv.addRow(self.error_labels["docs"])
-        adv.addRow("Webhook URL override", self.webhook_url)
-        adv.addRow(self.error_labels["webhook_url"])
-
+        customer = self._build_customer()
+        integrations = self._build_integrations()
+        advanced = self._build_advanced()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.create_button = self.buttons.addButton("Create link", QDialogButtonBox.ButtonRole.AcceptRole)
         self.create_button.setObjectName("createLinkButton")
@@ -274,6 +208,85 @@ class NewLinkDialog(QDialog):
         self.apply_prefill(prefill or {})
         self.validate()
         self.load_integrations()
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build_reach_warning(self) -> QLabel:
+        """Said when Nango cannot reach the profile's API URL (a loopback or private address)."""
+        label = QLabel(self)
+        label.setObjectName("linkReachWarning")
+        label.setWordWrap(True)
+        label.setStyleSheet(f"color: {icons.STATUS_COLORS['warning']};")
+        profile = self.ctx.profile
+        warning = unreachable_api_warning(profile.api_url, profile.is_self_hosted) if profile is not None else None
+        label.setText(warning or "")
+        label.setVisible(bool(warning))
+        return label
+
+    def _build_customer(self) -> QGroupBox:
+        """Customer fields (sent as tags) and extra tags."""
+        customer = QGroupBox("Customer (sent as tags)")
+        form = QFormLayout(customer)
+        for attr, _key, label, placeholder in CUSTOMER_FIELDS:
+            edit = QLineEdit()
+            edit.setObjectName(f"field_{attr}")
+            edit.setPlaceholderText(placeholder)
+            edit.textChanged.connect(self.validate)
+            self.touched.watch(attr, edit)
+            edit.editingFinished.connect(self.validate)  # leaving an empty required field reports it
+            self.fields[attr] = edit
+            self.error_labels[attr] = error_label(attr)
+            column = QVBoxLayout()
+            column.setSpacing(0)
+            column.addWidget(edit)
+            column.addWidget(self.error_labels[attr])
+            form.addRow(label, column)
+        self.extra_tags = KeyValueTable(("Tag key", "Value"), "extraTagsTable")
+        self.extra_tags.changed.connect(self.validate)
+        self.error_labels["tags"] = error_label("tags", lines=2)
+        form.addRow(QLabel("Extra tags (at most 10 tags in all):"))
+        form.addRow(self.extra_tags)
+        form.addRow(self.error_labels["tags"])
+        return customer
+
+    def _build_integrations(self) -> QGroupBox:
+        """The allowed integrations (none checked: any), loaded on a worker."""
+        integrations = QGroupBox("Allowed integrations (none checked: any)")
+        self.integrations_model = QStandardItemModel(self)
+        self.integrations_model.itemChanged.connect(self.validate)
+        self.integrations_view = QListView()
+        self.integrations_view.setObjectName("allowedIntegrations")
+        self.integrations_view.setModel(self.integrations_model)
+        self.integrations_status = QLabel("Loading integrations…")
+        self.integrations_status.setObjectName("integrationsStatus")
+        box = QVBoxLayout(integrations)
+        box.addWidget(self.integrations_view)
+        box.addWidget(self.integrations_status)
+        return integrations
+
+    def _build_advanced(self) -> QGroupBox:
+        """Config defaults, docs links and the webhook URL override."""
+        advanced = QGroupBox("Advanced")
+        adv = QFormLayout(advanced)
+        self.config_defaults = KeyValueTable(("Integration", "Setting", "Value"), "configDefaultsTable")
+        self.config_defaults.changed.connect(self.validate)
+        self.error_labels["config"] = error_label("config", lines=2)
+        self.docs_overrides = KeyValueTable(("Integration", "Docs URL"), "docsOverridesTable")
+        self.docs_overrides.changed.connect(self.validate)
+        self.error_labels["docs"] = error_label("docs", lines=2)
+        self.webhook_url = QLineEdit()
+        self.webhook_url.setObjectName("field_webhook_url")
+        self.webhook_url.setPlaceholderText("https://… (optional: this connection's webhooks go only here)")
+        self.webhook_url.textChanged.connect(self.validate)
+        self.error_labels["webhook_url"] = error_label("webhook_url")
+        adv.addRow(QLabel("Connection config defaults (e.g. subdomain, oauth_scopes_override):"))
+        adv.addRow(self.config_defaults)
+        adv.addRow(self.error_labels["config"])
+        adv.addRow(QLabel("Docs link shown in the Connect UI:"))
+        adv.addRow(self.docs_overrides)
+        adv.addRow(self.error_labels["docs"])
+        adv.addRow("Webhook URL override", self.webhook_url)
+        adv.addRow(self.error_labels["webhook_url"])
+        return advanced
 
     # -- prefill / integrations ------------------------------------------------------------------------
     def apply_prefill(self, prefill: Mapping[str, Any]) -> None:
