@@ -54,7 +54,6 @@ FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "ui/workbench/proxy.py:__init__": (105, "tab built in code"),
     "ui/connections/detail.py:__init__": (108, "header, banner and tabs built in code (panels in detail_*.py)"),
     "ui/links/result.py:__init__": (115, "dialog built in code"),
-    "ui/workbench/records.py:__init__": (122, "tab built in code"),
     "ui/profile_dialog.py:__init__": (115, "dialog built in code"),
 }
 

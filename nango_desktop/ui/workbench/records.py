@@ -74,6 +74,18 @@ class RecordsTab(QWidget):
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
 
+        top, second = self._build_query()
+        self._build_search()
+        self.busy = BusyBar(self)
+        self.busy.setObjectName("recordsBusy")
+        self.busy.cancelRequested.connect(self.cancel)
+
+        splitter = self._build_table()
+        self._build_layout(top, second, splitter)
+
+    # -- construction -------------------------------------------------------------------------------------
+    def _build_query(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        """Model, filters, ids, Load and Export: two rows, so a narrow detail pane never cuts them."""
         self.model_combo = QComboBox()
         self.model_combo.setObjectName("recordsModel")
         self.model_combo.setMinimumContentsLength(16)
@@ -110,7 +122,9 @@ class RecordsTab(QWidget):
         second.addWidget(self.filter_combo)
         second.addWidget(self.modified_after, 1)
         second.addWidget(self.ids_edit, 1)
+        return top, second
 
+    def _build_search(self) -> None:
         self.search = QLineEdit()
         self.search.setObjectName("recordsSearch")
         self.search.setPlaceholderText("Filter the loaded records (words in any field)")
@@ -128,10 +142,8 @@ class RecordsTab(QWidget):
         self.error_label.setStyleSheet(f"color: {theme.ERROR};")
         self.error_label.hide()
 
-        self.busy = BusyBar(self)
-        self.busy.setObjectName("recordsBusy")
-        self.busy.cancelRequested.connect(self.cancel)
-
+    def _build_table(self) -> QSplitter:
+        """The records table with the selected record's JSON below it."""
         self.model = RecordsModel(self)
         self.proxy = RecordsFilter(self)
         self.proxy.setSourceModel(self.model)
@@ -164,7 +176,9 @@ class RecordsTab(QWidget):
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        return splitter
 
+    def _build_layout(self, top: QHBoxLayout, second: QHBoxLayout, splitter: QSplitter) -> None:
         bottom = QHBoxLayout()
         bottom.addWidget(self.search, 1)
         bottom.addWidget(self.count_label)
