@@ -53,7 +53,6 @@ FUNCTION_EXCEPTIONS: dict[str, tuple[int, str]] = {
     "cli/connections.py:cmd_connections_show": (90, "show command: list read, 424 states, credentials"),
     "ui/workbench/proxy.py:__init__": (105, "tab built in code"),
     "ui/connections/detail.py:__init__": (108, "header, banner and tabs built in code (panels in detail_*.py)"),
-    "ui/links/result.py:__init__": (115, "dialog built in code"),
     "ui/profile_dialog.py:__init__": (115, "dialog built in code"),
 }
 

@@ -65,6 +65,20 @@ class LinkResultView(QWidget):
         self.url = url or tracker.url_of(record)
         self._message = ""
 
+        title, meta = self._build_header(record)
+        self._build_widgets()
+        self._build_layout(title, meta)
+        self._show_link(record)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self.tick)
+        tracker.linkChanged.connect(self._on_link_changed)
+        self._apply()
+        self.tick()
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build_header(self, record: LinkRecord) -> tuple[QLabel, QLabel]:
         title = QLabel(link_title(record))
         title.setObjectName("linkTitle")
         title.setStyleSheet("font-size: 15px; font-weight: 600;")
@@ -78,7 +92,9 @@ class LinkResultView(QWidget):
         self.countdown = QLabel()
         self.countdown.setObjectName("linkCountdown")
         self.countdown.setStyleSheet("font-size: 22px; font-weight: 600;")
+        return title, meta
 
+    def _build_widgets(self) -> None:
         self.qr = QLabel()
         self.qr.setObjectName("linkQr")
         self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -112,6 +128,7 @@ class LinkResultView(QWidget):
         self.inspect_output.setReadOnly(True)
         self.inspect_output.setVisible(False)
 
+    def _build_layout(self, title: QLabel, meta: QLabel) -> None:
         link_row = QHBoxLayout()
         link_row.addWidget(self.link_edit, 1)
         link_row.addWidget(self.copy_button)
@@ -145,6 +162,9 @@ class LinkResultView(QWidget):
         grid.addWidget(self.inspect_output, 4, 0, 1, 2)
         grid.setColumnStretch(1, 1)
 
+    def _show_link(self, record: LinkRecord) -> None:
+        """The link, its QR code and the message while its token is known; else why it is gone."""
+        tracker = self.tracker
         if self.url:
             self.link_edit.setText(self.url)
             self.link_edit.setCursorPosition(0)
@@ -162,13 +182,6 @@ class LinkResultView(QWidget):
             self.qr.setText(
                 "The link itself is no longer available\n(its session token is only kept\nwhile it is alive)."
             )
-
-        self._timer = QTimer(self)
-        self._timer.setInterval(1000)
-        self._timer.timeout.connect(self.tick)
-        tracker.linkChanged.connect(self._on_link_changed)
-        self._apply()
-        self.tick()
 
     def _set_message(self) -> None:
         assert self.url is not None
