@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QCoreApplication, QtMsgType, qInstallMessageHandler
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QWidget
 
 from nango_desktop import APP_ID, APP_NAME, __version__
 from nango_desktop.qtutil.display import display_problem, explain
@@ -60,20 +60,27 @@ def create_application(argv: Sequence[str] | None = None, *, scheme: str | None 
     return app
 
 
-def build_context(secrets: SecretStore | None = None) -> AppContext:
+def build_context(secrets: SecretStore | None = None, *, start_background: bool = True) -> AppContext:
     settings = load_settings()
     chosen = os.environ.get("NANGO_DESKTOP_PROFILE")  # `nango-desktop --profile NAME` sets it
     if chosen and settings.get(chosen) is not None:
         settings.current_profile = chosen
-    ctx = AppContext(settings, secrets)
+    ctx = AppContext(settings, secrets, start_background=start_background)
     if settings.load_problem:
         ctx.show_message_error("Your settings could not be read", settings.load_problem)
     return ctx
 
 
-def build_main_window(ctx: AppContext) -> MainWindow:
-    """The main window for ``ctx`` (not shown). Used by run() and by the smoke test."""
-    return MainWindow(ctx)
+def build_main_window(ctx: AppContext, *, defer_start_page: bool = False) -> MainWindow:
+    """The main window for ``ctx`` (not shown). Used by run() and by the smoke test. ``defer_start_page``: the
+    shell paints first, then ``after_painted`` builds the start page and starts the keyring work."""
+    return MainWindow(ctx, defer_start_page=defer_start_page)
+
+
+def after_painted(ctx: AppContext, window: MainWindow) -> None:
+    """What the first frame need not wait for: the start page, then the key and the keyring backend."""
+    window.build_current_page()
+    ctx.start_background()
 
 
 def setup_app_logging(verbose: bool = False) -> object:
@@ -102,10 +109,11 @@ def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
     sys.setswitchinterval(0.001)
     app = create_application(argv)
     log.info("%s %s starting", APP_NAME, __version__)
-    ctx = build_context()
+    ctx = build_context(start_background=False)  # the keyring is touched once the window has painted
     theme.set_theme(app, ctx.settings.theme)  # the user's choice (View → Theme), before the first paint
-    window = build_main_window(ctx)
+    window = build_main_window(ctx, defer_start_page=True)
     crash: CrashHandler = install_crash_hooks(lambda: window)
+    after_first_paint(window, lambda: after_painted(ctx, window))
     window.show_restored()
     schedule_first_run(window)
     try:
@@ -115,6 +123,35 @@ def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
         qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
     log.info("%s exiting with %s", APP_NAME, code)
     return code
+
+
+class _FirstPaint(QObject):
+    """Calls ``fn`` once, from the event loop, after ``window`` painted for the first time (or after
+    ``FALLBACK_MS`` if no paint comes, e.g. a minimised start)."""
+
+    FALLBACK_MS = 2000
+
+    def __init__(self, window: QWidget, fn: Callable[[], None]) -> None:
+        super().__init__(window)
+        self._fn: Callable[[], None] | None = fn
+        window.installEventFilter(self)
+        QTimer.singleShot(self.FALLBACK_MS, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and self._fn is not None:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        fn, self._fn = self._fn, None
+        if fn is not None:
+            fn()
+
+
+def after_first_paint(window: QWidget, fn: Callable[[], None]) -> QObject:
+    """Run ``fn`` once the window has painted: start-up work that the first frame need not wait for."""
+    return _FirstPaint(window, fn)
 
 
 def shutdown(ctx: AppContext, window: MainWindow | None = None, crash: CrashHandler | None = None) -> None:

@@ -114,6 +114,20 @@ def _listener_check(data_dir: Path) -> str:
     return f"signed -> HTTP {status_good} verified; wrongly signed -> HTTP {status_bad} invalid"
 
 
+def _start_page_check(state: dict[str, object]) -> str:
+    """After the first paint, as the app does: the start page is built, then the keyring work starts."""
+    from nango_desktop import app
+
+    window, ctx = state["window"], state["ctx"]
+    app.after_painted(ctx, window)  # type: ignore[arg-type]
+    page = window.current_page()  # type: ignore[attr-defined]
+    image = window.grab()  # type: ignore[attr-defined]
+    name = page.objectName() if page is not None else ""
+    if not name or name.endswith("PagePending"):
+        raise RuntimeError(f"the start page was not built (current: {name or 'nothing'})")
+    return f"{name} built and painted ({image.width()}x{image.height()})"
+
+
 def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> int:
     """Run the smoke test; returns the process exit code."""
     t0 = time.perf_counter()
@@ -127,8 +141,8 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
             from nango_desktop import app
 
             qapp = app.create_application([sys.argv[0]])
-            ctx = app.build_context()
-            window = app.build_main_window(ctx)
+            ctx = app.build_context(start_background=False)  # as the app: the keyring after the first paint
+            window = app.build_main_window(ctx, defer_start_page=True)  # as the app: the shell paints first
             window.resize(1280, 800)
             window.show()
             qapp.processEvents()
@@ -138,6 +152,8 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
             return f"main window painted ({image.width()}x{image.height()}, {qapp.platformName()}) in {elapsed:.0f} ms"
 
         report.check("qt main window", gui)
+        if not startup_only and state.get("window") is not None:
+            report.check("start page", lambda: _start_page_check(state))
         if not startup_only:
             report.check("keyring", lambda: _keyring_check(require_secure_keyring))
             report.check("webhook listener", lambda: _listener_check(Path(tmp)))

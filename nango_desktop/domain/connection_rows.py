@@ -27,7 +27,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from nango_desktop.domain import tags as _tags
-from nango_desktop.domain.models import parse_datetime
+from nango_desktop.domain.dates import parse_datetime
 from nango_desktop.domain.natsort import natural_key
 from nango_desktop.domain.tags import CustomerInfo, legacy_end_user_tags
 

@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from nango_desktop.domain.dates import parse_datetime  # noqa: F401 - re-exported
 from nango_desktop.domain.tags import CustomerInfo, customer_of, legacy_end_user_tags
 
 _SECRET_NAME = re.compile(r"(?i)token|secret|password|api_?key|private|credential|session")
@@ -312,12 +313,3 @@ CONNECT_SESSION_ADAPTER = TypeAdapter(DataEnvelope[ConnectSession])
 CONNECT_SESSION_INFO_ADAPTER = TypeAdapter(DataEnvelope[ConnectSessionInfo])
 SYNCS_ADAPTER = TypeAdapter(SyncsEnvelope)
 SIGNING_KEY_ADAPTER = TypeAdapter(DataEnvelope[SigningKey])
-
-
-def parse_datetime(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None

@@ -106,7 +106,8 @@ class LinkTracker(QObject):
         self.ctx = ctx
         self.clock = clock
         self._own_store = store
-        self.tokens = tokens if tokens is not None else SessionTokens(_keyring_backend(ctx))
+        # the keyring (if secure) is found on first need, on a worker: never on the GUI thread at start-up
+        self.tokens = tokens if tokens is not None else SessionTokens(resolve=lambda: _keyring_backend(ctx))
         self._pending: dict[int, LinkRecord] = {}
         self.integration_names: dict[str, str] = {}  # integration id -> display name (message templates)
         self._names_task: Any = None
@@ -179,7 +180,7 @@ class LinkTracker(QObject):
         self._pending = {r.id: r for r in self.store.pending(name)} if name else {}
         self.sweep()
         self._update_timers()
-        if self._pending and self.tokens.uses_keyring:  # live links of an earlier run: tokens in the keyring
+        if self._pending:  # live links of an earlier run: their tokens may be in the keyring (worker)
             self.ctx.run(self._load_tokens, list(self._pending), name)
 
     def _load_tokens(self, link_ids: list[int], profile: str) -> int:
@@ -256,8 +257,7 @@ class LinkTracker(QObject):
 
     def _drop_token(self, record: LinkRecord) -> None:
         self.tokens.forget(record.id)
-        if self.tokens.uses_keyring:  # keyring calls may block
-            self.ctx.run(self.tokens.delete_from_keyring, record.id, record.profile)
+        self.ctx.run(self.tokens.delete_from_keyring, record.id, record.profile)  # keyring calls may block
 
     @Slot()
     def sweep(self) -> None:

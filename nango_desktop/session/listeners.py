@@ -15,11 +15,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from nango_desktop.services.rotation import active_signing_keys
-from nango_desktop.session.listener import ListenerController
-
 if TYPE_CHECKING:
     from nango_desktop.services.secrets import SecretStore
+    from nango_desktop.session.listener import ListenerController
     from nango_desktop.settings import Settings
     from nango_desktop.store.events import EventStore
 
@@ -73,6 +71,9 @@ class ListenerRegistry(QObject):
             if store is None:
                 return None
             secrets = self._secrets
+            from nango_desktop.services.rotation import active_signing_keys  # noqa: PLC0415 - http stack, first listener
+            from nango_desktop.session.listener import ListenerController  # noqa: PLC0415
+
             listener = ListenerController(
                 store,
                 name,

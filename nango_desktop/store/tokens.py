@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import SecretStr
@@ -29,17 +30,37 @@ def account_name(profile: str, link_id: int) -> str:
 class SessionTokens:
     """Thread-safe ``link id -> SecretStr`` map, optionally mirrored in a keyring backend."""
 
-    def __init__(self, keyring_backend: Any | None = None) -> None:
+    def __init__(
+        self, keyring_backend: Any | None = None, *, resolve: Callable[[], Any | None] | None = None
+    ) -> None:
+        """``keyring_backend``: the backend to mirror tokens in (None: memory only). ``resolve``: a function
+        that finds it, called once on first need (finding a keyring may block: it runs on a worker then)."""
         self._tokens: dict[int, tuple[str, SecretStr]] = {}
         self._lock = threading.Lock()
         self._keyring = keyring_backend
+        self._resolve = resolve
+        self._resolve_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<SessionTokens {len(self)} live, keyring={'yes' if self._keyring else 'no'}>"
+        known = "unknown yet" if self._resolve is not None else ("yes" if self._keyring else "no")
+        return f"<SessionTokens {len(self)} live, keyring={known}>"
+
+    def _backend(self) -> Any | None:
+        if self._resolve is not None:
+            with self._resolve_lock:
+                if self._resolve is not None:
+                    try:
+                        self._keyring = self._resolve()
+                    except Exception as exc:  # noqa: BLE001 - no keyring: memory only
+                        log.info("No keyring for connect session tokens: %s", type(exc).__name__)
+                        self._keyring = None
+                    self._resolve = None
+        return self._keyring
 
     @property
     def uses_keyring(self) -> bool:
-        return self._keyring is not None
+        """Whether tokens are mirrored in a keyring (finds the keyring first if needed: may block)."""
+        return self._backend() is not None
 
     def __len__(self) -> int:
         with self._lock:
@@ -53,9 +74,10 @@ class SessionTokens:
         secret = token if isinstance(token, SecretStr) else SecretStr(token)
         with self._lock:
             self._tokens[link_id] = (profile, secret)
-        if self._keyring is not None:
+        backend = self._backend()
+        if backend is not None:
             try:
-                self._keyring.set_password(SERVICE, account_name(profile, link_id), secret.get_secret_value())
+                backend.set_password(SERVICE, account_name(profile, link_id), secret.get_secret_value())
             except Exception as exc:  # noqa: BLE001 - memory is enough for this run
                 log.warning("Could not keep a connect session token in the keyring: %s", type(exc).__name__)
 
@@ -65,10 +87,13 @@ class SessionTokens:
             found = self._tokens.get(link_id)
         if found is not None:
             return found[1]
-        if self._keyring is None or profile is None:
+        if profile is None:
+            return None
+        backend = self._backend()
+        if backend is None:
             return None
         try:
-            value = self._keyring.get_password(SERVICE, account_name(profile, link_id))
+            value = backend.get_password(SERVICE, account_name(profile, link_id))
         except Exception as exc:  # noqa: BLE001
             log.warning("Could not read a connect session token from the keyring: %s", type(exc).__name__)
             return None
@@ -92,10 +117,13 @@ class SessionTokens:
 
     def delete_from_keyring(self, link_id: int, profile: str | None) -> None:
         """Delete the keyring copy (may block: call it from a worker)."""
-        if self._keyring is None or profile is None:
+        if profile is None:
+            return
+        backend = self._backend()
+        if backend is None:
             return
         try:
-            self._keyring.delete_password(SERVICE, account_name(profile, link_id))
+            backend.delete_password(SERVICE, account_name(profile, link_id))
         except Exception:  # noqa: BLE001, S110 - not there (PasswordDeleteError) or keyring gone
             pass
 

@@ -1,23 +1,14 @@
 """AppContext: what every page gets (docs/ARCHITECTURE.md, "GUI composition").
 
-Lives in the GUI thread. Owns the settings, the secret store, one ``NangoClient`` per profile (shared by
-all tasks of that profile so the rate-limit budget and connection pool are shared), the lazily created
-per-profile stores and the webhook listener controller, and the plumbing for errors, notifications and
-navigation (signals the main window connects to).
+Lives in the GUI thread. Owns the settings, the secret store, one shared ``NangoClient`` per profile (one
+rate-limit budget and connection pool), the current profile's ``ProfileSession`` (``session``; a new one on
+every switch: ``sessionChanged``, then ``profileChanged``), the app-wide ``listener_registry`` (listeners belong
+to profiles and outlive sessions; ``listenersChanged``), and the plumbing for errors, notifications and
+navigation (signals the main window connects to). Pages bind to the session, not to the context's internals.
 
-The current profile's :class:`~nango_desktop.session.profile.ProfileSession` is ``session`` (None without a
-profile): a new one is opened on every profile switch (``sessionChanged``, then ``profileChanged``) and the old
-one closed. Pages bind to the session, not to the context's internals.
-
-Listeners belong to profiles, not to the window: ``listener_registry`` (session layer) keeps one controller and
-one event store per profile for the whole run. Switching profile (or creating one) leaves every listener as it
-is: a running one keeps receiving on its own port until it is stopped; ``listener`` and ``event_store`` are the
-current profile's. ``listenersChanged`` fires when any listener changes state (the status bar lists every
-running one). Removing a profile stops its listener; ``shutdown()`` stops them all.
-
-Threading: ``client()`` may be called from any thread. API keys are read from the keyring on a worker
-thread when a profile becomes current and cached in memory for the run; if a key is not cached yet,
-``client()`` reads it in the calling thread, so call it inside the function given to ``ctx.run``.
+Threading: ``client()`` may be called from any thread. API keys are read from the keyring on a worker (after
+the first paint in the app: ``start_background``) and cached in memory for the run; a key not cached yet is read
+in the calling thread, so call ``client()`` inside the function given to a task.
 """
 
 from __future__ import annotations
@@ -38,7 +29,6 @@ from nango_desktop.services.errors import CancelledError, InvalidKeyError
 from nango_desktop.services.secrets import SecretKind, SecretStore
 from nango_desktop.session.clients import close_client, shared_client_class
 from nango_desktop.session.connections import ConnectionsStore
-from nango_desktop.session.listener import ListenerController
 from nango_desktop.session.listeners import ListenerRegistry
 from nango_desktop.session.operations import Changes
 from nango_desktop.session.profile import ProfileSession
@@ -48,12 +38,12 @@ if TYPE_CHECKING:
     from nango_desktop.domain.connection_rows import ConnectionRow
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.link_tracker import LinkTracker
+    from nango_desktop.session.listener import ListenerController
     from nango_desktop.store.events import EventStore
     from nango_desktop.store.workbench import WorkbenchHistory
 
 log = logging.getLogger(__name__)
 
-PAGES = ("overview", "connections", "endusers", "links", "webhooks", "integrations")
 
 
 class AppContext(QObject):
@@ -75,8 +65,11 @@ class AppContext(QObject):
         *,
         settings_path: Path | None = None,
         client_factory: Callable[..., NangoClient] | None = None,
+        start_background: bool = True,
         parent: QObject | None = None,
     ) -> None:
+        """``start_background=False``: the keyring is not touched until ``start_background()`` (the app calls
+        it once its window has painted, so start-up never waits on the keyring's imports or D-Bus)."""
         super().__init__(parent)
         self.settings = settings
         self.secrets = secrets or SecretStore()
@@ -91,13 +84,9 @@ class AppContext(QObject):
         self._retired_clients: list[NangoClient] = []
         self._link_store: Any = None
         self._history: WorkbenchHistory | None = None
-        # profiles whose key was seen to lack the read_credentials scope (Nango answered ``credentials: {}``):
-        # reading a connection then has no side effect, so its details load on selection
-        self.keys_without_credentials: set[str] = set()
+        self.keys_without_credentials: set[str] = set()  # profiles whose key cannot read credentials
         # One listener and event store per profile for the whole run (they outlive sessions).
-        self.listener_registry = ListenerRegistry(
-            lambda: self.settings, self.secrets, notify=self.notify, parent=self
-        )
+        self.listener_registry = ListenerRegistry(lambda: self.settings, self.secrets, notify=self.notify, parent=self)
         self.listener_registry.listenersChanged.connect(self.listenersChanged)
         self._save_lock = threading.Lock()
         self._save_seq = 0
@@ -107,10 +96,18 @@ class AppContext(QObject):
         self._no_profile_store = ConnectionsStore(None, self)
         self.connectionChanged.connect(self._on_connection_changed)
         self.session: ProfileSession | None = None
-        if self.profile is not None:
-            self.settings.current_profile = self.profile.name
-            self.prefetch_key()
+        self._background_started = False
+        self.settings.current_profile = self.profile.name if self.profile is not None else None
         self._open_session()
+        if start_background:
+            self.start_background()
+
+    def start_background(self) -> None:
+        """Read the current profile's key and name the keyring backend, on workers (once)."""
+        if self._background_started:
+            return
+        self._background_started = True
+        self.prefetch_key()
         # Naming the keyring backend may ask D-Bus who serves it: do it once, off the GUI thread.
         self.run(lambda: self.secrets.backend_name, on_error=self._ignore_error)
 
@@ -378,6 +375,8 @@ class AppContext(QObject):
         self.notified.emit(title, message)
 
     def navigate(self, page: str, **kw: Any) -> None:
+        from nango_desktop.ui.pages import PAGES
+
         if page not in PAGES:
             raise ValueError(f"unknown page {page!r}; expected one of {PAGES}")
         self.navigateRequested.emit(page, kw)

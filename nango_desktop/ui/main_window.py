@@ -17,9 +17,7 @@ bar is on screen at 1280x800); later starts restore the saved geometry, maximise
 
 from __future__ import annotations
 
-import importlib
 import logging
-from dataclasses import dataclass
 from html import escape
 from typing import Any
 
@@ -46,7 +44,9 @@ from nango_desktop import APP_NAME, __version__, paths
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons, theme
 from nango_desktop.ui.context import AppContext
-from nango_desktop.ui.widgets import ErrorBanner, PlaceholderPage
+from nango_desktop.ui.lazy_pages import LazyPages
+from nango_desktop.ui.pages import PAGE_SPECS, PageSpec, build_page  # noqa: F401 - PageSpec for callers
+from nango_desktop.ui.widgets import ErrorBanner
 
 log = logging.getLogger(__name__)
 
@@ -64,33 +64,6 @@ SIDEBAR_WIDTH = 176
 SIDEBAR_COLLAPSED_WIDTH = 48
 COLLAPSE_SIDEBAR_BELOW = 1200  # first start on a narrower screen: icons-only sidebar
 THEME_LABELS = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
-
-
-@dataclass(frozen=True)
-class PageSpec:
-    key: str  # ctx.navigate() name
-    title: str
-    icon: str
-    module: str
-    cls: str
-
-
-PAGE_SPECS: tuple[PageSpec, ...] = (
-    PageSpec("overview", "Overview", "overview", "nango_desktop.ui.overview.page", "OverviewPage"),
-    PageSpec(
-        "connections", "Connections", "connections", "nango_desktop.ui.connections.page", "ConnectionsPage"
-    ),
-    PageSpec("endusers", "End users", "users", "nango_desktop.ui.endusers.page", "EndUsersPage"),
-    PageSpec("links", "Links", "link", "nango_desktop.ui.links.page", "LinksPage"),
-    PageSpec("webhooks", "Webhooks", "webhook", "nango_desktop.ui.webhooks.page", "WebhooksPage"),
-    PageSpec(
-        "integrations",
-        "Integrations",
-        "folder",
-        "nango_desktop.ui.workbench.integrations",
-        "IntegrationsPage",
-    ),
-)
 
 
 def window_settings() -> QSettings:
@@ -115,23 +88,13 @@ def _available_geometry(widget: QWidget) -> QRect:
     return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
 
 
-def build_page(spec: PageSpec, ctx: AppContext) -> QWidget:
-    """Construct a page, or a PlaceholderPage explaining why it is not available."""
-    try:
-        module = importlib.import_module(spec.module)
-        page = getattr(module, spec.cls)(ctx)
-    except Exception as exc:  # noqa: BLE001 - a broken page must not stop the app
-        log.warning("Page %s unavailable: %r", spec.key, exc, exc_info=not isinstance(exc, ImportError))
-        page = PlaceholderPage(spec.title, f"{type(exc).__name__}: {exc}")
-    if not page.objectName():
-        page.setObjectName(f"{spec.key}Page")
-    return page
-
-
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, defer_start_page: bool = False) -> None:
+        """``defer_start_page``: the shell paints first and the start page is built by ``build_current_page()``
+        (the app calls it once the window has painted); every other page is built when first shown."""
         super().__init__(parent)
         self.ctx = ctx
+        self._defer_pages = defer_start_page
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(QSize(760, 480))
@@ -159,6 +122,7 @@ class MainWindow(QMainWindow):
         self._start_enabled_listeners()
         self._on_profile_changed(ctx.profile)
         self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
+        self._defer_pages = False
         self.restore_window_state()
         # errors raised before the window existed (or while building it), then the live ones
         for title, detail in ctx.attach_window(self):
@@ -327,16 +291,15 @@ class MainWindow(QMainWindow):
         self.nav_list.setStyleSheet(NAV_STYLE)
         self.page_stack = QStackedWidget(self)
         self.page_stack.setObjectName("pageStack")
-        self.pages: dict[str, QWidget] = {}
-        for spec in PAGE_SPECS:
-            page = build_page(spec, self.ctx)
-            self.pages[spec.key] = page
-            self.page_stack.addWidget(page)
+        specs = {spec.key: spec for spec in PAGE_SPECS}
+        # each page is built when first shown or looked up (the window paints the start page only)
+        self.pages = LazyPages(self.page_stack, list(specs), lambda key: build_page(specs[key], self.ctx))
+        for n, spec in enumerate(PAGE_SPECS, start=1):
             item = QListWidgetItem(icons.icon(spec.icon), spec.title)
             item.setData(Qt.ItemDataRole.UserRole, spec.key)
-            item.setToolTip(f"{spec.title} (Ctrl+{len(self.pages)})")
+            item.setToolTip(f"{spec.title} (Ctrl+{n})")
             self.nav_list.addItem(item)
-        self.nav_list.currentRowChanged.connect(self.page_stack.setCurrentIndex)
+        self.nav_list.currentRowChanged.connect(self._on_row_changed)
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -380,12 +343,26 @@ class MainWindow(QMainWindow):
     def current_page(self) -> QWidget:
         return self.page_stack.currentWidget()  # type: ignore[return-value]  # the stack always holds pages
 
+    @Slot(int)
+    def _on_row_changed(self, row: int) -> None:
+        keys = list(self.pages)
+        if 0 <= row < len(keys) and not self._defer_pages:
+            self.pages[keys[row]]  # built on first show
+        self.page_stack.setCurrentIndex(row)
+
+    def build_current_page(self) -> QWidget | None:
+        """Build the page on screen if it is still a stand-in (the start page, after the first paint)."""
+        key = self.current_page_key()
+        return self.pages[key] if key else None
+
     def show_page(self, key: str) -> QWidget | None:
         keys = list(self.pages)
         if key not in keys:
             log.warning("No page %r", key)
             return None
         self.nav_list.setCurrentRow(keys.index(key))
+        if self._defer_pages and not self.pages.is_built(key):
+            return None  # the start page: built after the first paint
         return self.pages[key]
 
     @Slot()

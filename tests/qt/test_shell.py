@@ -270,8 +270,8 @@ def test_run_starts_and_shuts_down_cleanly(
     built: list[mw.MainWindow] = []
     original = app_module.build_main_window
 
-    def build(ctx):
-        window = original(ctx)
+    def build(ctx, **kw):
+        window = original(ctx, **kw)
         built.append(window)
         qtbot.addWidget(window)
         ctx.run(lambda: ctx.client().list_integrations(), on_done=lambda _: window.close())
@@ -363,3 +363,52 @@ def test_profile_chosen_on_the_command_line_is_the_current_one(qtbot, monkeypatc
         assert ctx.profile is not None and ctx.profile.name == "prod"
     finally:
         ctx.shutdown(timeout=5.0)
+
+
+def test_pages_are_built_when_first_shown_and_keep_their_shortcuts(qtbot, monkeypatch, profile_ctx):
+    """Issue 16 (start-up): only the start page is built with the window; the others on first show, by the
+    navigation, their Ctrl+N shortcut or a lookup; each once."""
+    built: list[str] = []
+    specs = tuple(mw.PageSpec(s.key, s.title, s.icon, __name__, "FakePage") for s in mw.PAGE_SPECS)
+    monkeypatch.setattr(mw, "PAGE_SPECS", specs)
+    real_build = mw.build_page
+    monkeypatch.setattr(mw, "build_page", lambda spec, ctx: built.append(spec.key) or real_build(spec, ctx))
+    window = mw.MainWindow(profile_ctx)
+    qtbot.addWidget(window)
+    window.show()
+    assert built == ["overview"] and window.pages.is_built("overview")
+    assert not window.pages.is_built("webhooks")
+    window.actions_by_name["actionPageWebhooks"].trigger()  # Ctrl+5
+    assert built == ["overview", "webhooks"] and window.current_page() is window.pages["webhooks"]
+    endusers = window.pages["endusers"]  # a lookup builds it too (not shown)
+    assert built[-1] == "endusers" and window.current_page_key() == "webhooks"
+    window.show_page("endusers")
+    assert window.current_page() is endusers and built.count("endusers") == 1
+    assert len(window.pages) == len(specs) and list(window.pages) == [s.key for s in specs]
+
+
+def test_the_app_paints_the_shell_then_builds_the_start_page_and_reads_the_keyring(
+    qtbot, monkeypatch, fake_pages, secret_store, tmp_home
+):
+    """app.run: the window paints with a stand-in for the start page; after the first paint the start page is
+    built and only then the keyring work starts (the key prefetch and the backend name)."""
+    from nango_desktop import app as app_module
+
+    events: list[str] = []
+    settings = Settings(profiles=[Profile(name="p")], current_profile="p")
+    ctx = AppContext(settings, secret_store, start_background=False)
+    monkeypatch.setattr(ctx, "prefetch_key", lambda: events.append("prefetch"))
+    window = app_module.build_main_window(ctx, defer_start_page=True)
+    qtbot.addWidget(window)
+    assert not window.pages.is_built("overview") and window.current_page_key() == "overview"
+    assert window.current_page().objectName() == "overviewPagePending"
+    def painted() -> None:
+        events.append("painted")
+        app_module.after_painted(ctx, window)
+
+    app_module.after_first_paint(window, painted)
+    window.show()
+    qtbot.waitUntil(lambda: "prefetch" in events, timeout=5000)
+    assert events == ["painted", "prefetch"]
+    assert window.pages.is_built("overview") and isinstance(window.current_page(), FakePage)
+    ctx.shutdown(timeout=5)
