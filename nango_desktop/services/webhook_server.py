@@ -40,7 +40,7 @@ import socketserver
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import formatdate
 from enum import StrEnum
 from http import HTTPStatus
@@ -583,7 +583,7 @@ class WebhookServer:
         self.error: ListenerError | None = None
         self.warning: str | None = None
         self.forwarder: Any = None  # services.forwarder.Forwarder while running with forward_to
-        self._stats = ListenerStats()
+        self._counts = dict.fromkeys(ListenerStats.__dataclass_fields__, 0)
         self._keys_reread_at = float("-inf")
         self._stats_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
@@ -610,7 +610,7 @@ class WebhookServer:
     @property
     def stats(self) -> ListenerStats:
         with self._stats_lock:
-            return self._stats
+            return ListenerStats(**self._counts)
 
     def start(self) -> None:
         with self._lifecycle:
@@ -689,7 +689,7 @@ class WebhookServer:
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._stats_lock:
-            self._stats = replace(self._stats, **{name: getattr(self._stats, name) + n})
+            self._counts[name] += n
 
     def _start_error(self, exc: BaseException) -> ListenerError:
         where = f"{self.host}:{self.port}"
