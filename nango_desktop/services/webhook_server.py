@@ -31,7 +31,6 @@ from __future__ import annotations
 import errno
 import io
 import ipaddress
-import json
 import logging
 import math
 import re
@@ -39,16 +38,15 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import formatdate
 from enum import StrEnum
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 from nango_desktop.domain.webhooks import parse_body, summarize
+from nango_desktop.services.http_request import LeanHTTPHandling
 from nango_desktop.services.listener_slots import BUSY, Admission
 from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
@@ -61,70 +59,9 @@ log = logging.getLogger(__name__)
 DEFAULT_PATH = "/webhooks/nango"
 HEALTH_PATH = "/healthz"
 BROWSER_CONTENT_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded")
-MAX_REQUEST_LINE = 8 * 1024
-MAX_HEADER_BYTES = 32 * 1024  # all header lines together; the count is capped at 100 by http.client
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")  # strictly ASCII digits; 15 digits is far above any limit
 
 __all__ = ["DEFAULT_LISTENER_PORT", "ListenerError", "ListenerState", "ListenerStats", "WebhookServer"]
-
-
-_MAX_HEADER_LINE = 65536  # as http.client
-_MAX_HEADERS = 100  # as http.client
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
-_REASONS = {int(s): s.phrase for s in HTTPStatus}
-_date_cache: tuple[int, str] = (0, "")
-
-
-def _reason(status: int) -> str:
-    return _REASONS.get(status, "")
-
-
-def _http_date() -> str:
-    """The Date header's value, formatted once a second."""
-    global _date_cache
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache = (now, formatdate(now, usegmt=True))
-    return _date_cache[1]
-
-
-class _Headers:
-    """A request's header fields: what ``email.message.Message`` offered the handler (``get`` first value,
-    ``get_all``, ``items``, iteration over names), case-insensitive, without the cost of ``email``'s parser."""
-
-    __slots__ = ("_by_name", "_pairs")
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._pairs = pairs
-        self._by_name: dict[str, list[str]] = {}
-        for name, value in pairs:
-            self._by_name.setdefault(name.lower(), []).append(value)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        values = self._by_name.get(name.lower())
-        return values[0] if values else default
-
-    def get_all(self, name: str, default: Any = None) -> list[str] | Any:
-        values = self._by_name.get(name.lower())
-        return list(values) if values else default
-
-    def __getitem__(self, name: str) -> str | None:
-        return self.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._by_name
-
-    def __iter__(self) -> Iterator[str]:
-        return (name for name, _ in self._pairs)
-
-    def __len__(self) -> int:
-        return len(self._pairs)
-
-    def keys(self) -> list[str]:
-        return [name for name, _ in self._pairs]
-
-    def items(self) -> list[tuple[str, str]]:
-        return list(self._pairs)
 
 
 class ListenerError(Exception):
@@ -202,7 +139,7 @@ class _Reply(Exception):
         self.stat = stat or ("busy" if status == 503 else "rejected")  # the ListenerStats field counted
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LeanHTTPHandling, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NangoDesktop"
     sys_version = ""
@@ -241,111 +178,6 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("listener %s: " + format, self.client_address[0], *args)
 
-    def parse_request(self) -> bool:
-        """The request line as ``http.server`` reads it (same answers: 400 / 505), then the header block
-        parsed here into :class:`_Headers` instead of ``email``'s parser (a quarter of the listener's CPU)."""
-        self.command = None  # type: ignore[assignment]  # set in case of error on the first line
-        self.request_version = version = self.default_request_version
-        self.close_connection = True
-        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        self.requestline = requestline
-        words = requestline.split()
-        if not words:
-            return False
-        if len(words) >= 3:  # enough to determine the protocol version
-            version = words[-1]
-            numbers = version[5:].split(".") if version.startswith("HTTP/") else []
-            if len(numbers) != 2 or not all(n.isdigit() and n.isascii() and len(n) <= 10 for n in numbers):
-                self.send_error(400, f"Bad request version ({version!r})")
-                return False
-            number = int(numbers[0]), int(numbers[1])
-            if number >= (1, 1):
-                self.close_connection = False
-            if number >= (2, 0):
-                self.send_error(505, f"Invalid HTTP version ({version[5:]})")
-                return False
-            self.request_version = version
-        if not 2 <= len(words) <= 3:
-            self.send_error(400, f"Bad request syntax ({requestline!r})")
-            return False
-        command, path = words[:2]
-        if len(words) == 2:
-            self.close_connection = True
-            if command != "GET":
-                self.send_error(400, f"Bad HTTP/0.9 request type ({command!r})")
-                return False
-        self.command, self.path = command, path
-        if self.path.startswith("//"):
-            self.path = "/" + self.path.lstrip("/")
-        if len(self.raw_requestline) > MAX_REQUEST_LINE:
-            self.send_error(414)
-            return False
-        problem = self._read_headers()
-        if problem is not None:
-            self.send_error(*problem)
-            return False
-        connection = (self.headers.get("Connection") or "").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive":
-            self.close_connection = False
-        if (
-            (self.headers.get("Expect") or "").lower() == "100-continue"
-            and self.request_version >= "HTTP/1.1"
-            and not self.handle_expect_100()
-        ):
-            return False
-        return True
-
-    def _read_headers(self) -> tuple[int, str] | None:
-        """Read the header block into ``self.headers``; ``(status, message)`` when it is refused: 431 past
-        MAX_HEADER_BYTES or 100 lines (as ``http.client`` counts them), 400 for a line that is not a header."""
-        pairs: list[list[str]] = []
-        total = 0
-        readline = self.rfile.readline
-        while True:
-            line = readline(_MAX_HEADER_LINE + 1)
-            if len(line) > _MAX_HEADER_LINE:
-                return 431, "Line too long"
-            if line in (b"\r\n", b"\n", b""):
-                break
-            total += len(line) + 2
-            if total > MAX_HEADER_BYTES:
-                return 431, "Request header fields too large"
-            if len(pairs) >= _MAX_HEADERS:
-                return 431, "Too many headers"
-            text = line.decode("iso-8859-1")
-            if text[0] in " \t":  # an obsolete folded continuation of the previous header
-                if not pairs:
-                    return 400, "Bad header line"
-                pairs[-1][1] += text
-                continue
-            name, colon, value = text.partition(":")
-            if not colon or not _HEADER_NAME.fullmatch(name):
-                return 400, "Bad header line"
-            pairs.append([name, value.lstrip(" \t")])
-        self.headers = _Headers([(name, value.rstrip("\r\n")) for name, value in pairs])  # type: ignore[assignment]
-        return None
-
-    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        """The whole answer (status line, headers, JSON body) in one write."""
-        self._answered = True
-        data = json.dumps(payload).encode()
-        self.log_request(status)
-        if self.request_version == "HTTP/0.9":  # body only, no status line
-            self.wfile.write(data)
-            return
-        lines = [
-            f"{self.protocol_version} {status} {_reason(status)}\r\nServer: {self.server_version}\r\n"
-            f"Date: {_http_date()}\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-        ]
-        lines.extend(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
-        if self.close_connection:
-            lines.append("Connection: close\r\n")
-        lines.append("\r\n")
-        out = "".join(lines).encode("latin-1")
-        self.wfile.write(out + data if self.command != "HEAD" else out)
-
     # -- routing ----------------------------------------------------------------------------------------
     def _dispatch(self) -> None:
         owner = self.server.owner
@@ -362,7 +194,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.path[:200],
                 reply.message,
             )
-            self._send(
+            self.send_json(
                 reply.status, {"error": {"code": reply.status, "message": reply.message}}, reply.headers
             )
         except OSError:  # the client went away or stalled (timeouts, resets): nobody to answer
@@ -372,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("listener: unexpected error on %s %s", self.command, self.path[:200])
             self.close_connection = True
             if not getattr(self, "_answered", False):
-                self._send(
+                self.send_json(
                     500, {"error": {"code": 500, "message": "Internal error; the event was not stored"}}
                 )
 
@@ -381,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, owner: WebhookServer) -> None:
         path = urlsplit(self.path).path
         if path == HEALTH_PATH and self.command in ("GET", "HEAD"):
-            self._send(200, {"status": "ok", "listening": owner.url})
+            self.send_json(200, {"status": "ok", "listening": owner.url})
             return
         if path.rstrip("/") != owner.path.rstrip("/"):  # a trailing slash on either side is tolerated
             raise _Reply(404, "Not found")
@@ -794,7 +626,7 @@ class WebhookServer:
         if malformed:
             reply["error"] = {"code": 400, "message": malformed}
         try:
-            handler._send(400 if malformed else 200, reply)
+            handler.send_json(400 if malformed else 200, reply)
         finally:
             self._after_commit(event, duplicate)
 
@@ -804,9 +636,9 @@ class WebhookServer:
         handler.close_connection = True
         problem = self.storage.failed(exc, getattr(self.store, "path", None))
         if problem is None:
-            return handler._send(500, {"error": {"code": 500, "message": "Could not store the event"}})
+            return handler.send_json(500, {"error": {"code": 500, "message": "Could not store the event"}})
         text = f"{problem.title}; the event was not stored"
-        handler._send(503, {"error": {"code": 503, "message": text}}, {"Retry-After": "30"})
+        handler.send_json(503, {"error": {"code": 503, "message": text}}, {"Retry-After": "30"})
 
     def _after_commit(self, event: StoredEvent, duplicate: bool) -> None:
         if self.on_event is not None:
