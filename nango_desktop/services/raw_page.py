@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import json.scanner
 import re
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
@@ -15,6 +16,7 @@ from nango_desktop.services.gcpause import gc_paused
 if TYPE_CHECKING:
     from nango_desktop.domain.connection_rows import ConnectionRow
 
+YIELD_EVERY = 50  # rows built between two releases of the GIL (a page of 1,000 is ~10 ms of Python)
 _RAW_REQUIRED = (("id", int), ("connection_id", str), ("provider", str), ("provider_config_key", str),
                  ("created", str))  # fmt: skip
 _WS = re.compile(r"[ \t\n\r]*")
@@ -95,7 +97,9 @@ def connection_rows(page: list[dict], *, status: int = 200) -> list[ConnectionRo
     the session's list: no model built. Each row's full model comes later from the page's JSON, kept
     compressed (a :class:`RawPage` with its text), or from the row's own JSON (a narrowed page). A row whose
     optional fields have an unusual shape is validated by the model now, as a model listing would: a bad
-    one raises MalformedResponseError naming the field."""
+    one raises MalformedResponseError naming the field. Runs on a loading worker: every ``YIELD_EVERY`` rows it
+    lets the GUI thread take the GIL (each of its Qt callbacks needs it; ~10 ms of Python per page held it up).
+    """
     from pydantic import ValidationError  # not on the CLI's lean path (this module's listing needs neither)
 
     from nango_desktop.domain.connection_rows import PageSource, is_plain, row_of_connection, row_of_mapping
@@ -105,6 +109,8 @@ def connection_rows(page: list[dict], *, status: int = 200) -> list[ConnectionRo
     source = PageSource(text) if text is not None else None
     rows = []
     for index, item in enumerate(page):
+        if index % YIELD_EVERY == 0:
+            time.sleep(0)  # a waiting GUI thread takes the GIL now, not after the switch interval (5 ms)
         if not is_plain(item):
             try:
                 rows.append(row_of_connection(Connection.model_validate(item)))

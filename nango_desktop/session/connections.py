@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Key = tuple[str, str]  # (connection_id, integration_id)
 PAGE_SIZE = 1000
+PAGES_IN_FLIGHT = 1  # pages handed to the GUI thread and not yet taken by it
 
 
 def key_of(conn: Connection | ConnectionRow) -> Key:
@@ -72,9 +73,8 @@ class ConnectionsStore(QObject):
     loadFailed = Signal(object)  # exception
     connectionUpdated = Signal(object)  # Connection
     connectionRemoved = Signal(str, str)  # (connection_id, integration_id)
-    _pageReady = Signal(
-        int, object, object
-    )  # (generation, list[ConnectionRow], prepared); on the worker thread
+    # (generation, list[ConnectionRow], prepared, credit); emitted on the worker thread
+    _pageReady = Signal(int, object, object, object)
 
     def __init__(
         self,
@@ -188,17 +188,33 @@ class ConnectionsStore(QObject):
         """Worker thread: fetch every page and hand each one to the GUI thread."""
         client = self._client_provider()  # type: ignore[misc]
         loaded = 0
+        # Back-pressure: a page is handed over only once the GUI thread took the previous one. Pages queued
+        # faster than the GUI takes them would be delivered in one batch of events (no timer, no paint between).
+        credit = threading.Semaphore(PAGES_IN_FLIGHT)
         for raw in client.iter_connection_pages(page_size=self._page_size, cancel=cancel, raw=True):
             page = page_rows(raw)
             del raw
             loaded += len(page)
             preparer = self._preparer
-            self._pageReady.emit(generation, page, None if preparer is None else preparer(page))
+            prepared = None if preparer is None else preparer(page)
+            while not credit.acquire(timeout=0.05):
+                if cancel.is_set():
+                    raise CancelledError(detail=f"Cancelled after {loaded:,} connections")
+            self._pageReady.emit(generation, page, prepared, credit)
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
-    @Slot(int, object, object)
-    def _on_page(self, generation: int, page: list[ConnectionRow], prepared: Any = None) -> None:
+    @Slot(int, object, object, object)
+    def _on_page(
+        self, generation: int, page: list[ConnectionRow], prepared: Any = None, credit: Any = None
+    ) -> None:
+        try:
+            self._take_page(generation, page, prepared)
+        finally:
+            if credit is not None:
+                credit.release()  # the worker may hand over its next page
+
+    def _take_page(self, generation: int, page: list[ConnectionRow], prepared: Any) -> None:
         if generation != self._generation:
             return  # a page of a replaced or cancelled load
         # The connections live as long as the session: keep the cyclic GC from re-scanning them on every

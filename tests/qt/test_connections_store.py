@@ -241,3 +241,60 @@ def test_each_session_has_its_own_store_and_views_follow_the_current_one(qtbot, 
     with qtbot.waitSignal(second.connectionUpdated, timeout=TIMEOUT):
         second.connectionUpdated.emit(updated)  # the current store still reaches the table
     assert page.model.connection(page.model.row_of(*shown[1])).tags == {"plan": "moved"}
+
+
+def test_the_worker_hands_over_a_page_only_once_the_gui_took_the_previous_one(
+    qtbot, ctx, nango_server, monkeypatch
+):
+    """Issue 16: pages handed over faster than the GUI thread takes them were delivered in one batch of events
+    (no timer, no repaint between them: a long stall). With the GUI thread busy on the first page, the worker
+    builds at most the next one and waits; the load then completes with every page in order."""
+    import threading
+
+    from nango_desktop.session import connections as store_module
+
+    store = ctx.connections_store
+    store._page_size = 5  # ten pages for 50 connections
+    built: list[int] = []
+    third = threading.Event()
+    real = store_module.page_rows
+
+    def spy(page):
+        rows = real(page)
+        built.append(len(rows))
+        if len(built) >= 3:
+            third.set()
+        return rows
+
+    monkeypatch.setattr(store_module, "page_rows", spy)
+    seen_while_busy: list[bool] = []
+
+    def busy_on_first_page(page):
+        if not seen_while_busy:  # the GUI thread busy with page 1: no page 3 may be built meanwhile
+            seen_while_busy.append(third.wait(0.5))
+
+    store.pageLoaded.connect(busy_on_first_page)
+    with qtbot.waitSignal(store.loaded, timeout=TIMEOUT):
+        store.load()
+    assert seen_while_busy == [False]
+    assert built == [5] * 10 and [key_of(c) for c in store.connections()] == [
+        (c["connection_id"], c["provider_config_key"])
+        for c in sorted(nango_server.connections, key=lambda c: (c["created"], c["id"]), reverse=True)
+    ]
+
+
+def test_a_load_cancelled_while_its_worker_waits_for_the_gui_ends(qtbot, ctx, nango_server):
+    store = ctx.connections_store
+    store._page_size = 5
+    first = []
+
+    def cancel_on_first_page(page):
+        if not first:
+            first.append(len(page))
+            store.cancel()  # the worker has the next page ready and waits for the GUI to take this one
+
+    store.pageLoaded.connect(cancel_on_first_page)
+    with qtbot.waitSignal(store.loadFinished, timeout=TIMEOUT) as finished:
+        task = store.load()
+    assert finished.args == [False] and first == [5]
+    assert task.wait(10.0) and not store.is_loading and len(store.arrived()) == 0
