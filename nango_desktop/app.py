@@ -78,9 +78,10 @@ def build_main_window(ctx: AppContext, *, defer_start_page: bool = False) -> Mai
 
 
 def after_painted(ctx: AppContext, window: MainWindow) -> None:
-    """What the first frame need not wait for: the start page, then the key and the keyring backend."""
+    """What the first frame need not wait for: the start page, the key and the keyring backend, the listeners."""
     window.build_current_page()
     ctx.start_background()
+    window.start_listeners()
 
 
 def setup_app_logging(verbose: bool = False) -> object:

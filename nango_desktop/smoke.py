@@ -133,7 +133,8 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
     t0 = time.perf_counter()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="nango-smoke-") as tmp:
-        os.environ["NANGO_DESKTOP_HOME"] = tmp
+        # NANGO_SMOKE_HOME: start with that home's saved profiles (benchmarks/bench_startup.py); else a fresh one
+        os.environ["NANGO_DESKTOP_HOME"] = os.environ.get("NANGO_SMOKE_HOME") or tmp
         report = _Report()
         state: dict[str, object] = {}
 

@@ -90,11 +90,13 @@ def _available_geometry(widget: QWidget) -> QRect:
 
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, defer_start_page: bool = False) -> None:
-        """``defer_start_page``: the shell paints first and the start page is built by ``build_current_page()``
-        (the app calls it once the window has painted); every other page is built when first shown."""
+        """``defer_start_page``: the shell paints first; the start page (``build_current_page()``) and the
+        listeners (``start_listeners()``) follow the first paint (``app.after_painted``); every other page is built
+        when first shown."""
         super().__init__(parent)
         self.ctx = ctx
         self._defer_pages = defer_start_page
+        self._listeners_started = not defer_start_page
         self.setObjectName("mainWindow")
         self.setWindowIcon(icons.app_icon())
         self.setMinimumSize(QSize(760, 480))
@@ -119,7 +121,8 @@ class MainWindow(QMainWindow):
         ctx.listener_registry.listenersChanged.connect(self._update_listeners_label)
 
         self._fill_profiles()
-        self._start_enabled_listeners()
+        if self._listeners_started:
+            self._start_enabled_listeners()
         self._on_profile_changed(ctx.profile)
         self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
         self._defer_pages = False
@@ -439,9 +442,19 @@ class MainWindow(QMainWindow):
         self.production_banner.setVisible(production)
         self.status_api.setText("API: no calls yet")
         self.status_rate.setText("")
-        self._connect_listener()
+        if self._listeners_started:
+            self._connect_listener()
 
     # -- listener -------------------------------------------------------------------------------------
+    def start_listeners(self) -> None:
+        """After the first paint (deferred start): the listeners set to start with the app, and the current
+        profile's listener in the status bar (their HTTP stack and event stores load here, not before)."""
+        if self._listeners_started:
+            return
+        self._listeners_started = True
+        self._start_enabled_listeners()
+        self._connect_listener()
+
     def _start_enabled_listeners(self) -> None:
         """ "Start with the app" is per profile: every profile whose listener is enabled starts now, the
         current one or not (each on its own port)."""

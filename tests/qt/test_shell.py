@@ -412,3 +412,23 @@ def test_the_app_paints_the_shell_then_builds_the_start_page_and_reads_the_keyri
     assert events == ["painted", "prefetch"]
     assert window.pages.is_built("overview") and isinstance(window.current_page(), FakePage)
     ctx.shutdown(timeout=5)
+
+
+def test_listeners_set_to_start_with_the_app_start_after_the_first_paint(qtbot, fake_pages, secret_store, tmp_home):
+    """Deferred start: no listener (HTTP stack, event store, port) before the first paint; after it, every
+    listener set to start with the app runs, the current profile's shown in the status bar."""
+    from nango_desktop import app as app_module
+    from nango_desktop.settings import ListenerSettings
+
+    def listening(name: str) -> Profile:
+        return Profile(name=name, listener=ListenerSettings(enabled=True, port=0, path=f"/{name}"))
+
+    settings = Settings(profiles=[listening("cur"), listening("other")], current_profile="cur")
+    ctx = AppContext(settings, secret_store, start_background=False)
+    window = app_module.build_main_window(ctx, defer_start_page=True)
+    qtbot.addWidget(window)
+    assert ctx.listener_registry.listeners() == {}  # nothing built before the first paint
+    app_module.after_painted(ctx, window)
+    qtbot.waitUntil(lambda: set(ctx.listener_registry.running()) == {"cur", "other"}, timeout=10_000)
+    qtbot.waitUntil(lambda: "listening" in window.status_listener.text().lower(), timeout=10_000)
+    ctx.shutdown(timeout=5)
