@@ -66,6 +66,16 @@ class ListenerSettings(BaseModel):
     retention_days: int = Field(30, ge=0)
     # invalid and unsigned events: their own budget, so a flood of them never evicts a verified event
     retention_unverified_count: int = Field(default=5_000, ge=0)
+    # Listener tunables (issue 16; the server's own defaults, see services/webhook_server and listener_slots):
+    # connections served at once; a quarter of them reserved for requests that arrive complete, at most three
+    # quarters of the others for one (non-loopback) address; a connection that sends nothing in
+    # first_byte_timeout seconds is closed; requests that do not verify are throttled per address (429).
+    max_connections: int = Field(default=64, ge=4, le=1024)
+    reserved_share: float = Field(default=0.25, ge=0.05, le=0.75)
+    per_peer_share: float = Field(default=0.75, ge=0.05, le=1.0)
+    first_byte_timeout: float = Field(default=2.0, ge=0.1, le=60.0)
+    unverified_rate: float = Field(default=10.0, ge=0.1, le=10_000.0)  # per second and address
+    unverified_burst: int = Field(default=100, ge=1, le=100_000)
 
     @field_validator("path")
     @classmethod

@@ -55,6 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="verify requests signed only with the legacy X-Nango-Signature (weaker; for old self-hosted Nango)",
     )
+    tuning = listen.add_argument_group(
+        "limits", "default: the profile's listener settings (shown when listening starts)"
+    )
+    for flag, kind, text in _TUNABLE_FLAGS:
+        tuning.add_argument(flag, type=kind, metavar="N", help=text)
     listen.set_defaults(func=cmd_listen)
 
     events = subparsers.add_parser("events", help="read the stored webhook events")
@@ -96,6 +101,49 @@ def _positive(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return number
+
+
+# flag, type, help: each sets the ListenerSettings field of the same name for this run (validated the same way)
+_TUNABLE_FLAGS = (
+    ("--max-connections", int, "connections served at once (4-1024; default 64)"),
+    ("--reserved-share", float, "share of them kept for requests that arrive complete (0.05-0.75; 0.25)"),
+    ("--per-peer-share", float, "share of the others one non-loopback address may hold (0.05-1; 0.75)"),
+    ("--first-byte-timeout", float, "seconds a connection may stay silent before it is closed (0.1-60; 2)"),
+    ("--unverified-rate", float, "unverified requests per second per address before 429 (0.1-10000; 10)"),
+    ("--unverified-burst", int, "burst of unverified requests per address (1-100000; 100)"),
+)
+
+
+def _tuned(args: argparse.Namespace, settings: ListenerSettings) -> ListenerSettings:
+    """The profile's listener settings with this run's limit flags applied, validated like saved ones."""
+    from pydantic import ValidationError
+
+    changes = {
+        name: value
+        for flag, _, _ in _TUNABLE_FLAGS
+        if (value := getattr(args, (name := flag[2:].replace("-", "_")), None)) is not None
+    }
+    try:
+        return ListenerSettings.model_validate({**settings.model_dump(), **changes})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        raise CliError("Invalid listener limit", problems) from exc
+
+
+def limits_line(settings: ListenerSettings) -> str:
+    """The listener's limits in words (``listen`` prints it when it starts)."""
+    from nango_desktop.services.listener_slots import slot_counts
+
+    reserved, _, per_peer = slot_counts(
+        settings.max_connections, settings.reserved_share, settings.per_peer_share
+    )
+    return (
+        f"Limits: {settings.max_connections} connections ({reserved} reserved for complete requests, "
+        f"{per_peer} per remote address), first byte within {settings.first_byte_timeout:g} s, unverified "
+        f"requests {settings.unverified_rate:g}/s per address (burst {settings.unverified_burst})"
+    )
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
@@ -239,10 +287,10 @@ def _listen_keys(
 
 
 def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
-    from nango_desktop.services.webhook_server import ListenerError, WebhookServer
+    from nango_desktop.services.webhook_server import ListenerError, WebhookServer, tunables
 
     profile = _profile(args, ctx)
-    settings: ListenerSettings = profile.listener
+    settings: ListenerSettings = _tuned(args, profile.listener)
     keys = _listen_keys(args, ctx, profile.name, settings)
     if os.environ.get("NANGO_WEBHOOK_SIGNING_KEY"):
         keys_source: Callable[[], list[str]] = lambda: keys  # noqa: E731
@@ -288,6 +336,7 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
         forward_to=args.forward_to or settings.forward_to,
         on_forward=on_forward,
         on_state=partial(_report_storage, ctx),
+        **tunables(settings),
     )
     stop = getattr(args, "stop_event", None) or threading.Event()
     # Signals only set `stop`, also while stopping: a second Ctrl+C does not cut the clean shutdown short.
@@ -302,6 +351,7 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
             emit(
                 f"Listening on {server.url} (profile {profile.name}, {len(keys)} signing key(s)); Ctrl+C to stop"
             )
+            emit(limits_line(settings))
             if server.forwarder is not None:
                 emit(f"Forwarding to {server.forwarder.url}")
             while not stop.wait(0.5):

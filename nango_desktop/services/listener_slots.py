@@ -55,6 +55,13 @@ def request_complete(data: bytes) -> bool:
     return len(data) - (end + 4) >= min(length, PEEK_BYTES - end - 4)
 
 
+def slot_counts(max_connections: int, reserved_share: float, per_peer_share: float) -> tuple[int, int, int]:
+    """(reserved slots, general slots, general slots one non-loopback peer may hold), each at least 1."""
+    reserved = max(1, int(max_connections * reserved_share))
+    general = max(1, max_connections - reserved)
+    return reserved, general, max(1, int(general * per_peer_share))
+
+
 class Admission:
     def __init__(
         self,
@@ -64,10 +71,12 @@ class Admission:
         refuse: Callable[[socket.socket], None],
         wait: float = 2.0,
         waiting_capacity: int = 256,
+        reserved_share: float = 0.25,
+        per_peer_share: float = 0.75,
     ) -> None:
-        self.reserved_total = max(1, max_connections // 4)
-        self.general_total = max(1, max_connections - self.reserved_total)
-        self.per_peer = max(1, self.general_total * 3 // 4)
+        self.reserved_total, self.general_total, self.per_peer = slot_counts(
+            max_connections, reserved_share, per_peer_share
+        )
         self._admit, self._refuse = admit, refuse
         self.wait, self.waiting_capacity = wait, waiting_capacity
         self._lock = threading.Lock()

@@ -50,7 +50,7 @@ from nango_desktop.services.http_request import LeanHTTPHandling
 from nango_desktop.services.listener_slots import BUSY, Admission
 from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
-from nango_desktop.settings import DEFAULT_LISTENER_PORT
+from nango_desktop.settings import DEFAULT_LISTENER_PORT, ListenerSettings
 from nango_desktop.store.diskerrors import StorageWatch
 from nango_desktop.store.events import EventStore, ForwardResult, StoredEvent
 
@@ -61,7 +61,14 @@ HEALTH_PATH = "/healthz"
 BROWSER_CONTENT_TYPES = ("text/plain", "multipart/form-data", "application/x-www-form-urlencoded")
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,15}")  # strictly ASCII digits; 15 digits is far above any limit
 
-__all__ = ["DEFAULT_LISTENER_PORT", "ListenerError", "ListenerState", "ListenerStats", "WebhookServer"]
+__all__ = [
+    "DEFAULT_LISTENER_PORT",
+    "ListenerError",
+    "ListenerState",
+    "ListenerStats",
+    "WebhookServer",
+    "tunables",
+]
 
 
 class ListenerError(Exception):
@@ -295,7 +302,12 @@ class _HTTPServer(ThreadingHTTPServer):
         super().server_activate()
         # general slots per peer, a reserved share for requests that arrive complete (services/listener_slots)
         self.admission = Admission(
-            self.owner.max_connections, admit=self._admit, refuse=self._refuse, wait=self.owner.admission_wait
+            self.owner.max_connections,
+            admit=self._admit,
+            refuse=self._refuse,
+            wait=self.owner.admission_wait,
+            reserved_share=self.owner.reserved_share,
+            per_peer_share=self.owner.per_peer_share,
         )
         self._releases: dict[socket.socket, Callable[[], None]] = {}
 
@@ -362,6 +374,18 @@ def _shutdown(sock: socket.socket, how: int) -> None:
         pass
 
 
+def tunables(settings: ListenerSettings) -> dict[str, Any]:
+    """The ``WebhookServer`` keyword arguments a profile's listener settings tune (slots, first-byte timeout,
+    per-peer throttle of unverified requests): one mapping for the GUI's listener and ``listen``."""
+    return {
+        "max_connections": settings.max_connections,
+        "reserved_share": settings.reserved_share,
+        "per_peer_share": settings.per_peer_share,
+        "first_byte_timeout": settings.first_byte_timeout,
+        "unverified_limiter": PeerLimiter(settings.unverified_rate, settings.unverified_burst),
+    }
+
+
 class WebhookServer:
     def __init__(
         self,
@@ -386,6 +410,8 @@ class WebhookServer:
         first_byte_timeout: float = 2.0,
         admission_wait: float = 2.0,
         unverified_limiter: PeerLimiter | None = None,
+        reserved_share: float = 0.25,
+        per_peer_share: float = 0.75,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -406,9 +432,8 @@ class WebhookServer:
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.first_byte_timeout = first_byte_timeout  # for connections that have sent nothing (item 5)
-        self.admission_wait = (
-            admission_wait  # how long a connection over the general slots may take to arrive
-        )
+        self.admission_wait = admission_wait  # for a connection over the general slots to arrive
+        self.reserved_share, self.per_peer_share = reserved_share, per_peer_share  # listener_slots
         # unverified (invalid / unsigned) requests per peer: 10/s, bursts of 100; verified ones are never limited
         self.unverified_limiter = unverified_limiter or PeerLimiter()
         self.state = ListenerState.STOPPED

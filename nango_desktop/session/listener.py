@@ -30,7 +30,13 @@ from nango_desktop.domain.webhooks import is_verified
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.forwarder import Forwarder
-from nango_desktop.services.webhook_server import HEALTH_PATH, ListenerError, WebhookServer, is_loopback
+from nango_desktop.services.webhook_server import (
+    HEALTH_PATH,
+    ListenerError,
+    WebhookServer,
+    is_loopback,
+    tunables,
+)
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.store.events import ForwardResult
 
@@ -50,6 +56,12 @@ RESTART_FIELDS = (
     "accept_legacy_signatures",
     "max_body_bytes",
     "forward_to",
+    "max_connections",
+    "reserved_share",
+    "per_peer_share",
+    "first_byte_timeout",
+    "unverified_rate",
+    "unverified_burst",
 )
 
 
@@ -215,6 +227,7 @@ class ListenerController(QObject):
                 forward_to=s.forward_to or None,
                 on_forward=self._bridge.post,
                 on_state=self._post_state,
+                **tunables(s),
             )
             server.start()
         except ListenerError as exc:

@@ -312,3 +312,15 @@ def test_signal_emits_do_not_leak_references_to_true():
     for i in range(2000):
         emitter.ping.emit(i, False)
     assert sys.getrefcount(True) >= before
+
+
+def test_listener_limits_from_the_settings_reach_the_server_and_a_change_restarts_it(qtbot, make_controller):
+    controller = make_controller(max_connections=8, first_byte_timeout=0.5, unverified_burst=1)
+    assert controller.start()
+    server = controller._server
+    assert server.first_byte_timeout == 0.5 and server._httpd.admission.general_total == 6
+    assert [post_webhook(controller.url, auth_webhook(), "wrong")[0] for _ in range(2)] == [200, 429]
+
+    controller.apply_settings(controller.settings.model_copy(update={"first_byte_timeout": 1.5}))
+    assert controller.running and controller._server is not server  # restarted with the new limit
+    assert controller._server.first_byte_timeout == 1.5
