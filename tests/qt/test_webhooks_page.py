@@ -904,3 +904,35 @@ def test_listener_status_says_disk_full_with_the_path_and_recovers(qtbot, page):
     assert _post_padded(url, 2) == 200
     qtbot.waitUntil(lambda: "Listening on" in page.state_label.text(), timeout=10_000)
     assert page._listener.storage_problem == ""
+
+
+def test_advanced_limits_are_loaded_applied_saved_and_restart_a_running_listener(qtbot, page, ctx):
+    page.settings_toggle.setChecked(True)
+    limits = page.limits
+    assert not limits.body.isVisible(), "collapsed by default"
+    limits.toggle.setChecked(True)
+    assert limits.body.isVisible()
+    fields = limits.fields
+    assert fields["max_connections"].value() == 64 and fields["reserved_share"].value() == 25
+    assert fields["first_byte_timeout"].value() == 2.0 and fields["unverified_burst"].value() == 100
+    assert "48 general slots (36 per remote address) and 16 reserved" in limits.summary.text()
+    # the editors cannot go past what the settings model accepts
+    fields["max_connections"].setValue(2)
+    assert fields["max_connections"].value() == 4
+    url = start(qtbot, page)
+    first = page._listener._server
+    fields["max_connections"].setValue(8)
+    fields["first_byte_timeout"].setValue(0.5)
+    fields["unverified_burst"].setValue(1)
+    assert "6 general slots (4 per remote address) and 2 reserved" in limits.summary.text()
+    page.apply_settings()
+    saved = ctx.profile.listener
+    assert (saved.max_connections, saved.first_byte_timeout, saved.unverified_burst) == (8, 0.5, 1)
+    assert page._listener._server is not first, "restarted with the new limits"
+    server = page._listener._server
+    assert server.first_byte_timeout == 0.5 and server._httpd.admission.general_total == 6
+    url = page._listener.url
+    assert [post_webhook(url, auth_webhook(), "wrong")[0] for _ in range(2)] == [200, 429]
+    limits.defaults_button.click()
+    page.apply_settings()
+    assert ctx.profile.listener.max_connections == 64 and ctx.profile.listener.unverified_burst == 100

@@ -35,6 +35,7 @@ from nango_desktop.session.listener import (
 )
 from nango_desktop.settings import ListenerSettings
 from nango_desktop.ui import icons, theme
+from nango_desktop.ui.webhooks.limits import ListenerLimits
 
 if TYPE_CHECKING:
     from nango_desktop.ui.context import AppContext
@@ -153,6 +154,8 @@ class ListenerPanel(_Base):
         checks.addWidget(self.rotate_key_button)
         box.addLayout(checks)
         box.addWidget(self.legacy_check)
+        self.limits = ListenerLimits()  # collapsed "Advanced: limits" group (ui/webhooks/limits.py)
+        box.addWidget(self.limits)
         box.addWidget(self.bind_warning)
         self.settings_panel.setVisible(False)
         self.settings_toggle.toggled.connect(self.settings_panel.setVisible)
@@ -207,6 +210,7 @@ class ListenerPanel(_Base):
         self.autostart_check.setChecked(s.enabled)
         self.reject_check.setChecked(s.reject_invalid and s.reject_unsigned)
         self.legacy_check.setChecked(s.accept_legacy_signatures)
+        self.limits.load(s)
         self.public_edit.blockSignals(True)
         self.public_edit.setText(s.public_url or "")
         self.public_edit.blockSignals(False)
@@ -270,6 +274,7 @@ class ListenerPanel(_Base):
                     "reject_unsigned": self.reject_check.isChecked(),
                     "accept_legacy_signatures": self.legacy_check.isChecked(),
                 }
+                | self.limits.values()
             )
         except ValidationError as exc:
             first = exc.errors()[0]
