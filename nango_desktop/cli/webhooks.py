@@ -295,11 +295,14 @@ def cmd_listen(args: argparse.Namespace, ctx: CliContext) -> int:
     if os.environ.get("NANGO_WEBHOOK_SIGNING_KEY"):
         keys_source: Callable[[], list[str]] = lambda: keys  # noqa: E731
     else:
-        from nango_desktop.services.rotation import KeyCache, active_signing_keys
+        from nango_desktop.services.rotation import KeyCache, active_signing_keys, without_expired_previous
 
         # re-read (every few seconds): a rotation (profile rotate-signing-key, the GUI) reaches this
         # running listener without a restart; the previous key verifies until it expires
-        keys_source = KeyCache(lambda: active_signing_keys(ctx.secrets, profile.name))
+        keys_source = KeyCache(
+            lambda: active_signing_keys(ctx.secrets, profile.name),
+            prune=partial(without_expired_previous, profile.name),
+        )
     out_lock = threading.Lock()
 
     def emit(text: str) -> None:

@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,16 +139,47 @@ def forget_previous_key(secrets: Any, profile: str) -> None:
     log.info("The previous webhook signing key of %s expired and was deleted", profile)
 
 
-class KeyCache:
-    """Signing keys for listener threads, re-read at most every ``ttl`` seconds (keyring calls are slow):
-    a rotation done elsewhere reaches a running listener without a restart. ``invalidate()`` makes the
-    next request read them again at once (after a rotation in the same process)."""
+def without_expired_previous(
+    profile: str, keys: list[str], *, clock: Callable[[], float] = time.time
+) -> list[str]:
+    """``keys`` (current, previous) without the previous key once its recorded expiry has passed: what
+    :func:`active_signing_keys` would give, decided without the keyring (the expiry is a file, not a secret)."""
+    if len(keys) > 1:
+        expires = previous_key_expiry(profile)
+        if expires is not None and clock() >= expires:
+            return keys[:1]
+    return keys
 
-    def __init__(self, source: Callable[[], list[str]], ttl: float = KEY_CACHE_SECONDS) -> None:
-        self._source, self._ttl = source, ttl
+
+class KeyCache:
+    """Signing keys for listener threads (the GUI's listeners and ``listen``), re-read at most every ``ttl``
+    seconds (keyring calls are slow): a rotation done elsewhere reaches a running listener without a restart.
+    ``invalidate()`` makes the next request read them again at once (after a rotation in the same process, or
+    when a webhook fails to verify).
+
+    One rule when reading:
+
+    - a read that succeeds replaces the keys, also when it gives none: a key deleted from the keyring (by this
+      app, by hand, or an expired previous key) stops verifying at the next read;
+    - a read that fails (keyring locked or unavailable, or any other error) keeps the last keys read, so a
+      keyring that locks with the screen does not turn every delivery into an unverified one; ``prune`` still
+      drops what must stop verifying without the keyring (an expired previous key, see
+      :func:`without_expired_previous`). The failure is logged once until a read succeeds again; the read is
+      tried again after ``ttl``.
+    """
+
+    def __init__(
+        self,
+        source: Callable[[], Sequence[str]],
+        ttl: float = KEY_CACHE_SECONDS,
+        *,
+        prune: Callable[[list[str]], list[str]] | None = None,
+    ) -> None:
+        self._source, self._ttl, self._prune = source, ttl, prune
         self._lock = threading.Lock()
         self._keys: list[str] = []
         self._read_at: float | None = None
+        self._failing = False
 
     def __repr__(self) -> str:  # never the keys themselves
         return f"<KeyCache {len(self._keys)} key(s)>"
@@ -161,9 +192,30 @@ class KeyCache:
         with self._lock:
             now = time.monotonic()
             if self._read_at is None or now - self._read_at > self._ttl:
-                try:
-                    self._keys = [k for k in self._source() if k]
-                except SecretStoreUnavailable:
-                    log.warning("Could not read the webhook signing keys; keeping the last ones")
                 self._read_at = now
+                self._refresh()
             return list(self._keys)
+
+    def _refresh(self) -> None:
+        try:
+            self._keys = [k for k in self._source() if k]
+        except Exception as exc:  # noqa: BLE001 - whatever the keyring raises, the listener goes on
+            if not self._failing:
+                reason = exc.title if isinstance(exc, SecretStoreUnavailable) else f"{type(exc).__name__}"
+                log.warning(
+                    "Could not read the webhook signing keys (%s); verifying with the last %d key(s) read",
+                    reason,
+                    len(self._keys),
+                    exc_info=not isinstance(exc, SecretStoreUnavailable),
+                )
+            self._failing = True
+            if self._prune is not None and self._keys:
+                try:
+                    self._keys = [k for k in self._prune(list(self._keys)) if k]
+                except Exception:  # noqa: BLE001 - cannot tell what is still valid: verify with nothing
+                    log.warning("Could not check the previous signing key's expiry", exc_info=True)
+                    self._keys = []
+            return
+        if self._failing:
+            log.info("The webhook signing keys can be read again")
+        self._failing = False

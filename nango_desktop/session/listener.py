@@ -19,8 +19,8 @@ import collections
 import http.client
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -82,35 +82,6 @@ def webhook_url_for_nango(settings: ListenerSettings) -> str | None:
     return base if base.endswith(path) else base + path
 
 
-class CachedKeys:
-    """Signing keys for the listener threads, read at most every ``ttl`` seconds (keyring calls are slow)."""
-
-    def __init__(self, source: Callable[[], Sequence[str]], ttl: float = 5.0) -> None:
-        self._source, self._ttl = source, ttl
-        self._lock = threading.Lock()
-        self._keys: list[str] = []
-        self._read_at: float | None = None
-
-    def __repr__(self) -> str:  # never the keys themselves
-        return f"<CachedKeys {len(self._keys)} key(s)>"
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._read_at = None
-
-    def __call__(self) -> list[str]:
-        with self._lock:
-            now = time.monotonic()
-            if self._read_at is None or now - self._read_at > self._ttl:
-                try:
-                    self._keys = [k for k in self._source() if k]
-                except Exception:  # noqa: BLE001 - a locked keyring must not fail the request
-                    log.warning("Could not read the webhook signing keys; events are stored unverified")
-                    self._keys = []
-                self._read_at = now
-            return list(self._keys)
-
-
 class ListenerController(QObject):
     """Start/stop the listener of one profile and deliver its events on the GUI thread."""
 
@@ -142,7 +113,11 @@ class ListenerController(QObject):
         self.store = store
         self.profile = profile
         self._settings = settings.model_copy()
-        self.keys = CachedKeys(keys)
+        # one key cache rule for every listener (services/rotation.KeyCache): a locked keyring keeps the last
+        # keys read, a key deleted or expired stops verifying
+        from nango_desktop.services.rotation import KeyCache, without_expired_previous  # noqa: PLC0415
+
+        self.keys = KeyCache(keys, prune=partial(without_expired_previous, profile))
         self._notify = notify
         self._server_factory = server_factory
         self._server: WebhookServer | None = None
