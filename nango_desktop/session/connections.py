@@ -64,6 +64,25 @@ def page_rows(page: list[Any]) -> list[ConnectionRow]:
     return rows_of(page)
 
 
+class PageCredit:
+    """Back-pressure between a loading worker and the GUI thread: the worker hands a page over only once the GUI
+    thread took the previous one (``PAGES_IN_FLIGHT``). Pages queued faster than the GUI takes them would be
+    delivered in one batch of events, with no timer and no repaint between them."""
+
+    def __init__(self, pages: int | None = None) -> None:
+        self._free = threading.Semaphore(PAGES_IN_FLIGHT if pages is None else pages)
+
+    def wait(self, cancel: threading.Event, loaded: int) -> None:
+        """Worker: block until the next page may be handed over (CancelledError when ``cancel`` is set)."""
+        while not self._free.acquire(timeout=0.05):
+            if cancel.is_set():
+                raise CancelledError(detail=f"Cancelled after {loaded:,} connections")
+
+    def taken(self) -> None:
+        """GUI thread: a page was taken (whether used or dropped)."""
+        self._free.release()
+
+
 class ConnectionsStore(QObject):
     loadStarted = Signal(object)  # Task
     pageLoaded = Signal(object)  # list[ConnectionRow]
@@ -188,18 +207,14 @@ class ConnectionsStore(QObject):
         """Worker thread: fetch every page and hand each one to the GUI thread."""
         client = self._client_provider()  # type: ignore[misc]
         loaded = 0
-        # Back-pressure: a page is handed over only once the GUI thread took the previous one. Pages queued
-        # faster than the GUI takes them would be delivered in one batch of events (no timer, no paint between).
-        credit = threading.Semaphore(PAGES_IN_FLIGHT)
+        credit = PageCredit()
         for raw in client.iter_connection_pages(page_size=self._page_size, cancel=cancel, raw=True):
             page = page_rows(raw)
             del raw
             loaded += len(page)
             preparer = self._preparer
             prepared = None if preparer is None else preparer(page)
-            while not credit.acquire(timeout=0.05):
-                if cancel.is_set():
-                    raise CancelledError(detail=f"Cancelled after {loaded:,} connections")
+            credit.wait(cancel, loaded)
             self._pageReady.emit(generation, page, prepared, credit)
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
@@ -212,7 +227,7 @@ class ConnectionsStore(QObject):
             self._take_page(generation, page, prepared)
         finally:
             if credit is not None:
-                credit.release()  # the worker may hand over its next page
+                credit.taken()  # the worker may hand over its next page
 
     def _take_page(self, generation: int, page: list[ConnectionRow], prepared: Any) -> None:
         if generation != self._generation:

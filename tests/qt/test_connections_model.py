@@ -566,3 +566,31 @@ def test_proxy_basics(qtbot, qtmodeltester):
     assert owned.parent() is parent  # QObject.parent() still works
     model.set_connections([])
     assert proxy.rowCount() == 0 and proxy.counts() == (0, 0)
+
+
+def test_own_load_builds_pages_only_a_little_ahead_of_the_gui(qtbot, nango_server, client, monkeypatch):
+    """Issue 16: a server-search load hands its pages over with back-pressure too: while the GUI thread is busy
+    with the first page, the worker builds at most two more (one handed over, one waiting), never the rest."""
+    import threading
+
+    from nango_desktop.ui.connections import model as model_module
+
+    built: list[int] = []
+    fourth = threading.Event()
+    real = model_module.page_rows
+
+    def spy(page):
+        rows = real(page)
+        built.append(len(rows))
+        if len(built) >= 4:
+            fourth.set()
+        return rows
+
+    monkeypatch.setattr(model_module, "page_rows", spy)
+    model = ConnectionsModel(lambda: client, page_size=5)  # ten pages
+    busy: list[bool] = []
+    model.pageLoaded.connect(lambda rows: busy.append(fourth.wait(0.5)) if not busy else None)
+    with qtbot.waitSignal(model.loadFinished, timeout=20_000) as finished:
+        model.load()
+    assert finished.args == [True] and busy == [False] and built == [5] * 10
+    assert [c.connection_id for c in model.rows()] == api_order(nango_server)

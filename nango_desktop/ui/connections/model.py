@@ -45,7 +45,7 @@ from nango_desktop.domain.models import Connection
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
 from nango_desktop.session.binding import SignalTracker
-from nango_desktop.session.connections import Key, key_of, page_rows, rows_of
+from nango_desktop.session.connections import Key, PageCredit, key_of, page_rows, rows_of
 from nango_desktop.ui.theme import STATUS_COLORS, STATUS_LABELS
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class ConnectionsModel(QAbstractTableModel):
     pageLoaded = Signal(object)  # list[ConnectionRow] of each page of the current load, as it arrives
     loadFinished = Signal(bool)
     loadFailed = Signal(object)
-    _pageReady = Signal(int, object)  # (generation, list[ConnectionRow]); emitted on the worker thread
+    _pageReady = Signal(int, object, object)  # (generation, list[ConnectionRow], PageCredit); on the worker
 
     def __init__(
         self,
@@ -403,20 +403,22 @@ class ConnectionsModel(QAbstractTableModel):
 
     def _fetch(self, generation: int, search: str | None, *, cancel: threading.Event, progress) -> int:
         """Worker thread: fetch every page, build rows, hand each page to the GUI thread."""
-        client = self._client_provider()  # type: ignore[misc]
-        loaded = 0
+        client, loaded, credit = self._client_provider(), 0, PageCredit()  # type: ignore[misc]
         pages = client.iter_connection_pages(
             search=search, page_size=self._page_size, cancel=cancel, raw=True
         )
         for page in pages:
             rows = page_rows(page)
             loaded += len(rows)
-            self._pageReady.emit(generation, rows)
+            credit.wait(cancel, loaded)
+            self._pageReady.emit(generation, rows, credit)
             progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
-    @Slot(int, object)
-    def _on_page(self, generation: int, rows: list[ConnectionRow]) -> None:
+    @Slot(int, object, object)
+    def _on_page(self, generation: int, rows: list[ConnectionRow], credit: PageCredit | None = None) -> None:
+        if credit is not None:
+            credit.taken()  # the GUI thread took this page (queued: its slot runs after this one returns)
         if generation != self._generation:
             return  # a page of a replaced or cancelled load
         # The rows live as long as the table: keep the cyclic GC from re-scanning them on every full
