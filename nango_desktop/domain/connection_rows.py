@@ -118,7 +118,12 @@ class ConnectionRow(tuple):
 
     @property
     def errors(self) -> list[Any]:
+        """The connection's errors (from the full model when it has any: prefer ``has_errors`` to test)."""
         return self.connection().errors if self[HAS_ERRORS] else []
+
+    @property
+    def has_errors(self) -> bool:
+        return self[HAS_ERRORS]  # type: ignore[no-any-return]
 
     @property
     def has_auth_error(self) -> bool:

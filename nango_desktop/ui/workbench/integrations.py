@@ -72,7 +72,7 @@ def connection_counts(connections: Sequence[Any]) -> tuple[Counter, Counter]:
     broken: Counter = Counter()
     for conn in connections:
         total[conn.provider_config_key] += 1
-        if getattr(conn, "errors", None):
+        if getattr(conn, "has_errors", None) or getattr(conn, "errors", None):  # rows: no model built
             broken[conn.provider_config_key] += 1
     return total, broken
 
