@@ -35,7 +35,7 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from nango_desktop.domain.connection_rows import ConnectionRow, row_of_connection
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.errors import CancelledError
-from nango_desktop.services.raw_page import connection_rows
+from nango_desktop.services.raw_page import connection_rows, gentle_parsing
 
 if TYPE_CHECKING:
     from nango_desktop.domain.models import Connection
@@ -71,6 +71,13 @@ class PageCredit:
 
     def __init__(self, pages: int | None = None) -> None:
         self._free = threading.Semaphore(PAGES_IN_FLIGHT if pages is None else pages)
+
+    def __enter__(self) -> PageCredit:
+        gentle_parsing(True)  # this worker's pages are parsed in short GIL slices (services/raw_page.py)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gentle_parsing(False)  # pool threads are reused
 
     def wait(self, cancel: threading.Event, loaded: int) -> None:
         """Worker: block until the next page may be handed over (CancelledError when ``cancel`` is set)."""
@@ -207,16 +214,16 @@ class ConnectionsStore(QObject):
         """Worker thread: fetch every page and hand each one to the GUI thread."""
         client = self._client_provider()  # type: ignore[misc]
         loaded = 0
-        credit = PageCredit()
-        for raw in client.iter_connection_pages(page_size=self._page_size, cancel=cancel, raw=True):
-            page = page_rows(raw)
-            del raw
-            loaded += len(page)
-            preparer = self._preparer
-            prepared = None if preparer is None else preparer(page)
-            credit.wait(cancel, loaded)
-            self._pageReady.emit(generation, page, prepared, credit)
-            progress(loaded, None, f"Loading… {loaded:,} connections")
+        with PageCredit() as credit:
+            for raw in client.iter_connection_pages(page_size=self._page_size, cancel=cancel, raw=True):
+                page = page_rows(raw)
+                del raw
+                loaded += len(page)
+                preparer = self._preparer
+                prepared = None if preparer is None else preparer(page)
+                credit.wait(cancel, loaded)
+                self._pageReady.emit(generation, page, prepared, credit)
+                progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
     @Slot(int, object, object, object)

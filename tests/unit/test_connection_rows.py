@@ -141,3 +141,71 @@ def test_a_row_from_a_model_keeps_that_model():
     model = Connection.model_validate(make_connections(1, 9)[0])
     row = row_of_connection(model)
     assert row.connection() is model and row_of_mapping(model.model_dump(), "{}")[:-2] == row[:-2]
+
+
+GENTLE_BODIES = [
+    json.dumps({"connections": make_connections(120, 5)}).encode(),
+    b'{ "next" : null ,\n "connections" :\n [\n  '
+    + json.dumps(make_connections(2, 1)[0], indent=2).encode()
+    + b"  ,\t"
+    + json.dumps(make_connections(2, 1)[1]).encode()
+    + b'\n ] , "x": [1, {"connections": 3}] }\n',
+    b'{"connections": [ ]}',
+    b'{"connections": []}',
+]
+BAD_BODIES = [
+    b'{"connections": [{"id": 1}',
+    b'{"connections": [1 2]}',
+    b'{"connections": [{}, ]}',
+    b'{"connections": [',
+]
+
+
+def parse_in_thread(body: bytes, gentle: bool):
+    """raw_connections on a thread with gentle parsing on or off (the flag is per thread)."""
+    import threading
+
+    from nango_desktop.services.raw_page import gentle_parsing
+
+    out: list = []
+
+    def run() -> None:
+        gentle_parsing(gentle)
+        try:
+            page = raw_connections(body)
+            out.append((list(page), page.text))
+        except MalformedResponseError as exc:
+            out.append(type(exc))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+@pytest.mark.parametrize("body", GENTLE_BODIES + BAD_BODIES)
+def test_gentle_parsing_of_a_page_gives_the_same_page(body):
+    """The store's worker parses a page's array one object at a time (short GIL holds): same rows, same text,
+    same errors as the single C call the CLI uses."""
+    assert parse_in_thread(body, True) == parse_in_thread(body, False)
+
+
+def test_gentle_parsing_is_per_thread():
+    from nango_desktop.services import raw_page
+
+    calls: list[int] = []
+    real = raw_page._scan_array
+
+    def spy(text, i):
+        calls.append(i)
+        return real(text, i)
+
+    raw_page._scan_array = spy
+    try:
+        parse_in_thread(GENTLE_BODIES[0], True)
+        assert len(calls) == 1
+        raw_connections(GENTLE_BODIES[0])  # this thread: not switched on
+        parse_in_thread(GENTLE_BODIES[0], False)
+        assert len(calls) == 1
+    finally:
+        raw_page._scan_array = real

@@ -1,10 +1,9 @@
 """The connections table: every connection of the environment, as compact rows.
 
-``ConnectionsModel`` shows the session's list (``follow(store)``: the store's pages are its rows, built on the
-store's loading worker) or a list of its own (``load(search=...)``: a server search, pages fetched on a
-``Task``), appending each page with one ``beginInsertRows`` as it arrives, so the first rows show at once and
-the GUI thread does little per page. Rows are ``domain.connection_rows.ConnectionRow`` (display, sort and
-filter values precomputed; the full model built on demand). A generation counter drops pages of a replaced load.
+``ConnectionsModel`` shows the session's list (``follow(store)``: the store's pages are its rows, built on its
+loading worker) or its own (``load(search=...)``: a server search on a ``Task``), appending each page with one
+``beginInsertRows`` as it arrives. Rows are ``domain.connection_rows.ConnectionRow`` (display, sort and filter
+values precomputed; the full model built on demand). A generation counter drops pages of a replaced load.
 
 Filtering and sorting happen in ``ConnectionsFilterProxy`` (proxy.py) on the Qt-free engine
 ``domain.filter_engine``; the source model keeps the API order (its own ``sort`` still works, for other views).
@@ -403,16 +402,17 @@ class ConnectionsModel(QAbstractTableModel):
 
     def _fetch(self, generation: int, search: str | None, *, cancel: threading.Event, progress) -> int:
         """Worker thread: fetch every page, build rows, hand each page to the GUI thread."""
-        client, loaded, credit = self._client_provider(), 0, PageCredit()  # type: ignore[misc]
+        client, loaded = self._client_provider(), 0  # type: ignore[misc]
         pages = client.iter_connection_pages(
             search=search, page_size=self._page_size, cancel=cancel, raw=True
         )
-        for page in pages:
-            rows = page_rows(page)
-            loaded += len(rows)
-            credit.wait(cancel, loaded)
-            self._pageReady.emit(generation, rows, credit)
-            progress(loaded, None, f"Loading… {loaded:,} connections")
+        with PageCredit() as credit:
+            for page in pages:
+                rows = page_rows(page)
+                loaded += len(rows)
+                credit.wait(cancel, loaded)
+                self._pageReady.emit(generation, rows, credit)
+                progress(loaded, None, f"Loading… {loaded:,} connections")
         return loaded
 
     @Slot(int, object, object)
