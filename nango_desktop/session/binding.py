@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import SignalInstance
@@ -20,6 +20,8 @@ class SignalTracker:
 
     def __init__(self) -> None:
         self._tracked: list[tuple[SignalInstance, Callable[..., Any]]] = []
+        self._target: Any = None
+        self._tracked_target_set = False
 
     def track(self, signal: SignalInstance, slot: Callable[..., Any]) -> None:
         signal.connect(slot)
@@ -30,6 +32,21 @@ class SignalTracker:
         self.disconnect_all()
         for signal, slot in pairs:
             self.track(signal, slot)
+
+    def follow(self, target: Any, pairs: Callable[[Any], Iterable[tuple[SignalInstance, Callable[..., Any]]]]) -> bool:
+        """Bind to ``target`` (e.g. the current profile's listener) through ``pairs(target)``, dropping the
+        bindings to the previous one; nothing when ``target`` is already the followed one; ``None`` only drops.
+        True when the followed object changed."""
+        if self._tracked_target_set and target is self._target:
+            return False
+        self._target, self._tracked_target_set = target, True
+        self.rebind(*(pairs(target) if target is not None else ()))
+        return True
+
+    @property
+    def target(self) -> Any:
+        """The object ``follow`` binds to (None before the first call)."""
+        return self._target
 
     def disconnect_all(self) -> None:
         tracked, self._tracked = self._tracked, []

@@ -189,13 +189,8 @@ class LinkTracker(QObject):
 
     def attach_listener(self) -> None:
         """Follow ``ctx.listener`` (rebuilt when the profile changes)."""
-        listener = getattr(self.ctx, "listener", None)
-        if listener is self._listener:
-            return
-        self._bound.disconnect_all()
-        self._listener = listener
-        if listener is not None:
-            self._bound.track(listener.eventReceived, self.on_event)
+        self._listener = getattr(self.ctx, "listener", None)
+        self._bound.follow(self._listener, lambda listener: [(listener.eventReceived, self.on_event)])
 
     def listener_running(self) -> bool:
         self.attach_listener()

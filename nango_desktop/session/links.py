@@ -51,26 +51,27 @@ def new_link(
     session: Session | None, tracker: LinkTracker, request: LinkRequest, *, parent: Any = None
 ) -> Op[IssuedLink]:
     """POST /connect/sessions for a new customer connection; the link is recorded and its token kept."""
-    issuer = _issuer(tracker)
-    return Op(
-        session,
-        lambda client: issuer(client).new_link(request),
-        name=f"Create a connect link for {request.end_user_id.strip() or 'a customer'}",
-        parent=parent,
-    )
+    who = request.end_user_id.strip() or "a customer"
+    return _issue(session, tracker, lambda issuer: issuer.new_link(request), f"Create a connect link for {who}", parent)
 
 
 def reconnect_link(
     session: Session | None, tracker: LinkTracker, connection: Any, *, parent: Any = None
 ) -> Op[IssuedLink]:
     """POST /connect/sessions/reconnect for one connection, sending its current tags (read again first)."""
+    name = f"Create a reconnect link for {connection.connection_id}"
+    return _issue(session, tracker, lambda issuer: issuer.reconnect_link(connection), name, parent)
+
+
+def _issue(
+    session: Session | None,
+    tracker: LinkTracker,
+    call: Callable[[LinkIssuer], IssuedLink],
+    name: str,
+    parent: Any,
+) -> Op[IssuedLink]:
     issuer = _issuer(tracker)
-    return Op(
-        session,
-        lambda client: issuer(client).reconnect_link(connection),
-        name=f"Create a reconnect link for {connection.connection_id}",
-        parent=parent,
-    )
+    return Op(session, lambda client: call(issuer(client)), name=name, parent=parent)
 
 
 def bulk_reconnect(

@@ -127,6 +127,25 @@ def test_signal_tracker_drops_every_tracked_connection(qtbot):
     tracker.disconnect_all()  # twice is harmless
 
 
+def test_signal_tracker_follows_one_object_at_a_time(qtbot):
+    a, b = _Emitter(), _Emitter()
+    got: list[tuple[str, int]] = []
+    tracker = SignalTracker()
+
+    def pairs(name):
+        return lambda emitter: [(emitter.fired, lambda v: got.append((name, v)))]
+
+    assert tracker.follow(a, pairs("a")) and tracker.target is a
+    assert not tracker.follow(a, pairs("again"))  # already followed: no second connection
+    a.fired.emit(1)
+    assert tracker.follow(b, pairs("b"))  # the previous object is dropped
+    a.fired.emit(2)
+    b.fired.emit(3)
+    assert tracker.follow(None, pairs("none")) and len(tracker) == 0
+    b.fired.emit(4)
+    assert got == [("a", 1), ("b", 3)]
+
+
 def test_delete_operation_removes_the_row_everywhere(qtbot, ctx, nango_server):
     from nango_desktop.session import operations
 

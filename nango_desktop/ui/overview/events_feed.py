@@ -33,7 +33,6 @@ class EventsFeed(QObject):
         self._loading = False
         self._pending: list[Any] = []
         self._generation = 0
-        self._listener: Any = None
         self._bound = SignalTracker()  # the profile's listener, dropped in one call
         self._live_timer = QTimer(self)
         self._live_timer.setSingleShot(True)
@@ -50,12 +49,7 @@ class EventsFeed(QObject):
 
     def attach_listener(self) -> None:
         listener = self.ctx.session.listener if self.ctx.session is not None else None
-        if listener is self._listener:
-            return
-        self._bound.disconnect_all()
-        self._listener = listener
-        if listener is not None:
-            self._bound.track(listener.eventsReceived, self._on_events)
+        self._bound.follow(listener, lambda found: [(found.eventsReceived, self._on_events)])
 
     def load(self) -> Any:
         """Count the stored events of the last ``max_minutes`` on a worker (live events meanwhile are kept)."""
