@@ -261,6 +261,40 @@ def set_webhook_override(
     )
 
 
+class _KeyCheck:
+    """The session of a key check: a throw-away client for a profile that is not saved yet."""
+
+    def __init__(self, make_client: Callable[[], NangoClient]) -> None:
+        self._make_client = make_client
+
+    def client(self) -> NangoClient:
+        return self._make_client()
+
+    def show_error(self, exc: BaseException, parent: Any = None) -> None:
+        log.info("Key check failed: %s", exc)
+
+    def apply_changes(self, changes: Changes) -> None:
+        """A key check changes nothing."""
+
+
+def check_key(make_client: Callable[[], NangoClient], *, parent: Any = None) -> Op[str | None]:
+    """List one connection with a new profile's URL and key (the profile dialog's "Test and save").
+    ``make_client`` runs on the worker (it may read the stored key from the keyring). The result is None, or a
+    warning when the key is valid but cannot list connections (a missing scope)."""
+    from nango_desktop.services.errors import MissingScopeError
+
+    def work(client: NangoClient) -> str | None:
+        try:
+            client.list_connections(limit=1)
+        except MissingScopeError as exc:  # the key is valid; it just cannot list connections
+            return exc.title
+        finally:
+            getattr(client, "really_close", client.close)()
+        return None
+
+    return Op(_KeyCheck(make_client), work, name="Check the API key", parent=parent)
+
+
 def rotate_signing_key(
     session: Session | None, secrets: Any, profile_name: str, minutes: int, *, parent: Any = None
 ) -> Op[Any]:

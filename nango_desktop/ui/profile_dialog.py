@@ -16,8 +16,8 @@ gets a ``ProfileResult`` (``ProfileDialog.ask``) and saves it through ``AppConte
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 from PySide6.QtCore import Qt, Slot
@@ -39,8 +39,8 @@ from PySide6.QtWidgets import (
 
 from nango_desktop.qtutil.errors import describe_error
 from nango_desktop.qtutil.workers import Task
-from nango_desktop.services.errors import MissingScopeError
 from nango_desktop.services.secrets import SecretKind, SecretStoreUnavailable
+from nango_desktop.session import operations
 from nango_desktop.settings import DEFAULT_API_URL, DEFAULT_DASHBOARD_URL, Profile
 from nango_desktop.ui import icons
 from nango_desktop.ui.context import AppContext
@@ -369,22 +369,15 @@ class ProfileDialog(QDialog):
             )
             return
         self._pending = profile
-        self._task = Task(self._check_key, profile, key, on_done=self._checked, on_error=self._check_failed)
+        op = operations.check_key(lambda: self._check_client(profile, key), parent=self)
+        self._task = op.success(self._checked).failure(self._check_failed).run()
         self._set_busy(True, f"Checking the key against {profile.api_url}…")
         self.status_label.hide()
-        self._task.start()
 
-    def _check_key(self, profile: Profile, key: str, cancel: threading.Event) -> str | None:  # worker
+    def _check_client(self, profile: Profile, key: str) -> Any:  # worker: may read the stored key
         if not key and self.original is not None:
             key = self.ctx.api_key(self.original.name)
-        client = self.ctx.make_client(profile.api_url, key, timeout=15.0, max_retries=1)
-        try:
-            client.list_connections(limit=1)
-        except MissingScopeError as exc:  # the key is valid; it just cannot list connections
-            return exc.title
-        finally:
-            getattr(client, "really_close", client.close)()
-        return None
+        return self.ctx.make_client(profile.api_url, key, timeout=15.0, max_retries=1)
 
     @Slot(object)
     def _checked(self, warning: object) -> None:
