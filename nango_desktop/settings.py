@@ -89,7 +89,7 @@ class Profile(BaseModel):
     api_url: str = DEFAULT_API_URL
     environment: str = "dev"
     production: bool = False
-    listener: ListenerSettings = Field(default_factory=ListenerSettings)
+    listener: ListenerSettings = Field(default_factory=ListenerSettings)  # type: ignore[arg-type]  # pydantic fills the defaults
     connect_ui_url: str | None = None
     # Where "Open in Nango" links point. None: Nango Cloud's dashboard for the cloud API, the API's own
     # server for a self-hosted one (a self-hosted Nango serves its dashboard next to its API).

@@ -187,7 +187,7 @@ def tags_arg(pairs: Sequence[tuple[str, str]] | None, *, validate: bool) -> dict
 def read_secret(ctx: CliContext, prompt: str) -> str:
     """A hidden prompt on a terminal; otherwise one line of stdin. Never an argument."""
     if ctx.stdin.isatty():
-        value = getpass.getpass(prompt, stream=ctx.stderr)
+        value = getpass.getpass(prompt, stream=ctx.stderr)  # type: ignore[arg-type]  # a text stream
     else:
         value = ctx.stdin.readline()
     value = value.strip()

@@ -37,7 +37,7 @@ def _print_link(ctx: CliContext, args: argparse.Namespace, issued: Any) -> int:
         import segno
 
         ctx.print()
-        segno.make(issued.url, error="m").terminal(out=ctx.stdout, compact=True)
+        segno.make(issued.url, error="m").terminal(out=ctx.stdout, compact=True)  # type: ignore[arg-type]
     ctx.stdout.flush()
     return EXIT_OK
 

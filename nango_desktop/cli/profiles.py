@@ -97,7 +97,7 @@ def cmd_profile_list(args: argparse.Namespace, ctx: CliContext) -> int:
         ctx.print(f"No profiles. Add one with `{PROG} profile add NAME`.")
     else:
         table = [
-            ["*" if r["current"] else "", r["name"], r["api_url"], r["environment"], "yes" if r["production"] else "", r["key"]]
+            [str(v) for v in ("*" if r["current"] else "", r["name"], r["api_url"], r["environment"], "yes" if r["production"] else "", r["key"])]
             for r in rows
         ]  # fmt: skip
         print_table(ctx.stdout, ["", "NAME", "API URL", "ENVIRONMENT", "PRODUCTION", "KEY"], table)

@@ -99,7 +99,8 @@ def _check(value: Any, schema: Any, root: dict[str, Any], path: str, errors: lis
 
 
 def _check_object(value: dict, schema: dict, root: dict, path: str, errors: list[str]) -> None:
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    found = schema.get("properties")
+    props: dict = found if isinstance(found, dict) else {}
     for name in schema.get("required") or []:
         if name not in value:
             errors.append(f"{path}.{name}: required property missing")

@@ -285,7 +285,7 @@ class Verification:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Verification:
         """From a stored dict (unknown keys, such as the ``expected_*`` digests of old exports, are dropped)."""
-        values = {k: data.get(k) for k in cls.__dataclass_fields__}
+        values: dict[str, Any] = {k: data.get(k) for k in cls.__dataclass_fields__}
         values["status"] = VerificationStatus(data.get("status") or VerificationStatus.UNSIGNED)
         return cls(**values)
 

@@ -120,7 +120,7 @@ class _Signals(QObject):
     @Slot(object, object, str)
     def _dispatch_progress(self, done: object, total: object, message: str) -> None:
         if _alive(self.on_progress):
-            self.on_progress(done, total, message)  # type: ignore[misc]
+            self.on_progress(done, total, message)  # type: ignore[misc, arg-type]  # (int, int | None) emitted
 
     @Slot()
     def _release(self) -> None:  # queued: runs in the GUI thread after every result slot

@@ -251,7 +251,8 @@ class SecretStore:
                 continue
             if not self.is_secure:
                 continue  # nothing can be stored there
-            value = self._call("read", lambda b, k=kind: b.get_password(SERVICE, _account(old, k)))
+            account = _account(old, kind)
+            value = self._call("read", lambda b: b.get_password(SERVICE, account))  # noqa: B023 - called at once
             if value:
                 self.set(new, kind, value)
                 self.delete(old, kind)
@@ -316,7 +317,8 @@ class SecretStore:
         error = outcome.get("error")
         if error is None:
             return outcome.get("value")  # type: ignore[return-value]
-        raise self._translate(verb, error) from error  # type: ignore[misc]
+        assert isinstance(error, BaseException)
+        raise self._translate(verb, error) from error
 
     def _not_responding(self) -> SecretStoreUnavailable:
         return SecretStoreUnavailable(
