@@ -20,7 +20,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from nango_desktop import paths
+# one rule each, pydantic-free (the CLI reads the settings file with them: settings_lite)
+from nango_desktop.settings_lite import SETTINGS_FILE as SETTINGS_FILE
+from nango_desktop.settings_lite import normalize_api_url as normalize_api_url
+from nango_desktop.settings_lite import settings_path as settings_path
 from nango_desktop.store.diskerrors import raising_disk_errors
 
 log = logging.getLogger(__name__)
@@ -32,19 +35,7 @@ DEFAULT_DASHBOARD_URL = "https://app.nango.dev"  # Nango Cloud's dashboard (pack
 THEMES = ("system", "light", "dark")
 Theme = Literal["system", "light", "dark"]
 DEFAULT_LISTENER_PORT = 8765
-SETTINGS_FILE = "profiles.json"
 PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@+-]{0,63}$")
-
-
-def normalize_api_url(value: str) -> str:
-    """Return ``value`` without trailing slashes; raise ValueError unless it is an http(s) URL with a host."""
-    url = (value or "").strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"API URL must look like https://api.nango.dev or http://host:port, not {value!r}")
-    if parts.query or parts.fragment:
-        raise ValueError("API URL must not contain a query string or fragment")
-    return url
 
 
 class ListenerSettings(BaseModel):
@@ -194,10 +185,6 @@ class Settings(BaseModel):
         if self.current_profile == name:
             self.current_profile = self.profiles[0].name if self.profiles else None
         return len(self.profiles) != before
-
-
-def settings_path() -> Path:
-    return paths.config_dir() / SETTINGS_FILE
 
 
 def _migrate(data: dict) -> dict:

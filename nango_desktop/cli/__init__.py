@@ -219,8 +219,9 @@ def main(argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None) -> 
     stdout, stderr = sys.stdout, sys.stderr
     try:
         ctx = CliContext(args, stdin=stdin)
-        if ctx.settings.load_problem:
-            ctx.warn(ctx.settings.load_problem)
+        load_problem = ctx.load_problem()
+        if load_problem:
+            ctx.warn(load_problem)
         return args.func(args, ctx)
     except CliError as exc:
         report(stderr, exc.title, exc.detail)

@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from nango_desktop.services.secrets import SecretKind, SecretStore
-from nango_desktop.settings import (
-    Profile,
-    Settings,
-    load_settings,
+from nango_desktop.settings_lite import (
+    LiteProfile,
+    LiteSettings,
     normalize_api_url,
-    save_settings,
+    read_settings,
+    settings_path,
 )
 
 if TYPE_CHECKING:
     from nango_desktop.services.api import NangoClient
+    from nango_desktop.settings import Profile, Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,39 @@ class CliContext:
         stdin: IO[str] | None = None,
     ) -> None:
         self.args = args
-        self.settings = settings if settings is not None else load_settings()
+        self._settings = settings
+        self._lite: LiteSettings | None = None
         self.secrets = secrets if secrets is not None else SecretStore()
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
         self.stdin = stdin or sys.stdin
 
+    @property
+    def settings(self) -> Settings:
+        """The settings file read through the pydantic models (loaded when first used)."""
+        if self._settings is None:
+            from nango_desktop.settings import load_settings
+
+            self._settings = load_settings()
+            self._lite = None
+        return self._settings
+
+    def load_problem(self) -> str | None:
+        """Why the settings file could not be used (it was moved aside), or None. Reads the file without
+        pydantic when it can (``settings_lite``); a file it is unsure of goes through ``load_settings``."""
+        if self._settings is None and self._lite_settings() is not None:
+            return None
+        return self.settings.load_problem
+
     def save(self) -> None:
+        from nango_desktop.settings import save_settings
+
         save_settings(self.settings)
+
+    def _lite_settings(self) -> LiteSettings | None:
+        if self._lite is None and self._settings is None:
+            self._lite = read_settings(settings_path())
+        return self._lite
 
     def profile(self) -> Profile:
         """--profile, else $NANGO_DESKTOP_PROFILE, else the current profile.
@@ -79,12 +105,28 @@ class CliContext:
         With --api-url and no --profile: an ad-hoc profile whose key comes only from NANGO_SECRET_KEY (a
         stored key is never sent to a URL given on the command line unless its profile is named).
         """
+        from nango_desktop.settings import Profile
+
+        return self._select(
+            self.settings,
+            lambda url: Profile(name=ADHOC_PROFILE, api_url=url),
+            lambda profile, url: profile.model_copy(update={"api_url": url}),
+        )
+
+    def api_profile(self) -> Profile | LiteProfile:
+        """The profile to call the API with (``profile()``'s choice), read without pydantic when possible."""
+        lite = self._lite_settings() if self._settings is None else None
+        if lite is None:
+            return self.profile()
+        return self._select(lite, lambda url: LiteProfile(ADHOC_PROFILE, url), LiteProfile.with_api_url)
+
+    def _select(self, settings: Any, adhoc: Any, with_url: Any) -> Any:
         name = getattr(self.args, "profile", None)
         api_url = getattr(self.args, "api_url", None)
         if api_url and not name:
-            return Profile(name=ADHOC_PROFILE, api_url=api_url)
-        name = name or os.environ.get(PROFILE_ENV) or self.settings.current_profile
-        profile = self.settings.get(name)
+            return adhoc(api_url)
+        name = name or os.environ.get(PROFILE_ENV) or settings.current_profile
+        profile = settings.get(name)
         if profile is None:
             if name:
                 raise unknown_profile(self, name)
@@ -92,9 +134,9 @@ class CliContext:
                 "No profile is set up",
                 f"Add one with `{PROG} profile add NAME`, or pass --api-url URL with NANGO_SECRET_KEY set.",
             )
-        return profile.model_copy(update={"api_url": api_url}) if api_url else profile
+        return with_url(profile, api_url) if api_url else profile
 
-    def secret_key(self, profile: Profile) -> str:
+    def secret_key(self, profile: Profile | LiteProfile) -> str:
         env = os.environ.get("NANGO_SECRET_KEY")
         if env:
             return env
@@ -113,7 +155,7 @@ class CliContext:
     def client(self) -> NangoClient:
         from nango_desktop.services.api import NangoClient
 
-        profile = self.profile()
+        profile = self.api_profile()
         deadline = getattr(self.args, "deadline", None) or profile.request_deadline
         return NangoClient(
             profile.api_url,

@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from nango_desktop.domain.dates import parse_datetime  # noqa: F401 - re-exported
+from nango_desktop.domain.rate_limit import RateLimitInfo as RateLimitInfo  # re-exported (pydantic-free)
 from nango_desktop.domain.tags import CustomerInfo, customer_of, legacy_end_user_tags
 
 _SECRET_NAME = re.compile(r"(?i)token|secret|password|api_?key|private|credential|session")
@@ -270,14 +271,6 @@ class SyncStatus(NangoModel):
     latestResult: dict[str, Any] | None = None  # noqa: N815
     recordCount: dict[str, Any] | None = None  # noqa: N815
     checkpoint: dict[str, Any] | None = None
-
-
-class RateLimitInfo(NangoModel):
-    """Last seen X-RateLimit-* values; ``reset`` in epoch seconds."""
-
-    limit: int | None = None
-    remaining: int | None = None
-    reset: float | None = None
 
 
 # --- response envelopes -------------------------------------------------------------------------------

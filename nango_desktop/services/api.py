@@ -28,30 +28,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from nango_desktop import __version__, redaction
-from nango_desktop.domain.models import (
-    CONNECT_SESSION_ADAPTER,
-    CONNECT_SESSION_INFO_ADAPTER,
-    CONNECTION_FULL_ADAPTER,
-    CONNECTIONS_ADAPTER,
-    INTEGRATIONS_ADAPTER,
-    PUBLIC_CREDENTIAL_FIELDS,
-    SIGNING_KEY_ADAPTER,
-    SYNCS_ADAPTER,
-    Connection,
-    ConnectionFull,
-    ConnectSession,
-    ConnectSessionInfo,
-    Integration,
-    RateLimitInfo,
-    SyncStatus,
-)
 from nango_desktop.services.errors import (
     ApiTimeoutError,
     CancelledError,
@@ -70,6 +52,19 @@ from nango_desktop.services.pagination import DEFAULT_MAX_ROWS, EndlessPaginatio
 from nango_desktop.services.ratelimit import RateLimiter, parse_rate_limit, parse_retry_after
 from nango_desktop.services.raw_page import RawPage as RawPage  # re-exported
 from nango_desktop.services.raw_page import raw_connections
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr, TypeAdapter, ValidationError
+
+    from nango_desktop.domain.models import (
+        Connection,
+        ConnectionFull,
+        ConnectSession,
+        ConnectSessionInfo,
+        Integration,
+        RateLimitInfo,
+        SyncStatus,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +113,31 @@ class _VirtualClock:
         self._inner(seconds)
 
 
-def _secret(value: str | SecretStr) -> SecretStr:
-    return value if isinstance(value, SecretStr) else SecretStr(value)
+def _models() -> Any:
+    """``nango_desktop.domain.models``, imported when a model is first built: the pydantic models cost ~50 ms
+    (pydantic itself ~80 ms) that a raw listing (``connections list --format json``) never needs."""
+    from nango_desktop.domain import models
+
+    return models
+
+
+class _Key:
+    """A key held by the client: its value never in a repr (pydantic's SecretStr, without pydantic)."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "_Key('**********')"
+
+
+def _secret(value: str | SecretStr | _Key) -> SecretStr | _Key:
+    return _Key(value) if isinstance(value, str) else value
 
 
 def _drop_none(**fields: Any) -> dict[str, Any]:
@@ -241,7 +259,12 @@ class NangoClient:
             response = self._send("GET", "/connections", params=params, json=None, token=None, cancel=cancel)
             return raw_connections(response.content, status=response.status_code)  # type: ignore[return-value]
         body = self._call(
-            "GET", "/connections", params=params, adapter=CONNECTIONS_ADAPTER, cancel=cancel, large=True
+            "GET",
+            "/connections",
+            params=params,
+            adapter=_models().CONNECTIONS_ADAPTER,
+            cancel=cancel,
+            large=True,
         )
         return body.connections
 
@@ -408,12 +431,12 @@ class NangoClient:
             "GET",
             self._connection_path(connection_id),
             params=params,
-            adapter=CONNECTION_FULL_ADAPTER,
+            adapter=_models().CONNECTION_FULL_ADAPTER,
             cancel=cancel,
         )
         # Once read, the connection's tokens are masked in every later log line and crash report.
         for name, value in full.credentials.items():
-            if name not in PUBLIC_CREDENTIAL_FIELDS:
+            if name not in _models().PUBLIC_CREDENTIAL_FIELDS:
                 redaction.register(value.get_secret_value())
         return full
 
@@ -482,7 +505,9 @@ class NangoClient:
             overrides=overrides,
             webhook_url_override=webhook_url_override,
         )
-        return self._call("POST", "/connect/sessions", json=body, adapter=CONNECT_SESSION_ADAPTER).data
+        return self._call(
+            "POST", "/connect/sessions", json=body, adapter=_models().CONNECT_SESSION_ADAPTER
+        ).data
 
     def create_reconnect_session(
         self,
@@ -512,13 +537,16 @@ class NangoClient:
             webhook_url_override=webhook_url_override,
         )
         return self._call(
-            "POST", "/connect/sessions/reconnect", json=body, adapter=CONNECT_SESSION_ADAPTER
+            "POST", "/connect/sessions/reconnect", json=body, adapter=_models().CONNECT_SESSION_ADAPTER
         ).data
 
     def get_connect_session(self, session_token: str | SecretStr) -> ConnectSessionInfo:
         """Inspect a connect link (authenticated with its session token, not the API key)."""
         return self._call(
-            "GET", "/connect/session", token=_secret(session_token), adapter=CONNECT_SESSION_INFO_ADAPTER
+            "GET",
+            "/connect/session",
+            token=_secret(session_token),
+            adapter=_models().CONNECT_SESSION_INFO_ADAPTER,
         ).data
 
     def delete_connect_session(self, session_token: str | SecretStr) -> None:
@@ -527,7 +555,7 @@ class NangoClient:
 
     # --- integrations, syncs, environment ------------------------------------------------------------
     def list_integrations(self) -> list[Integration]:
-        return self._call("GET", "/integrations", adapter=INTEGRATIONS_ADAPTER).data
+        return self._call("GET", "/integrations", adapter=_models().INTEGRATIONS_ADAPTER).data
 
     def sync_status(
         self, integration_id: str, connection_id: str | None, syncs: Sequence[str] | str = "*"
@@ -535,7 +563,7 @@ class NangoClient:
         params = [("provider_config_key", integration_id), ("syncs", _csv(syncs) or "*")]
         if connection_id:
             params.append(("connection_id", connection_id))
-        return self._call("GET", "/sync/status", params=params, adapter=SYNCS_ADAPTER).syncs
+        return self._call("GET", "/sync/status", params=params, adapter=_models().SYNCS_ADAPTER).syncs
 
     def trigger_sync(
         self,
@@ -563,7 +591,7 @@ class NangoClient:
     def rotate_webhook_signing_key(self) -> SecretStr:
         """A new webhook signing key (the old one keeps signing for up to 5 minutes). 409 if >1 key."""
         key = self._call(
-            "POST", "/environment/webhook-signing-key/rotate", adapter=SIGNING_KEY_ADAPTER
+            "POST", "/environment/webhook-signing-key/rotate", adapter=_models().SIGNING_KEY_ADAPTER
         ).data.webhook_signing_key
         redaction.register(key.get_secret_value())
         return key
@@ -599,6 +627,8 @@ class NangoClient:
         )
         if adapter is None:
             return None
+        from pydantic import ValidationError
+
         try:
             if large:
                 with gc_paused():

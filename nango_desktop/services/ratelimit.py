@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from nango_desktop.domain.models import RateLimitInfo
+from nango_desktop.domain.rate_limit import RateLimitInfo
 from nango_desktop.services.errors import CancelledError
 
 log = logging.getLogger(__name__)
