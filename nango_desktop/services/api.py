@@ -140,6 +140,17 @@ def _secret(value: str | SecretStr | _Key) -> SecretStr | _Key:
     return _Key(value) if isinstance(value, str) else value
 
 
+def _transport_for(base_url: str) -> httpx.HTTPTransport:
+    """The client's transport. For a plain ``http://`` server no TLS handshake ever happens, so the CA bundle
+    (~45 ms to load, before the first request of every command) is not loaded: its TLS context trusts no
+    certificate at all, so an ``https://`` request that still reached it would fail, never go unverified."""
+    if base_url.lower().startswith("http://"):
+        import ssl
+
+        return httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    return httpx.HTTPTransport()
+
+
 def _drop_none(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -190,7 +201,7 @@ class NangoClient:
         self._lock = threading.Lock()
         self._rate_limit: RateLimitInfo | None = None
         if transport is None:
-            transport = httpx.HTTPTransport()
+            transport = _transport_for(self.base_url)
             install(transport)  # blocked reads end at once on Cancel or at the deadline
         self._http = httpx.Client(
             base_url=self.base_url,

@@ -546,3 +546,19 @@ def test_concurrent_calls_from_threads(api):
             t.join(timeout=30)
     assert results == {i: i for i in range(32)}
     assert counter["n"] == 32
+
+
+def test_a_plain_http_client_loads_no_ca_bundle_and_trusts_no_certificate():
+    """http:// servers (a self-hosted Nango on the LAN, the test server) need no CA bundle: the client's TLS
+    context is left empty, still requiring a verified certificate, so an https:// request fails closed."""
+    import ssl
+
+    def context(client: NangoClient) -> ssl.SSLContext:
+        return client._http._transport._pool._ssl_context
+
+    with NangoClient("http://127.0.0.1:9", KEY) as plain, NangoClient("https://nango.example", KEY) as tls:
+        empty, loaded = context(plain), context(tls)
+    assert empty.verify_mode == ssl.CERT_REQUIRED and empty.check_hostname
+    assert empty.cert_store_stats()["x509_ca"] == 0
+    assert loaded.verify_mode == ssl.CERT_REQUIRED and loaded.check_hostname
+    assert loaded.cert_store_stats()["x509_ca"] > 0
