@@ -72,8 +72,10 @@ def _error_filter(kind: str | None) -> Callable[[Connection], bool]:
 
 
 # Pages requested ahead while one is written (through the client's shared rate limiter): the listing
-# waits for the slowest of a few requests instead of the sum of all of them.
-LIST_CONCURRENCY = 4
+# waits for the slowest of a few requests instead of the sum of all of them. 2 measured best for the whole
+# process (benchmarks/README.md: 1, 2, 3, 4, 6, 8 at 20,000 and 100,000): more pages in flight only add
+# requests past the end and threads parsing at once for the same GIL.
+LIST_CONCURRENCY = 2
 
 
 def _max_rows_arg(value: str) -> int:

@@ -478,3 +478,20 @@ def test_a_server_echoing_the_key_transformed_never_gets_it_printed_or_logged(
     assert echoed not in err and key not in err and "bad credentials" in err + out
     log_text = "".join(p.read_text() for p in (tmp_home / "logs").glob("*.log*"))
     assert echoed not in log_text and key not in log_text
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_output_is_the_same_whatever_the_pages_in_flight(run, adhoc, nango_server, monkeypatch, fmt):
+    """Pages requested ahead are still written in the server's order: the same bytes with 1 to 7 in flight."""
+    from nango_desktop.cli import connections as cli_connections
+
+    outputs = {}
+    for concurrency in (1, 2, 3, 7):
+        monkeypatch.setattr(cli_connections, "LIST_CONCURRENCY", concurrency)
+        code, out, err = run(*adhoc, "connections", "list", "--format", fmt, "--page-size", "7")
+        assert code == 0, err
+        outputs[concurrency] = out
+    assert len(set(outputs.values())) == 1
+    if fmt == "json":
+        assert [r["connection_id"] for r in json.loads(outputs[1])] == _server_rows(nango_server)
+        assert len(json.loads(outputs[1])) > 3 * 7  # several pages
