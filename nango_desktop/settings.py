@@ -64,7 +64,7 @@ class ListenerSettings(BaseModel):
     max_connections: int = Field(default=64, ge=4, le=1024)
     reserved_share: float = Field(default=0.25, ge=0.05, le=0.75)
     per_peer_share: float = Field(default=0.75, ge=0.05, le=1.0)
-    first_byte_timeout: float = Field(default=2.0, ge=0.1, le=60.0)
+    first_byte_timeout: float = Field(default=2.0, ge=0.1, le=10.0)  # at most the idle timeout (10 s)
     unverified_rate: float = Field(default=10.0, ge=0.1, le=10_000.0)  # per second and address
     unverified_burst: int = Field(default=100, ge=1, le=100_000)
 

@@ -65,7 +65,7 @@ LISTENER_FIELDS: dict[str, tuple[str, float | None, float | None]] = {
     "max_connections": ("int", 4, 1024),
     "reserved_share": ("float", 0.05, 0.75),
     "per_peer_share": ("float", 0.05, 1.0),
-    "first_byte_timeout": ("float", 0.1, 60.0),
+    "first_byte_timeout": ("float", 0.1, 10.0),
     "unverified_rate": ("float", 0.1, 10_000.0),
     "unverified_burst": ("int", 1, 100_000),
 }

@@ -108,7 +108,7 @@ _TUNABLE_FLAGS = (
     ("--max-connections", int, "connections served at once (4-1024; default 64)"),
     ("--reserved-share", float, "share of them kept for requests that arrive complete (0.05-0.75; 0.25)"),
     ("--per-peer-share", float, "share of the others one non-loopback address may hold (0.05-1; 0.75)"),
-    ("--first-byte-timeout", float, "seconds a connection may stay silent before it is closed (0.1-60; 2)"),
+    ("--first-byte-timeout", float, "seconds a connection may stay silent before it is closed (0.1-10; 2)"),
     ("--unverified-rate", float, "unverified requests per second per address before 429 (0.1-10000; 10)"),
     ("--unverified-burst", int, "burst of unverified requests per address (1-100000; 100)"),
 )

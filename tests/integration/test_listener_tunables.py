@@ -51,7 +51,7 @@ def test_defaults_are_the_servers_own():
         ("per_peer_share", 0.01),
         ("per_peer_share", 1.5),
         ("first_byte_timeout", 0),
-        ("first_byte_timeout", 600),
+        ("first_byte_timeout", 10.5),  # above the idle timeout of every read, which would cap it
         ("unverified_rate", 0),
         ("unverified_burst", 0),
     ],
