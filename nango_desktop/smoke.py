@@ -12,10 +12,8 @@ the user's profiles, keyring and event store are never touched.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import secrets
 import sys
 import tempfile
 import time
@@ -66,6 +64,8 @@ def _keyring_check(require_secure: bool) -> str:
 
 
 def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
+    import http.client  # the listener check's own client: not on the way to the window (--startup-only)
+
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
@@ -77,6 +77,8 @@ def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
 
 
 def _listener_check(data_dir: Path) -> str:
+    import secrets
+
     from nango_desktop.services.signing import sign_headers
     from nango_desktop.services.webhook_server import WebhookServer
     from nango_desktop.store.events import EventStore
