@@ -25,7 +25,6 @@ FILE_EXCEPTIONS: dict[str, tuple[int, str]] = {
         922,
         "SQLite event store with schema migrations and retention (shared hot spot); disk problems named (issue 18)",
     ),
-    "ui/connections/page.py": (610, "ConnectionsPage: table, detail pane, loading, context menu (filter bar in filter_bar.py)"),
     "ui/main_window.py": (650, "the shell: actions, menus, toolbar, status bar, profiles, listeners, theme (page registry in pages.py, lazy pages in lazy_pages.py, listener status in listener_status.py)"),
     "ui/overview/charts.py": (610, "four QPainter charts sharing axis/hover code"),
     "ui/overview/page.py": (540, "OverviewPage: figures and four charts fed by the connections store (attention panel, events feed and figure buttons in their own modules)"),

@@ -4,6 +4,7 @@ server), integrations menu, status, tag filters (``key=value``), clear; ``apply_
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Slot
@@ -82,7 +83,7 @@ class FilterBar(_Base):
         def refresh(self) -> None: ...
         def _on_server_search(self, _text: str) -> None: ...
         def _on_server_search_toggled(self, on: bool) -> None: ...
-        def _on_export_action(self) -> None: ...
+        def export_view(self, fmt: str = "csv", path: str | None = None) -> Any: ...
 
     def _build_filter_bar(self) -> None:
         self.search = SearchLineEdit(
@@ -138,7 +139,7 @@ class FilterBar(_Base):
             action = export_menu.addAction(f"Export view as {fmt.upper()}…")
             action.setObjectName(name)
             action.setData(fmt)
-            action.triggered.connect(self._on_export_action)
+            action.triggered.connect(partial(self.export_view, fmt))
         self.export_button.setMenu(export_menu)
 
     def apply_filter(self, **kw: Any) -> None:
