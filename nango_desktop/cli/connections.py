@@ -91,7 +91,6 @@ def _max_rows_arg(value: str) -> int:
 def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
     tags = tags_arg(args.tag, validate=False)
     raw = args.format == "json"  # JSON re-serialises the server's objects: no model needed
-    keep = _raw_error_filter(args.errors) if raw else _error_filter(args.errors)
     with ctx.client() as client:
         pages = client.iter_connection_pages(
             search=args.search or None,
@@ -103,8 +102,9 @@ def cmd_connections_list(args: argparse.Namespace, ctx: CliContext) -> int:
             max_rows=... if args.max_rows is None else args.max_rows,  # ...: the profile's setting
         )
         if raw:
-            count = _write_json(ctx.stdout, pages, keep)  # type: ignore[arg-type]
+            count = _write_json(ctx.stdout, pages, _raw_error_filter(args.errors))  # type: ignore[arg-type]
         else:
+            keep = _error_filter(args.errors)
             rows = (c for page in pages for c in page if keep(c))
             count = _WRITERS[args.format](ctx.stdout, rows)
     log.info("Listed %d connections", count)

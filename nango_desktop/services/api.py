@@ -188,6 +188,7 @@ class NangoClient:
         self._timeout = timeout
         self._max_retries = max(0, max_retries)
         self._on_call = on_call
+        self._sleep: Callable[[float], None]
         if sleep is time.sleep:
             self._sleep, clock = time.sleep, time.monotonic
             self._real_sleep = True
@@ -624,7 +625,7 @@ class NangoClient:
         *,
         params: list[tuple[str, str]] | None = None,
         json: Any = None,
-        token: SecretStr | None = None,
+        token: SecretStr | _Key | None = None,
         adapter: TypeAdapter | None = None,
         cancel: threading.Event | None = None,
         large: bool = False,
@@ -658,7 +659,7 @@ class NangoClient:
         *,
         params: list[tuple[str, str]] | None,
         json: Any,
-        token: SecretStr | None,
+        token: SecretStr | _Key | None,
         cancel: threading.Event | None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
@@ -671,7 +672,7 @@ class NangoClient:
         path: str,
         params: list[tuple[str, str]] | None,
         json: Any,
-        token: SecretStr | None,
+        token: SecretStr | _Key | None,
         headers: Mapping[str, str] | None,
         scope: CallScope,
     ) -> httpx.Response:
@@ -746,7 +747,8 @@ class NangoClient:
         """One request: the response, or the (reported) error of a timeout or network failure to retry."""
         started = time.monotonic()
         try:
-            return self._http.request(method, path, params=params, json=json, headers=headers)
+            # httpx types a list of pairs as list[tuple[str, str | int | ...]]: a list of str pairs is one
+            return self._http.request(method, path, params=params, json=json, headers=headers)  # type: ignore[arg-type]
         except httpx.TimeoutException:
             self._check_scope(scope, method, path, attempt + 1)
             error: NangoError = ApiTimeoutError(

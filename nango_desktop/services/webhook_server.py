@@ -161,7 +161,7 @@ class _Handler(LeanHTTPHandling, BaseHTTPRequestHandler):
     # -- plumbing ---------------------------------------------------------------------------------------
     def setup(self) -> None:
         owner = self.server.owner
-        self.timeout = owner.idle_timeout
+        self.timeout = owner.idle_timeout  # type: ignore[misc]  # per connection: StreamRequestHandler reads it in setup()
         super().setup()
         self._reader = _DeadlineReader(self.connection, owner.idle_timeout, owner.first_byte_timeout)
         self.rfile = io.BufferedReader(self._reader, 64 * 1024)
@@ -296,7 +296,8 @@ class _HTTPServer(ThreadingHTTPServer):
             self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
         # Skip HTTPServer.server_bind: it does a reverse DNS lookup (getfqdn) we do not need.
         socketserver.TCPServer.server_bind(self)
-        self.server_name, self.server_port = self.server_address[:2]
+        host, port = self.server_address[:2]  # (host, port[, flow, scope]) for AF_INET(6)
+        self.server_name, self.server_port = str(host), int(port)
 
     def server_activate(self) -> None:
         super().server_activate()

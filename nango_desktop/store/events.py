@@ -24,6 +24,7 @@ One database file per profile: ``paths.data_dir() / f"events-{profile}.sqlite3"`
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -686,13 +687,13 @@ class EventStore:
 
     def list_after(
         self, after_id: int, limit: int = 1000, filters: EventFilter | None = None
-    ) -> list[StoredEvent]:
+    ) -> builtins.list[StoredEvent]:
         """Events with id > after_id, oldest first (for tailing the store)."""
         where, params = self._where(filters)
         sql = f"SELECT {_COLUMNS} FROM events WHERE id > ? AND {where} ORDER BY id ASC LIMIT ?"  # noqa: S608
         return [_row_to_event(r) for r in self._query(sql, [after_id, *params, limit])]
 
-    def search(self, text: str, limit: int = 100, offset: int = 0) -> list[StoredEvent]:
+    def search(self, text: str, limit: int = 100, offset: int = 0) -> builtins.list[StoredEvent]:
         return self.list(limit, offset, EventFilter(search=text))
 
     def count(self, filters: EventFilter | None = None) -> int:
@@ -709,7 +710,7 @@ class EventStore:
                 return
             last = page[-1].id
 
-    def forwards(self, event_id: int) -> list[ForwardResult]:
+    def forwards(self, event_id: int) -> builtins.list[ForwardResult]:
         rows = self._query(
             "SELECT event_id, url, at, replay, status, latency, response_body, error FROM forwards"
             " WHERE event_id = ? ORDER BY id",
@@ -717,7 +718,7 @@ class EventStore:
         )
         return [ForwardResult(r[0], r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7]) for r in rows]
 
-    def distinct(self, column: str) -> list[str]:
+    def distinct(self, column: str) -> builtins.list[str]:
         """Known values of a filter column (for filter combo boxes)."""
         if column not in {
             "type",
@@ -749,11 +750,11 @@ class EventStore:
     def integrity_check(self) -> str:
         return self._query("PRAGMA integrity_check")[0][0]
 
-    def _where(self, f: EventFilter | None) -> tuple[str, list[Any]]:
+    def _where(self, f: EventFilter | None) -> tuple[str, builtins.list[Any]]:
         if f is None:
             return "1", []
-        clauses: list[str] = []
-        params: list[Any] = []
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
         for column, value in (
             ("type", f.type),
             ("operation", f.operation),
