@@ -23,14 +23,9 @@ from functools import partial
 from pathlib import Path
 
 from nango_desktop.cli.common import PROFILE_ENV, CliContext, CliError, print_table
+from nango_desktop.domain.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.settings import ListenerSettings, Profile
-from nango_desktop.store.events import (
-    EventFilter,
-    EventStore,
-    ForwardResult,
-    StoredEvent,
-    event_store_path,
-)
+from nango_desktop.store.events import EventStore, event_store_path
 
 log = logging.getLogger(__name__)
 

@@ -22,14 +22,9 @@ from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 
+from nango_desktop.domain.events import REDACTED, REPLAY_HEADER, ForwardResult, StoredEvent
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, sign_headers
-from nango_desktop.store.events import (
-    REDACTED,
-    REPLAY_HEADER,
-    EventStore,
-    ForwardResult,
-    StoredEvent,
-)
+from nango_desktop.store.events import EventStore
 
 log = logging.getLogger(__name__)
 

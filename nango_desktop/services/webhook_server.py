@@ -45,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from nango_desktop.domain.events import ForwardResult, StoredEvent
 from nango_desktop.domain.webhooks import parse_body, summarize
 from nango_desktop.services.http_request import LeanHTTPHandling
 from nango_desktop.services.listener_slots import BUSY, Admission
@@ -52,7 +53,7 @@ from nango_desktop.services.peer_limit import PeerLimiter
 from nango_desktop.services.signing import Verification, VerificationStatus, verify
 from nango_desktop.settings import DEFAULT_LISTENER_PORT, ListenerSettings
 from nango_desktop.store.diskerrors import StorageWatch
-from nango_desktop.store.events import EventStore, ForwardResult, StoredEvent
+from nango_desktop.store.events import EventStore
 
 log = logging.getLogger(__name__)
 

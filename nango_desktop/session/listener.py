@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from nango_desktop.domain.events import ForwardResult
 from nango_desktop.domain.webhooks import is_verified
 from nango_desktop.qtutil.bridge import EventBridge
 from nango_desktop.qtutil.workers import Task
@@ -38,7 +39,6 @@ from nango_desktop.services.webhook_server import (
     tunables,
 )
 from nango_desktop.settings import ListenerSettings
-from nango_desktop.store.events import ForwardResult
 
 log = logging.getLogger(__name__)
 

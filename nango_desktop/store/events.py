@@ -25,7 +25,6 @@ One database file per profile: ``paths.data_dir() / f"events-{profile}.sqlite3"`
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
 import logging
 import re
@@ -34,15 +33,21 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 from nango_desktop import redaction
+from nango_desktop.domain.events import (
+    REDACTED,
+    REPLAY_HEADER,
+    EventFilter,
+    ForwardResult,
+    StoredEvent,
+    dedupe_key,
+)
 from nango_desktop.domain.webhooks import (
-    HMAC_HEADER,
-    LEGACY_HEADER,
     Verification,
     VerificationStatus,
     WebhookSummary,
@@ -59,8 +64,6 @@ SCHEMA_VERSION = 3
 # yet stays under the time between two real events of one connection (Nango backs off 30 s after a
 # failed refresh, and its retried refresh is another event at least that far apart).
 RETRY_WINDOW_SECONDS = 60.0
-REPLAY_HEADER = "X-Nango-Desktop-Replay"
-REDACTED = "[redacted]"
 _MAX_FORWARD_BODY = 64 * 1024
 _RETENTION_EVERY = 500  # adds between two automatic retention passes
 _MAX_IDLE_READERS = 4
@@ -125,117 +128,10 @@ def event_store_path(profile: str) -> Path:
     return paths.data_dir() / f"events-{safe}.sqlite3"
 
 
-@dataclass
-class StoredEvent:
-    id: int
-    received_at: float
-    peer: str
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    verification: Verification
-    malformed: str | None
-    summary: WebhookSummary | None
-    duplicates: int
-    pinned: bool
-    profile: str
-    replay_of: int | None
-    last_seen_at: float | None = None
-
-    @property
-    def body_text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        """The parsed body, or None when malformed."""
-        return None if self.malformed else parse_body(self.body)[0]
-
-    def header(self, name: str) -> str | None:
-        wanted = name.lower()
-        return next((v for k, v in self.headers.items() if k.lower() == wanted), None)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (export, ``events show --format json``). The body is included as text when it is
-        valid UTF-8, with ``body_json`` when it parses."""
-        try:
-            body_text: str | None = self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            body_text = None
-        data: dict[str, Any] = {
-            "id": self.id,
-            "profile": self.profile,
-            "received_at": self.received_at,
-            "received_at_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.received_at)),
-            "last_seen_at": self.last_seen_at,
-            "peer": self.peer,
-            "method": self.method,
-            "path": self.path,
-            "headers": self.headers,
-            "verification": self.verification.to_dict(),
-            "malformed": self.malformed,
-            "summary": self.summary.to_dict() if self.summary else None,
-            "duplicates": self.duplicates,
-            "pinned": self.pinned,
-            "replay_of": self.replay_of,
-            "body": body_text,
-        }
-        if body_text is None:
-            data["body_hex"] = self.body.hex()
-        elif not self.malformed:
-            data["body_json"] = self.json()
-        return data
-
-
-@dataclass
-class ForwardResult:
-    event_id: int
-    url: str
-    at: float
-    replay: bool = False
-    status: int | None = None
-    latency: float | None = None  # seconds
-    response_body: str | None = None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-@dataclass
-class EventFilter:
-    """All set fields must match (AND). ``search`` is a substring of the body."""
-
-    type: str | None = None
-    operation: str | None = None
-    success: bool | None = None
-    integration: str | None = None
-    connection_id: str | None = None
-    end_user_id: str | None = None
-    verification: str | None = None  # a VerificationStatus value
-    malformed: bool | None = None
-    pinned: bool | None = None
-    replay: bool | None = None
-    since: float | None = None
-    until: float | None = None
-    search: str | None = None
-    ids: list[int] | None = field(default=None)
-
-
 def _redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     """Credentials by header-name pattern (``X-Nango-Secret-Key``, any ``*-Key``/``*-Token``/``*-Secret``,
     cookies, Authorization) are never stored: see :func:`nango_desktop.redaction.is_sensitive_header`."""
     return redaction.redact_headers(headers, REDACTED)
-
-
-def dedupe_key(body: bytes, headers: Mapping[str, str]) -> str:
-    """Same body + same signature headers (+ same replay marker) = the same delivery."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    digest = hashlib.sha256(body)
-    for name in (HMAC_HEADER, LEGACY_HEADER, REPLAY_HEADER):
-        digest.update(b"\0" + (lower.get(name.lower()) or "").encode("utf-8", "replace"))
-    return digest.hexdigest()
 
 
 def _strip_expected_signatures(conn: sqlite3.Connection) -> None:
@@ -911,11 +807,13 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
+# The event types live in domain/events.py; the store's importers may still name them from here.
 __all__ = [
+    "REDACTED",
+    "REPLAY_HEADER",
     "EventFilter",
     "EventStore",
     "ForwardResult",
-    "REPLAY_HEADER",
     "StoredEvent",
     "VerificationStatus",
     "dedupe_key",

@@ -38,9 +38,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.domain.events import REDACTED, ForwardResult, StoredEvent
 from nango_desktop.domain.webhooks import MATCH, MISMATCH, NOT_SENT, loads_strict
 from nango_desktop.services.signing import HMAC_HEADER, LEGACY_HEADER, VerificationStatus
-from nango_desktop.store.events import REDACTED, ForwardResult, StoredEvent
 from nango_desktop.ui import theme
 from nango_desktop.ui.forms import ElidedLabel
 from nango_desktop.ui.webhooks.model import SIGNATURE_COLOR, format_time

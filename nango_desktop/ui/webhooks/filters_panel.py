@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from nango_desktop.store.events import EventFilter
+from nango_desktop.domain.events import EventFilter
 from nango_desktop.ui import icons
 from nango_desktop.ui.forms import FlowLayout
 from nango_desktop.ui.widgets import SearchLineEdit

@@ -1,6 +1,6 @@
 """EventsModel: the inspector's live table of received webhooks.
 
-Rows are :class:`~nango_desktop.store.events.StoredEvent` objects kept sorted newest first (by
+Rows are :class:`~nango_desktop.domain.events.StoredEvent` objects kept sorted newest first (by
 store id). Live events come from the listener through ``add_event`` (a slot on the GUI thread); they are
 buffered and inserted in batches by a ~50 ms single-shot timer, so a flood of 1,000 events/s costs ~20
 small model updates per second instead of 1,000. A duplicate delivery updates the original row's counter.
@@ -30,9 +30,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor, QFont
 
+from nango_desktop.domain.events import EventFilter, StoredEvent
 from nango_desktop.qtutil.workers import Task
 from nango_desktop.services.signing import VerificationStatus
-from nango_desktop.store.events import EventFilter, StoredEvent
 from nango_desktop.ui import theme
 
 log = logging.getLogger(__name__)

@@ -33,12 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.domain.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.services.forwarder import replay_is_signed
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.session.listener import (
     ListenerController,
 )
-from nango_desktop.store.events import EventFilter, ForwardResult, StoredEvent
 from nango_desktop.ui import icons
 from nango_desktop.ui.columns import ColumnLayout
 from nango_desktop.ui.panes import SidePane

@@ -13,8 +13,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from nango_desktop.domain.events import EventFilter, StoredEvent
 from nango_desktop.services.signing import VerificationStatus
-from nango_desktop.store.events import EventFilter, StoredEvent
 from nango_desktop.ui.webhooks import model as m
 
 if TYPE_CHECKING:
