@@ -276,12 +276,12 @@ def load_store(app, url: str, key: str, page_size: int):
     model, proxy, view, client, time to the first rows, to all rows, and the longest GUI-thread stall seen by a
     5 ms QTimer during the load (as ``bench_store_load.py``)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
-    from PySide6.QtWidgets import QTableView
 
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.connections import ConnectionsStore
     from nango_desktop.ui.connections.model import ConnectionsModel
     from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
+    from nango_desktop.ui.views import PriorityTableView
 
     client = NangoClient(url, key)
     store = ConnectionsStore(lambda: client, page_size=page_size)
@@ -289,7 +289,7 @@ def load_store(app, url: str, key: str, page_size: int):
     model.follow(store)
     proxy = ConnectionsFilterProxy()
     proxy.setSourceModel(model)
-    view = QTableView()
+    view = PriorityTableView()  # the Connections page's table class
     view.setModel(proxy)
     view.resize(1200, 700)
     view.setSortingEnabled(True)  # as ConnectionsPage: the API's order, newest first

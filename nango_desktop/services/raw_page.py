@@ -7,12 +7,12 @@ import json
 import json.scanner
 import re
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
 from nango_desktop.services.errors import MalformedResponseError
 from nango_desktop.services.gcpause import gc_paused
+from nango_desktop.services.gil_priority import yield_to_gui
 
 if TYPE_CHECKING:
     from nango_desktop.domain.connection_rows import ConnectionRow
@@ -46,7 +46,7 @@ def _scan_array(text: str, i: int) -> tuple[list, int]:
         value, i = _SCAN(text, i)
         items.append(value)
         if len(items) % YIELD_EVERY == 0:
-            time.sleep(0)
+            yield_to_gui()
         i = ws(text, i).end()
         if text[i] == "]":
             return items, i + 1
@@ -144,7 +144,7 @@ def connection_rows(page: list[dict], *, status: int = 200) -> list[ConnectionRo
     rows = []
     for index, item in enumerate(page):
         if index % YIELD_EVERY == 0:
-            time.sleep(0)  # a waiting GUI thread takes the GIL now, not after the switch interval (5 ms)
+            yield_to_gui()  # a waiting GUI thread takes the GIL now (or ends its repaint) before we go on
         if not is_plain(item):
             try:
                 rows.append(row_of_connection(Connection.model_validate(item)))

@@ -436,3 +436,23 @@ def test_successful_refresh_credentials_updates_the_row(qtbot, page, ctx, nango_
     qtbot.waitUntil(lambda: row_status() != "Auth error", timeout=LOAD_TIMEOUT)
     assert not page.detail.connection.has_auth_error  # the detail's errors box follows too
     assert page.detail.errors.texts() == [t for t in page.detail.errors.texts() if "Authorization" not in t]
+
+
+def test_the_table_repaints_before_the_loading_worker(qtbot, page, monkeypatch):
+    """Every data() call of a repaint of the Connections table runs inside gil_priority.gui_first(): a loading
+    worker waits at its next yield point instead of taking the GIL back between those calls (issue 16)."""
+    from nango_desktop.services import gil_priority
+    from nango_desktop.ui.connections import proxy as proxy_module
+
+    seen: list[bool] = []
+    real_cell_data = proxy_module.cell_data
+
+    def recording_cell_data(row, column, role):
+        seen.append(gil_priority.gui_busy())
+        return real_cell_data(row, column, role)
+
+    monkeypatch.setattr(proxy_module, "cell_data", recording_cell_data)  # what the proxy's data() returns
+    qtbot.waitExposed(page)
+    page.table.viewport().grab()  # one repaint of the visible rows
+    assert seen and all(seen), f"{seen.count(False)} of {len(seen)} data() calls outside gui_first()"
+    assert not gil_priority.gui_busy()

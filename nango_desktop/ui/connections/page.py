@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSplitter,
-    QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -63,6 +62,7 @@ from nango_desktop.ui.connections.model import (
 from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
 from nango_desktop.ui.connections.row_actions import RowActions
 from nango_desktop.ui.panes import SidePane
+from nango_desktop.ui.views import PriorityTableView
 from nango_desktop.ui.widgets import BusyBar, tab_chain
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class ConnectionsPage(RowActions, FilterBar, QWidget):
     # -- construction ------------------------------------------------------------------------------------
     def _build_table_and_detail(self) -> None:
         ctx = self.ctx
-        self.table = QTableView(self)
+        self.table = PriorityTableView(self)  # repaints before the loading worker
         self.table.setObjectName("connectionsTable")
         self.table.setModel(self.proxy)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

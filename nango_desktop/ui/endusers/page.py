@@ -30,9 +30,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
-    QTableView,
     QToolButton,
-    QTreeView,
     QVBoxLayout,
     QWidget,
 )
@@ -55,6 +53,7 @@ from nango_desktop.ui.endusers.model import (
     EndUsersFilterProxy,
     EndUsersModel,
 )
+from nango_desktop.ui.views import PriorityTableView, PriorityTreeView
 from nango_desktop.ui.widgets import BusyBar, SearchLineEdit, tab_chain
 
 if TYPE_CHECKING:
@@ -121,7 +120,7 @@ class EndUsersPage(QWidget):
         self.busy.setObjectName("endUsersBusy")
 
     def _build_tree(self) -> None:
-        self.tree = QTreeView(self)
+        self.tree = PriorityTreeView(self)  # repaints before the loading worker
         self.tree.setObjectName("endUsersTree")
         self.tree.setModel(self.proxy)
         self.tree.setRootIsDecorated(False)
@@ -166,7 +165,7 @@ class EndUsersPage(QWidget):
         self.connections_model = ConnectionsModel(parent=self)
         self.connections_proxy = ConnectionsFilterProxy(self)
         self.connections_proxy.setSourceModel(self.connections_model)
-        self.connections_view = QTableView(self)
+        self.connections_view = PriorityTableView(self)
         self.connections_view.setObjectName("endUsersConnections")
         self.connections_view.setModel(self.connections_proxy)
         self.connections_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

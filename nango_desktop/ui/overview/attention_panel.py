@@ -27,6 +27,7 @@ from nango_desktop.domain.overview import AttentionItem
 from nango_desktop.ui import icons
 from nango_desktop.ui.overview.attention import AttentionFilter, AttentionModel, ReconnectDelegate
 from nango_desktop.ui.overview.charts import ElidedLabel
+from nango_desktop.ui.views import PriorityTableView
 from nango_desktop.ui.widgets import SearchLineEdit
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ class AttentionPanel(QWidget):
         self.search.set_results(self.table)  # Down from the filter into the list
 
     def _build_table(self) -> QTableView:
-        table = QTableView(self)
+        table = PriorityTableView(self)  # repaints before the loading worker
         table.setObjectName("overviewAttention")
         table.setModel(self.proxy)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
