@@ -143,8 +143,13 @@ def keystroke(app, proxy, text: str) -> tuple[float, int]:
 def pick_words(model, count: int) -> list[str]:
     """First words of display names, each starting with a different letter (no reuse between words)."""
     words: dict[str, str] = {}
-    for conn in model.connections():
-        name = conn.customer.display_name
+    try:  # the rows' own display text: model.connections() would build 100,000 full models (~350 MiB)
+        from nango_desktop.domain.connection_rows import CUSTOMER
+
+        names = (row[CUSTOMER] for row in model.rows())
+    except (ImportError, AttributeError):  # --tree: a checkout from before compact rows
+        names = (conn.customer.display_name for conn in model.connections())
+    for name in names:
         word = name.split()[0].lower() if name else ""
         if len(word) >= 5 and word[0] not in words:
             words[word[0]] = word
