@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, QtMsgType,
 from PySide6.QtWidgets import QApplication, QWidget
 
 from nango_desktop import APP_ID, APP_NAME, __version__
+from nango_desktop.qtutil.collector import collect_on_gui_thread
 from nango_desktop.qtutil.display import display_problem, explain
 from nango_desktop.qtutil.errors import CrashHandler, install_crash_hooks
 from nango_desktop.services.secrets import SecretStore
@@ -55,6 +56,7 @@ def create_application(argv: Sequence[str] | None = None, *, scheme: str | None 
     app = QApplication.instance() or QApplication(list(argv) if argv else [sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setDesktopFileName(APP_ID)
+    collect_on_gui_thread(app)  # Qt objects in reference cycles must not be destroyed on a worker thread
     app.setWindowIcon(icons.app_icon())
     theme.apply_theme(app, scheme)
     return app

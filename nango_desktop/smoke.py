@@ -144,6 +144,10 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
             from nango_desktop import app
 
             qapp = app.create_application([sys.argv[0]])
+            import gc
+
+            if gc.isenabled():  # qtutil/collector.py: Qt objects in cycles must not die on a worker thread
+                raise RuntimeError("the cyclic garbage collector still runs on whichever thread allocates")
             ctx = app.build_context(start_background=False)  # as the app: the keyring after the first paint
             window = app.build_main_window(ctx, defer_start_page=True)  # as the app: the shell paints first
             window.resize(1280, 800)
@@ -152,7 +156,10 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
             image = window.grab()  # forces a paint of the whole window
             state["ctx"], state["window"] = ctx, window
             elapsed = (time.perf_counter() - t0) * 1000
-            return f"main window painted ({image.width()}x{image.height()}, {qapp.platformName()}) in {elapsed:.0f} ms"
+            return (
+                f"main window painted ({image.width()}x{image.height()}, {qapp.platformName()}) in {elapsed:.0f} ms;"
+                " reference cycles collected on the GUI thread"
+            )
 
         report.check("qt main window", gui)
         if not startup_only and state.get("window") is not None:

@@ -70,6 +70,25 @@ def nango_server():
 
 
 @pytest.fixture(autouse=True)
+def _gc_on_the_gui_thread(request):
+    """As the app does (qtutil/collector.py): once a QApplication exists, reference cycles are collected on the
+    GUI thread only, never on a worker that happens to allocate (a Qt object destroyed there can crash)."""
+    import sys
+
+    if "qapp" in request.fixturenames:
+        request.getfixturevalue("qapp")
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            from nango_desktop.qtutil.collector import collect_on_gui_thread
+
+            collect_on_gui_thread(app)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _close_leftover_windows():
     """Hide top-level windows a test left open: on the offscreen platform they all sit at the same place and
     would take the mouse, focus and clipboard events of the tests that follow."""

@@ -20,6 +20,7 @@ def test_smoke_test_passes_and_reports_each_check(tmp_home):
     result = _smoke()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "ok    qt main window: main window painted" in result.stdout
+    assert "reference cycles collected on the GUI thread" in result.stdout  # the app's collector (qtutil)
     assert "ok    keyring:" in result.stdout
     assert "signed -> HTTP 200 verified; wrongly signed -> HTTP 200 invalid" in result.stdout
     assert "smoke test passed" in result.stdout
