@@ -115,7 +115,19 @@ def test_no_worker_thread_outlives_the_listing():
     assert not [t for t in threading.enumerate() if t.name.startswith("nango-pages") and t.name not in before]
 
 
-def test_gc_pause_nests_across_threads_and_restores_the_previous_state():
+@pytest.fixture
+def collector_on():
+    """The automatic collector on (the CLI's state) for the test, then the state it found: a GUI test before
+    this one may have moved collection to the GUI thread (qtutil/collector.py: automatic collector off)."""
+    was_enabled = gc.isenabled()
+    gc.collect()  # nothing left for a collection on the test's other thread
+    gc.enable()
+    yield
+    if not was_enabled:
+        gc.disable()
+
+
+def test_gc_pause_nests_across_threads_and_restores_the_previous_state(collector_on):
     assert gc.isenabled()
     inner_done = threading.Event()
 
