@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QWidget
@@ -19,11 +20,12 @@ from nango_desktop import APP_ID, APP_NAME, __version__
 from nango_desktop.qtutil.collector import collect_on_gui_thread
 from nango_desktop.qtutil.display import display_problem, explain
 from nango_desktop.qtutil.errors import CrashHandler, install_crash_hooks
-from nango_desktop.services.secrets import SecretStore
-from nango_desktop.settings import load_settings
 from nango_desktop.ui import icons, theme
-from nango_desktop.ui.context import AppContext
-from nango_desktop.ui.main_window import MainWindow, schedule_first_run
+from nango_desktop.ui.main_window import MainWindow, Shell, ShellProfile, schedule_first_run
+
+if TYPE_CHECKING:
+    from nango_desktop.services.secrets import SecretStore
+    from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger("nango_desktop")
 
@@ -63,6 +65,9 @@ def create_application(argv: Sequence[str] | None = None, *, scheme: str | None 
 
 
 def build_context(secrets: SecretStore | None = None, *, start_background: bool = True) -> AppContext:
+    from nango_desktop.settings import load_settings  # pydantic: after the first paint when the shell allows
+    from nango_desktop.ui.context import AppContext
+
     settings = load_settings()
     chosen = os.environ.get("NANGO_DESKTOP_PROFILE")  # `nango-desktop --profile NAME` sets it
     if chosen and settings.get(chosen) is not None:
@@ -77,6 +82,58 @@ def build_main_window(ctx: AppContext, *, defer_start_page: bool = False) -> Mai
     """The main window for ``ctx`` (not shown). Used by run() and by the smoke test. ``defer_start_page``: the
     shell paints first, then ``after_painted`` builds the start page and starts the keyring work."""
     return MainWindow(ctx, defer_start_page=defer_start_page)
+
+
+def read_shell() -> Shell | None:
+    """What the first frame needs from the settings file, read without pydantic (``settings_lite``): the theme
+    and the profiles; None when only ``load_settings`` can read the file (it then reads it before the window)."""
+    from nango_desktop.settings_lite import read_settings, settings_path
+
+    lite = read_settings(settings_path())
+    if lite is None:
+        return None
+    chosen = os.environ.get("NANGO_DESKTOP_PROFILE")  # `nango-desktop --profile NAME`, as build_context
+    current = chosen if chosen and lite.get(chosen) is not None else lite.current_profile
+    profiles = tuple(ShellProfile(p.name, p.environment, p.production) for p in lite.profiles)
+    return Shell(lite.theme, profiles, current if lite.get(current) is not None else None)
+
+
+class Startup:
+    """The main window, painted before the settings are read with pydantic when the file allows it.
+
+    ``open()`` shows the window: its shell only (``MainWindow(None, shell=...)``) when ``read_shell`` could read
+    the file, else the whole window over a context built first (a file that needs ``load_settings``: it is moved
+    aside and reported). ``finish()`` builds the context if not yet, attaches it, then runs ``after_painted``
+    (the start page, the keyring work, the listeners); ``run()`` calls it after the first paint.
+    """
+
+    def __init__(self, app: QApplication, secrets: SecretStore | None = None) -> None:
+        self.app = app
+        self.secrets = secrets  # None: the OS keyring (tests pass an in-memory one)
+        self.ctx: AppContext | None = None
+        self.window: MainWindow | None = None
+
+    def open(self) -> MainWindow:
+        shell = read_shell()
+        if shell is None:
+            self.ctx = build_context(self.secrets, start_background=False)  # the keyring: after the first paint
+            theme.set_theme(self.app, self.ctx.settings.theme)  # the user's choice, before the first paint
+            self.window = build_main_window(self.ctx, defer_start_page=True)
+        else:
+            theme.set_theme(self.app, shell.theme)
+            self.window = MainWindow(None, defer_start_page=True, shell=shell)
+        return self.window
+
+    def finish(self) -> AppContext:
+        assert self.window is not None, "open() first"
+        if self.ctx is None:
+            self.ctx = build_context(self.secrets, start_background=False)
+            if self.ctx.settings.theme != theme.theme_choice(self.app):  # the file changed since read_shell
+                theme.set_theme(self.app, self.ctx.settings.theme)
+        if not self.window.attached:
+            self.window.attach(self.ctx)
+        after_painted(self.ctx, self.window)
+        return self.ctx
 
 
 def after_painted(ctx: AppContext, window: MainWindow) -> None:
@@ -112,17 +169,24 @@ def run(argv: Sequence[str] | None = None, *, verbose: bool = False) -> int:
     sys.setswitchinterval(0.001)
     app = create_application(argv)
     log.info("%s %s starting", APP_NAME, __version__)
-    ctx = build_context(start_background=False)  # the keyring is touched once the window has painted
-    theme.set_theme(app, ctx.settings.theme)  # the user's choice (View → Theme), before the first paint
-    window = build_main_window(ctx, defer_start_page=True)
+    startup = Startup(app)
+    window = startup.open()  # the shell paints first; the settings models and the context follow
     crash: CrashHandler = install_crash_hooks(lambda: window)
-    after_first_paint(window, lambda: after_painted(ctx, window))
+
+    def finish() -> None:
+        startup.finish()
+        schedule_first_run(window)  # no profile yet: the profile dialog, once the context exists
+
+    after_first_paint(window, finish)
     window.show_restored()
-    schedule_first_run(window)
     try:
         code = app.exec()
     finally:
-        shutdown(ctx, window, crash)
+        if startup.ctx is None:  # closed before the first paint
+            window.save_window_state()
+            crash.uninstall()
+        else:
+            shutdown(startup.ctx, window, crash)
         qInstallMessageHandler(previous_handler)  # type: ignore[arg-type]
     log.info("%s exiting with %s", APP_NAME, code)
     return code

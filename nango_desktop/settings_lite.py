@@ -91,6 +91,8 @@ class LiteProfile:
     api_url: str = DEFAULT_API_URL
     max_connection_rows: int = DEFAULT_MAX_CONNECTION_ROWS
     request_deadline: float = DEFAULT_REQUEST_DEADLINE
+    environment: str = "dev"  # the GUI's first frame shows "name (environment)" and marks production
+    production: bool = False
 
     def with_api_url(self, api_url: str) -> LiteProfile:
         return replace(self, api_url=api_url)
@@ -100,6 +102,7 @@ class LiteProfile:
 class LiteSettings:
     profiles: tuple[LiteProfile, ...] = ()
     current_profile: str | None = None
+    theme: str = "system"
     load_problem: None = None  # a file with a problem is never read here (load_settings reports it)
 
     def get(self, name: str | None) -> LiteProfile | None:
@@ -140,7 +143,7 @@ def _settings(data: object) -> LiteSettings:
     profiles = data.get("profiles", [])
     if type(profiles) is not list:
         raise _Unsure
-    return LiteSettings(tuple(_profile(p) for p in profiles), current)
+    return LiteSettings(tuple(_profile(p) for p in profiles), current, data.get("theme", "system"))
 
 
 def _profile(data: object) -> LiteProfile:
@@ -174,6 +177,8 @@ def _profile(data: object) -> LiteProfile:
         api_url=api_url,
         max_connection_rows=data.get("max_connection_rows", DEFAULT_MAX_CONNECTION_ROWS),
         request_deadline=float(data.get("request_deadline", DEFAULT_REQUEST_DEADLINE)),
+        environment=data.get("environment", "dev"),
+        production=data.get("production", False),
     )
 
 

@@ -117,11 +117,10 @@ def _listener_check(data_dir: Path) -> str:
 
 
 def _start_page_check(state: dict[str, object]) -> str:
-    """After the first paint, as the app does: the start page is built, then the keyring work starts."""
-    from nango_desktop import app
-
-    window, ctx = state["window"], state["ctx"]
-    app.after_painted(ctx, window)  # type: ignore[arg-type]
+    """After the first paint, as the app does: the context is attached (its settings read with their models),
+    the start page is built, then the keyring work starts."""
+    window, startup = state["window"], state["startup"]
+    state["ctx"] = startup.finish()  # type: ignore[attr-defined]  # the context attached, then after_painted
     page = window.current_page()  # type: ignore[attr-defined]
     image = window.grab()  # type: ignore[attr-defined]
     name = page.objectName() if page is not None else ""
@@ -148,13 +147,13 @@ def run(*, startup_only: bool = False, require_secure_keyring: bool = False) -> 
 
             if gc.isenabled():  # qtutil/collector.py: Qt objects in cycles must not die on a worker thread
                 raise RuntimeError("the cyclic garbage collector still runs on whichever thread allocates")
-            ctx = app.build_context(start_background=False)  # as the app: the keyring after the first paint
-            window = app.build_main_window(ctx, defer_start_page=True)  # as the app: the shell paints first
+            startup = app.Startup(qapp)  # as the app: the shell paints first, the context follows
+            window = startup.open()
             window.resize(1280, 800)
             window.show()
             qapp.processEvents()
             image = window.grab()  # forces a paint of the whole window
-            state["ctx"], state["window"] = ctx, window
+            state["startup"], state["window"], state["ctx"] = startup, window, startup.ctx
             elapsed = (time.perf_counter() - t0) * 1000
             return (
                 f"main window painted ({image.width()}x{image.height()}, {qapp.platformName()}) in {elapsed:.0f} ms;"

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import logging
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, QEvent, QMargins, QRect, QSettings, QSize, Qt, QTimer, QUrl, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -43,58 +43,54 @@ from PySide6.QtWidgets import (
 from nango_desktop import APP_NAME, __version__, paths
 from nango_desktop.session.binding import SignalTracker
 from nango_desktop.ui import icons, theme
-from nango_desktop.ui.context import AppContext
 from nango_desktop.ui.lazy_pages import LazyPages
 from nango_desktop.ui.listener_status import LISTENER_ERROR_TITLE, ListenerStatus  # noqa: F401 - title for tests
 from nango_desktop.ui.pages import PAGE_SPECS, PageSpec, build_page  # noqa: F401 - PageSpec for callers
+from nango_desktop.ui.shell import Shell, ShellProfile  # noqa: F401 - ShellProfile for callers
 from nango_desktop.ui.widgets import ErrorBanner
+from nango_desktop.ui.window_geometry import (  # noqa: F401 - names tests and callers use from here
+    COLLAPSE_SIDEBAR_BELOW,
+    DESIGN_SIZE,
+    FRAME_ALLOWANCE,
+    WINDOW_STATE_FILE,
+    WindowGeometry,
+    first_start_geometry,
+    window_settings,
+)
+
+if TYPE_CHECKING:
+    from nango_desktop.ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
-WINDOW_STATE_FILE = "window.ini"
 NAV_STYLE = (
     "#navList { background: palette(base); border-right: 1px solid palette(mid); padding: 6px; }"
     "#navList::item { padding: 7px 6px; border-radius: 6px; color: palette(text); }"
     "#navList::item:hover { background: palette(alternate-base); }"
     "#navList::item:selected { background: palette(highlight); color: palette(highlighted-text); }"
 )
-DESIGN_SIZE = QSize(1280, 800)  # the first window, when the screen has room for it
-FRAME_ALLOWANCE = QMargins(8, 40, 8, 8)  # title bar and borders, before the window manager tells us
 SIDEBAR_WIDTH = 176
 SIDEBAR_COLLAPSED_WIDTH = 48
-COLLAPSE_SIDEBAR_BELOW = 1200  # first start on a narrower screen: icons-only sidebar
 THEME_LABELS = (("system", "&System"), ("light", "&Light"), ("dark", "&Dark"))
 
 
-def window_settings() -> QSettings:
-    """QSettings for window geometry/state only, in our config dir (never secrets, never app settings)."""
-    return QSettings(str(paths.config_dir() / WINDOW_STATE_FILE), QSettings.Format.IniFormat)
-
-
-def first_start_geometry(available: QRect, frame: QMargins = FRAME_ALLOWANCE) -> QRect:
-    """The client area of the first window: DESIGN_SIZE or less so that the whole frame (title bar, borders)
-    fits in ``available`` (the screen minus panels and docks), centred."""
-    width = min(DESIGN_SIZE.width(), available.width() - frame.left() - frame.right())
-    height = min(DESIGN_SIZE.height(), available.height() - frame.top() - frame.bottom())
-    outer_w = width + frame.left() + frame.right()
-    outer_h = height + frame.top() + frame.bottom()
-    x = available.x() + (available.width() - outer_w) // 2 + frame.left()
-    y = available.y() + (available.height() - outer_h) // 2 + frame.top()
-    return QRect(x, y, width, height)
-
-
-def _available_geometry(widget: QWidget) -> QRect:
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    return screen.availableGeometry() if screen is not None else QRect(0, 0, 1280, 800)
-
-
-class MainWindow(ListenerStatus, QMainWindow):
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None, *, defer_start_page: bool = False) -> None:
+class MainWindow(ListenerStatus, WindowGeometry, QMainWindow):
+    def __init__(
+        self,
+        ctx: AppContext | None,
+        parent: QWidget | None = None,
+        *,
+        defer_start_page: bool = False,
+        shell: Shell | None = None,
+    ) -> None:
         """``defer_start_page``: the shell paints first; the start page (``build_current_page()``) and the
         listeners (``start_listeners()``) follow the first paint (``app.after_painted``); every other page is built
-        when first shown."""
+        when first shown. Without ``ctx`` (``shell`` then says what to show) the window is the shell only, its
+        commands off until ``attach(ctx)``: the app paints it before it reads the settings with pydantic."""
         super().__init__(parent)
-        self.ctx = ctx
+        if ctx is None and not defer_start_page:
+            raise ValueError("a window without its context must defer its start page")
+        self._attached = False
         self._defer_pages = defer_start_page
         self._listeners_started = not defer_start_page
         self.setObjectName("mainWindow")
@@ -112,7 +108,33 @@ class MainWindow(ListenerStatus, QMainWindow):
         self._build_toolbar()
         self._build_central()
         self._build_status_bar()
+        self.restore_window_state()
+        if ctx is not None:
+            self.attach(ctx)
+        else:
+            self._show_shell(shell or Shell())
 
+    def _show_shell(self, shell: Shell) -> None:
+        """The first frame without the context: theme, profiles and title as they will be; commands off."""
+        self.show_page("overview")  # a stand-in until the context is attached and the page built
+        self.theme_actions.get(shell.theme, self.theme_actions["system"]).setChecked(True)
+        profile = next((p for p in shell.profiles if p.name == shell.current), None)
+        self._fill_combo([(p.name, p.environment, p.production) for p in shell.profiles], shell.current)
+        self._show_profile_title(profile)
+        for action in self.actions_by_name.values():
+            action.setEnabled(False)
+        self.profile_combo.setEnabled(False)
+
+    def attach(self, ctx: AppContext) -> None:
+        """Bind the window to the app's context (once): signals, profiles, listeners, errors so far."""
+        if self._attached:
+            raise RuntimeError("the window is already attached to a context")
+        self.ctx = ctx
+        self._attached = True
+        for action in self.actions_by_name.values():
+            action.setEnabled(True)
+        self.profile_combo.setEnabled(True)
+        self.theme_actions.get(ctx.settings.theme, self.theme_actions["system"]).setChecked(True)
         ctx.profileChanged.connect(self._on_profile_changed)
         ctx.settingsChanged.connect(self._on_settings_changed)
         ctx.apiCall.connect(self._on_api_call)
@@ -124,13 +146,18 @@ class MainWindow(ListenerStatus, QMainWindow):
         if self._listeners_started:
             self._start_enabled_listeners()
         self._on_profile_changed(ctx.profile)
-        self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
+        if not self.current_page_key():
+            self.show_page("overview")  # the first page of a profile: is anything broken, and for whom?
         self._defer_pages = False
-        self.restore_window_state()
         # errors raised before the window existed (or while building it), then the live ones
         for title, detail in ctx.attach_window(self):
             self.error_banner.show_error(title, detail)
         ctx.errorRaised.connect(self._on_error)
+
+    @property
+    def attached(self) -> bool:
+        """Whether the window has its context (``attach``): before, it is the first frame's shell."""
+        return self._attached
 
     # -- construction ---------------------------------------------------------------------------------
     def _action(
@@ -205,7 +232,6 @@ class MainWindow(ListenerStatus, QMainWindow):
             action.setData(key)
             self.theme_group.addAction(action)
             self.theme_actions[key] = action
-        self.theme_actions.get(self.ctx.settings.theme, self.theme_actions["system"]).setChecked(True)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -399,24 +425,27 @@ class MainWindow(ListenerStatus, QMainWindow):
 
     # -- profiles -------------------------------------------------------------------------------------
     def _fill_profiles(self) -> None:
-        combo = self.profile_combo
-        combo.blockSignals(True)
-        combo.clear()
-        for profile in self.ctx.settings.profiles:
-            label = f"{profile.name} ({profile.environment})"
-            combo.addItem(
-                icons.icon("shield", "production") if profile.production else icons.icon("key"),
-                label,
-                profile.name,
-            )
         current = self.ctx.profile.name if self.ctx.profile else None
-        combo.setCurrentIndex(max(0, combo.findData(current)) if current else -1)
-        if not self.ctx.settings.profiles:
-            combo.setPlaceholderText("No profile — File → New profile")
-        combo.blockSignals(False)
+        self._fill_combo([(p.name, p.environment, p.production) for p in self.ctx.settings.profiles], current)
         has = self.ctx.profile is not None
         for action in (self.action_edit_profile, self.action_remove_profile, self.action_toggle_listener):
             action.setEnabled(has)
+
+    def _fill_combo(self, profiles: list[tuple[str, str, bool]], current: str | None) -> None:
+        """The profile switcher: (name, environment, production) per profile, ``current`` selected."""
+        combo = self.profile_combo
+        combo.blockSignals(True)
+        combo.clear()
+        for name, environment, production in profiles:
+            combo.addItem(
+                icons.icon("shield", "production") if production else icons.icon("key"),
+                f"{name} ({environment})",
+                name,
+            )
+        combo.setCurrentIndex(max(0, combo.findData(current)) if current else -1)
+        if not profiles:
+            combo.setPlaceholderText("No profile — File → New profile")
+        combo.blockSignals(False)
 
     @Slot(int)
     def _on_profile_selected(self, index: int) -> None:
@@ -431,6 +460,14 @@ class MainWindow(ListenerStatus, QMainWindow):
     @Slot(object)
     def _on_profile_changed(self, profile: Any) -> None:
         self._fill_profiles()
+        self._show_profile_title(profile)
+        self.status_api.setText("API: no calls yet")
+        self.status_rate.setText("")
+        if self._listeners_started:
+            self._connect_listener()
+
+    def _show_profile_title(self, profile: Any) -> None:
+        """Window title and production banner of ``profile`` (a Profile or a ShellProfile, or None)."""
         production = bool(profile is not None and profile.production)
         if profile is None:
             self.setWindowTitle(APP_NAME)
@@ -440,10 +477,6 @@ class MainWindow(ListenerStatus, QMainWindow):
             self.setWindowTitle(f"{profile.name} ({profile.environment}) — {APP_NAME}")
         self.production_banner.setText(f"PRODUCTION — {profile.name}" if production else "")
         self.production_banner.setVisible(production)
-        self.status_api.setText("API: no calls yet")
-        self.status_rate.setText("")
-        if self._listeners_started:
-            self._connect_listener()
 
     # -- status, errors, notifications ------------------------------------------------------------------
     @Slot(object)
@@ -585,40 +618,6 @@ class MainWindow(ListenerStatus, QMainWindow):
             self.ctx.settings.theme = choice  # type: ignore[assignment]  # validated by the model
             self.ctx.save_settings()
 
-    # -- geometry -------------------------------------------------------------------------------------
-    def restore_window_state(self) -> bool:
-        store = window_settings()
-        geometry = store.value("geometry")
-        state = store.value("windowState")
-        restored = isinstance(geometry, QByteArray | bytes) and self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray | bytes):
-            self.restoreState(state)
-        self.restore_maximized = restored and _as_bool(store.value("maximized"))
-        available = _available_geometry(self)
-        if not restored:
-            self.setGeometry(first_start_geometry(available))
-        compact = store.value("sidebarCompact")
-        self.set_sidebar_compact(
-            _as_bool(compact) if compact is not None else available.width() < COLLAPSE_SIDEBAR_BELOW
-        )
-        return bool(restored)
-
-    def show_restored(self) -> None:
-        """Show as last time: maximised if it was (restoreGeometry alone does not survive every window
-        manager), else at the restored or first-start geometry."""
-        if self.restore_maximized:
-            self.showMaximized()
-        else:
-            self.show()
-
-    def save_window_state(self) -> None:
-        store = window_settings()
-        store.setValue("geometry", self.saveGeometry())
-        store.setValue("windowState", self.saveState())
-        store.setValue("maximized", self.isMaximized())
-        store.setValue("sidebarCompact", self.sidebar_compact())
-        store.sync()
-
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt override
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
@@ -635,13 +634,6 @@ class MainWindow(ListenerStatus, QMainWindow):
         self.save_window_state()
         super().closeEvent(event)
 
-
-
-def _as_bool(value: object) -> bool:
-    """QSettings (INI) gives booleans back as "true"/"false" strings."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
 
 
 def schedule_first_run(window: MainWindow) -> None:

@@ -35,3 +35,21 @@ def test_smoke_test_fails_without_a_secure_keyring_when_required():
     assert result.returncode == 1
     assert "FAIL  keyring: RuntimeError: no secure keyring backend is usable" in result.stdout
     assert "FAILED (1 check(s))" in result.stdout
+
+
+def test_the_first_frame_needs_no_pydantic(tmp_path):
+    """Start-up (issue 16): the window paints before the settings are read with pydantic, the context (keyring,
+    sessions, HTTP client) is built after; `--smoke-test --startup-only` stops right after the first paint."""
+    probe = (
+        "import sys\n"
+        "from nango_desktop import smoke\n"
+        "code = smoke.run(startup_only=True)\n"
+        "late = [m for m in ('pydantic', 'nango_desktop.settings', 'nango_desktop.ui.context', 'keyring', 'httpx')"
+        " if m in sys.modules]\n"
+        "print('imported before the first paint:', late)\n"
+        "sys.exit(code)\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", NANGO_DESKTOP_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "imported before the first paint: []" in result.stdout

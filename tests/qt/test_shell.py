@@ -268,16 +268,15 @@ def test_run_starts_and_shuts_down_cleanly(
     secret_store.set("p", SecretKind.API_KEY, nango_server.secret_key)
     monkeypatch.setattr(app_module, "setup_app_logging", lambda verbose=False: None)
     built: list[mw.MainWindow] = []
-    original = app_module.build_main_window
+    original = app_module.after_painted
 
-    def build(ctx, **kw):
-        window = original(ctx, **kw)
+    def painted(ctx, window):  # the window painted its shell, then got its context: call the API, close
+        original(ctx, window)
         built.append(window)
         qtbot.addWidget(window)
         ctx.run(lambda: ctx.client().list_integrations(), on_done=lambda _: window.close())
-        return window
 
-    monkeypatch.setattr(app_module, "build_main_window", build)
+    monkeypatch.setattr(app_module, "after_painted", painted)
     safety = QTimer()  # ends the event loop if the window never closes; stopped before the next test
     safety.setSingleShot(True)
     safety.timeout.connect(app_module.QApplication.quit)
@@ -431,4 +430,66 @@ def test_listeners_set_to_start_with_the_app_start_after_the_first_paint(qtbot, 
     app_module.after_painted(ctx, window)
     qtbot.waitUntil(lambda: set(ctx.listener_registry.running()) == {"cur", "other"}, timeout=10_000)
     qtbot.waitUntil(lambda: "listening" in window.status_listener.text().lower(), timeout=10_000)
+    ctx.shutdown(timeout=5)
+
+
+def test_the_app_paints_its_shell_before_it_reads_the_settings_with_their_models(
+    qtbot, qapp, monkeypatch, fake_pages, secret_store, tmp_home
+):
+    """app.Startup: with a settings file settings_lite reads, the window opens as its shell (theme, profiles,
+    title and production banner as they will be; commands off) and the context (pydantic settings, keyring,
+    sessions) is built and attached after the first paint."""
+    from nango_desktop import APP_NAME
+    from nango_desktop import app as app_module
+    from nango_desktop.settings import save_settings
+
+    save_settings(
+        Settings(
+            profiles=[Profile(name="acme-eu", environment="prod", production=True), Profile(name="acme-dev")],
+            current_profile="acme-eu",
+        )
+    )
+    contexts: list[AppContext] = []
+    real_build = app_module.build_context
+    monkeypatch.setattr(
+        app_module, "build_context", lambda *a, **k: contexts.append(real_build(*a, **k)) or contexts[-1]
+    )
+    startup = app_module.Startup(qapp, secrets=secret_store)
+    window = startup.open()
+    qtbot.addWidget(window)
+    assert contexts == [] and startup.ctx is None and not window.attached
+    assert window.windowTitle() == f"PRODUCTION — acme-eu — {APP_NAME}"
+    assert window.production_banner.isVisibleTo(window)
+    combo = window.profile_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["acme-eu (prod)", "acme-dev (dev)"]
+    assert combo.currentData() == "acme-eu" and not combo.isEnabled()
+    assert not any(action.isEnabled() for action in window.actions_by_name.values())
+    assert window.current_page().objectName() == "overviewPagePending"
+    window.show()
+    window.grab()
+
+    ctx = startup.finish()
+    assert contexts == [ctx] and window.attached and window.ctx is ctx
+    assert ctx.profile is not None and ctx.profile.name == "acme-eu"
+    assert combo.isEnabled() and window.action_new_link.isEnabled() and window.action_edit_profile.isEnabled()
+    assert window.pages.is_built("overview") and isinstance(window.current_page(), FakePage)
+    assert window.windowTitle() == f"PRODUCTION — acme-eu — {APP_NAME}"
+    ctx.shutdown(timeout=5)
+
+
+def test_a_settings_file_only_pydantic_reads_gets_the_whole_window_at_once(
+    qtbot, qapp, fake_pages, secret_store, tmp_home
+):
+    """A file settings_lite declines (here a boolean written as 1) is read by load_settings before the window,
+    as before: the window opens attached."""
+    from nango_desktop import app as app_module
+    from nango_desktop.settings_lite import settings_path
+
+    settings_path().write_text('{"profiles": [{"name": "a", "production": 1}], "current_profile": "a"}')
+    startup = app_module.Startup(qapp, secrets=secret_store)
+    window = startup.open()
+    qtbot.addWidget(window)
+    assert window.attached and startup.ctx is not None and startup.ctx.profile.production
+    ctx = startup.finish()
+    assert window.pages.is_built("overview")
     ctx.shutdown(timeout=5)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from nango_desktop.settings import load_settings
 from nango_desktop.ui import main_window as mw
-from nango_desktop.ui import theme
+from nango_desktop.ui import theme, window_geometry
 from tests.qt.test_shell import FakePage  # noqa: F401 - the fake pages' module is test_shell
 
 
@@ -27,7 +27,7 @@ def fake_pages(monkeypatch):
 @pytest.fixture
 def screen_1280x800(monkeypatch):
     available = QRect(0, 0, 1280, 800 - 32)  # a 32 px panel at the bottom, as on a laptop
-    monkeypatch.setattr(mw, "_available_geometry", lambda _w: available)
+    monkeypatch.setattr(window_geometry, "_available_geometry", lambda _w: available)
     return available
 
 
@@ -65,7 +65,7 @@ def test_first_window_fits_a_1280x800_screen_with_its_status_bar(
 def test_narrow_first_start_gets_a_compact_sidebar_and_the_choice_is_kept(
     qtbot, fake_pages, profile_ctx, monkeypatch
 ):
-    monkeypatch.setattr(mw, "_available_geometry", lambda _w: QRect(0, 0, 1024, 700))
+    monkeypatch.setattr(window_geometry, "_available_geometry", lambda _w: QRect(0, 0, 1024, 700))
     first = mw.MainWindow(profile_ctx)
     qtbot.addWidget(first)
     assert first.sidebar_compact() is True

@@ -71,7 +71,14 @@ def _write(path: Path, content: object) -> None:
 
 
 def _as_lite(profile: Profile) -> LiteProfile:
-    return LiteProfile(profile.name, profile.api_url, profile.max_connection_rows, profile.request_deadline)
+    return LiteProfile(
+        profile.name,
+        profile.api_url,
+        profile.max_connection_rows,
+        profile.request_deadline,
+        profile.environment,
+        profile.production,
+    )
 
 
 @pytest.mark.parametrize("content", READABLE.values(), ids=READABLE.keys())
@@ -83,6 +90,7 @@ def test_a_valid_file_reads_the_same_without_pydantic(tmp_path, content):
     assert lite is not None and full.load_problem is None and path.exists()
     assert lite.profiles == tuple(_as_lite(p) for p in full.profiles)
     assert lite.current_profile == full.current_profile
+    assert lite.theme == full.theme
     for name in [*full.names(), "gone", None]:
         expected = full.get(name)
         assert lite.get(name) == (_as_lite(expected) if expected else None)
@@ -106,7 +114,7 @@ def test_a_file_saved_by_the_app_is_read_without_pydantic(tmp_path):
     profiles = [Profile(name="a"), Profile.model_validate(FULL), Profile(name="b", request_deadline=7)]
     save_settings(Settings(profiles=profiles, current_profile="b", theme="light"), path)
     lite = read_settings(path)
-    assert lite is not None and lite.current_profile == "b"
+    assert lite is not None and lite.current_profile == "b" and lite.theme == "light"
     assert lite.profiles == tuple(_as_lite(p) for p in load_settings(path).profiles)
 
 
