@@ -17,7 +17,6 @@ import argparse
 import gc
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -29,6 +28,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 STALL_TARGET_MS = 50
 RSS_TARGET_MIB = 300
+
+
+def peak_rss_mib() -> float:
+    from benchmarks.run import peak_rss_mib as own_peak  # VmHWM: ru_maxrss keeps a forking parent's peak
+
+    return float(own_peak())
 
 
 def one_run(n: int, page_size: int, warm: bool = True) -> dict:
@@ -143,7 +148,7 @@ def one_run(n: int, page_size: int, warm: bool = True) -> dict:
         "stall_at": f"{stall.get('at', 0) - load_start} ms into the load, {stall.get('rows', 0):,} rows shown",
         "gc": f"longest GC pass {gc_passes['longest_ms']:.0f} ms (generation {gc_passes['gen']})",
         "slowest_ms": {k: round(v * 1000, 1) for k, v in slowest.items()},
-        "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_mib": peak_rss_mib(),
     }
 
 
