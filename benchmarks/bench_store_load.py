@@ -91,6 +91,9 @@ def one_run(n: int, page_size: int, warm: bool = True) -> dict:
 
     gc.callbacks.append(on_gc)
     app = QApplication.instance() or QApplication([])
+    from nango_desktop.qtutil.collector import collect_on_gui_thread
+
+    collect_on_gui_thread(app)  # as the app: reference cycles collected on the GUI thread only
     client = NangoClient(url, key)
     store = ConnectionsStore(lambda: client, page_size=page_size)
     model = ConnectionsModel()

@@ -352,6 +352,9 @@ def gui_child(size: int, page_size: int, concurrency: int) -> int:
     import bench_connections as bc
 
     app = QApplication.instance() or QApplication([])
+    from nango_desktop.qtutil.collector import collect_on_gui_thread
+
+    collect_on_gui_thread(app)  # as the app: reference cycles collected on the GUI thread only
     proc, pipe, url, key = bc.start_server(size)
     try:
         # warm-up in another process (its memory is not the app's), as for the listing: FakeNango sorts and

@@ -69,6 +69,21 @@ def nango_server():
         server.stop()
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """GUI tests move cyclic collection to the GUI thread's timer (qtutil/collector.py), which stops with the
+    last test. Give it back to Python and collect what is left before pytest looks for unraisable exceptions at
+    exit: left alone, pytest's own garbage (a suspended generator of its tmp_path cleanup holding a scandir
+    iterator) was first collected there and its ResourceWarning failed a CI run that had passed every test."""
+    import gc
+    import warnings
+
+    if not gc.isenabled():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        gc.enable()
+
+
 @pytest.fixture(autouse=True)
 def _gc_on_the_gui_thread(request):
     """As the app does (qtutil/collector.py): once a QApplication exists, reference cycles are collected on the
