@@ -94,8 +94,10 @@ def read_shell() -> Shell | None:
         return None
     chosen = os.environ.get("NANGO_DESKTOP_PROFILE")  # `nango-desktop --profile NAME`, as build_context
     current = chosen if chosen and lite.get(chosen) is not None else lite.current_profile
+    if lite.get(current) is None:  # as Settings.current(): the first profile when none (or an unknown) is set
+        current = lite.profiles[0].name if lite.profiles else None
     profiles = tuple(ShellProfile(p.name, p.environment, p.production) for p in lite.profiles)
-    return Shell(lite.theme, profiles, current if lite.get(current) is not None else None)
+    return Shell(lite.theme, profiles, current)
 
 
 class Startup:

@@ -493,3 +493,25 @@ def test_a_settings_file_only_pydantic_reads_gets_the_whole_window_at_once(
     ctx = startup.finish()
     assert window.pages.is_built("overview")
     ctx.shutdown(timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("saved", "env", "expected"),
+    [("b", None, "b"), (None, None, "a"), ("gone", None, "a"), ("a", "b", "b"), ("a", "nope", "a")],
+)
+def test_the_shell_shows_the_profile_the_context_will_select(monkeypatch, tmp_home, saved, env, expected):
+    """read_shell picks the current profile as load_settings + build_context do (saved, --profile, the first)."""
+    from nango_desktop import app as app_module
+    from nango_desktop.settings import load_settings, save_settings
+
+    save_settings(Settings(profiles=[Profile(name="a"), Profile(name="b")], current_profile=saved))
+    if env is None:
+        monkeypatch.delenv("NANGO_DESKTOP_PROFILE", raising=False)
+    else:
+        monkeypatch.setenv("NANGO_DESKTOP_PROFILE", env)
+    shell = app_module.read_shell()
+    assert shell is not None and shell.current == expected
+    settings = load_settings()
+    if env and settings.get(env) is not None:
+        settings.current_profile = env
+    assert settings.current().name == expected
