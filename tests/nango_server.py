@@ -46,6 +46,7 @@ import re
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 import uuid
@@ -1737,6 +1738,13 @@ class _TrackingHTTPServer(ThreadingHTTPServer):
                 del handlers[sock]
             handlers[request] = thread
         thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (a reset or a closed pipe: the logo cache dropping a body it refuses, a
+        cancelled call) is no server error; anything else is still printed with its traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
