@@ -84,6 +84,28 @@ def pytest_sessionfinish(session, exitstatus):
         gc.enable()
 
 
+@pytest.fixture
+def isolated_redaction():
+    """An empty redaction registry for the test, the process's own put back after it. The registry is
+    process-wide by design (a key or credential read once stays masked for the rest of the run), so values other
+    tests read are still registered: Hypothesis, which also draws the string constants of a test module, once
+    made a fuzzed credential "created", and a later test saw that word masked."""
+    from nango_desktop import redaction
+
+    with redaction._lock:
+        saved = (set(redaction._secrets), set(redaction._variants), redaction._pattern)
+        redaction._secrets.clear()
+        redaction._variants.clear()
+        redaction._pattern = None
+    yield
+    with redaction._lock:
+        redaction._secrets.clear()
+        redaction._secrets.update(saved[0])
+        redaction._variants.clear()
+        redaction._variants.update(saved[1])
+        redaction._pattern = saved[2]
+
+
 @pytest.fixture(autouse=True)
 def _gc_on_the_gui_thread(request):
     """As the app does (qtutil/collector.py): once a QApplication exists, reference cycles are collected on the

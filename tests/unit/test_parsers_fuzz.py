@@ -18,6 +18,9 @@ from hypothesis import strategies as st
 from nango_desktop.services.api import NangoClient
 from nango_desktop.services.errors import MalformedResponseError, NangoError
 
+# Fuzzed credentials are registered for redaction when a connection is read: keep them out of other tests.
+pytestmark = pytest.mark.usefixtures("isolated_redaction")
+
 # Examples per property (9 properties). Raise it for a soak run: NANGO_FUZZ_EXAMPLES=5000 pytest ...
 EXAMPLES = int(os.environ.get("NANGO_FUZZ_EXAMPLES", "200"))
 SETTINGS = settings(

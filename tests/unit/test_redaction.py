@@ -17,23 +17,8 @@ from nango_desktop.redaction import MASK, is_sensitive_header, redact, redact_he
 KEY = "5d0f3c7e-9b1a-4c2d-8e6f-0a1b2c3d4e5f"
 
 
-@pytest.fixture(autouse=True)
-def _own_registry():
-    """The registry is process-wide by design (a key or credential read once stays masked for the rest of the
-    run), so the values other tests read are still registered here; these tests look at their own values only
-    (the full suite once masked "created" in test_ordinary_text_is_kept through a value registered elsewhere)."""
-    with redaction._lock:
-        saved = (set(redaction._secrets), set(redaction._variants), redaction._pattern)
-        redaction._secrets.clear()
-        redaction._variants.clear()
-        redaction._pattern = None
-    yield
-    with redaction._lock:
-        redaction._secrets.clear()
-        redaction._secrets.update(saved[0])
-        redaction._variants.clear()
-        redaction._variants.update(saved[1])
-        redaction._pattern = saved[2]
+# The registry is process-wide by design: these tests look at their own values only (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("isolated_redaction")
 
 
 @pytest.fixture
