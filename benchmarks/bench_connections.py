@@ -57,6 +57,60 @@ def start_server(n: int):
     return proc, parent, url, key
 
 
+def warm_server(url: str, key: str, page_size: int) -> None:
+    """Fetch every page once from another process (its memory is not ours): FakeNango sorts and caches its JSON
+    on first request, then sends pages as fast as loopback allows (the worst case for the GUI thread)."""
+    import subprocess
+
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from benchmarks.raw_transfer import fetch_all; "
+         "fetch_all(sys.argv[1], sys.argv[2], int(sys.argv[3]))", url, key, str(page_size)],
+        cwd=ROOT, check=True,
+    )  # fmt: skip
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux: VmHWM of its own memory since exec. ``ru_maxrss`` is not used there: it
+    keeps the high-water mark of the process it was forked from (a child of benchmarks.run, whose parent held the
+    listing's 100,000 models, reported 484 MiB before loading anything)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def store_table(app, client, page_size: int):
+    """The app's real path for the list: the GUI-thread collector installed as the app does, the session's
+    ``ConnectionsStore`` (the only loader, on a worker) feeding ``ConnectionsModel.follow`` behind the filter
+    proxy and the Connections page's table class, sorted by Created as the page is, 1200x700, shown.
+    Returns (store, model, proxy, view)."""
+    from PySide6.QtCore import Qt
+
+    from nango_desktop.qtutil.collector import collect_on_gui_thread
+    from nango_desktop.session.connections import ConnectionsStore
+    from nango_desktop.ui.connections.model import ConnectionsModel
+    from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
+    from nango_desktop.ui.views import PriorityTableView
+
+    collect_on_gui_thread(app)  # as the app: reference cycles collected on the GUI thread only
+    store = ConnectionsStore(lambda: client, page_size=page_size)
+    model = ConnectionsModel()
+    model.follow(store)
+    proxy = ConnectionsFilterProxy()
+    proxy.setSourceModel(model)
+    view = PriorityTableView()
+    view.setModel(proxy)
+    view.resize(1200, 700)
+    view.setSortingEnabled(True)  # as ConnectionsPage: the API's order, newest first
+    view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+    view.show()
+    return store, model, proxy, view
+
+
 def load(app, url: str, key: str, page_size: int):
     from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QTableView

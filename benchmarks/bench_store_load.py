@@ -30,30 +30,19 @@ STALL_TARGET_MS = 50
 RSS_TARGET_MIB = 300
 
 
-def peak_rss_mib() -> float:
-    from benchmarks.run import peak_rss_mib as own_peak  # VmHWM: ru_maxrss keeps a forking parent's peak
-
-    return float(own_peak())
-
-
 def one_run(n: int, page_size: int, warm: bool = True) -> dict:
-    from benchmarks.bench_connections import start_server
+    from benchmarks.bench_connections import peak_rss_mib, start_server, store_table, warm_server
 
     proc, pipe, url, key = start_server(n)
-    if warm:  # FakeNango sorts and caches its JSON once: pages then come as fast as loopback allows
-        subprocess.run(
-            [sys.executable, "-c", "import sys; from benchmarks.raw_transfer import fetch_all; "
-             "fetch_all(sys.argv[1], sys.argv[2], int(sys.argv[3]))", url, key, str(page_size)],
-            cwd=ROOT, check=True,
-        )  # fmt: skip
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    if warm:
+        warm_server(url, key, page_size)
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from nango_desktop.services.api import NangoClient
     from nango_desktop.session.connections import ConnectionsStore
     from nango_desktop.ui.connections.model import ConnectionsModel
     from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
-    from nango_desktop.ui.views import PriorityTableView
 
     slowest: dict[str, float] = {}
 
@@ -91,21 +80,9 @@ def one_run(n: int, page_size: int, warm: bool = True) -> dict:
 
     gc.callbacks.append(on_gc)
     app = QApplication.instance() or QApplication([])
-    from nango_desktop.qtutil.collector import collect_on_gui_thread
 
-    collect_on_gui_thread(app)  # as the app: reference cycles collected on the GUI thread only
     client = NangoClient(url, key)
-    store = ConnectionsStore(lambda: client, page_size=page_size)
-    model = ConnectionsModel()
-    model.follow(store)
-    proxy = ConnectionsFilterProxy()
-    proxy.setSourceModel(model)
-    view = PriorityTableView()  # the Connections page's table class
-    view.setModel(proxy)
-    view.resize(1200, 700)
-    view.setSortingEnabled(True)
-    view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
-    view.show()
+    store, model, proxy, view = store_table(app, client, page_size)
     app.processEvents()
 
     stall = {"max": 0.0, "last": None}

@@ -36,7 +36,6 @@ import multiprocessing as mp
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -270,45 +269,18 @@ def bench_listing(sizes: list[int], runs: int, page_size: int, concurrency: int)
 
 
 # --- GUI -------------------------------------------------------------------------------------------------------
-def peak_rss_mib() -> float:
-    """This process's peak RSS. Linux: VmHWM of its own memory since exec. ``ru_maxrss`` is not used there: it
-    keeps the high-water mark of the process it was forked from (this child started from a parent holding the
-    listing's 100,000 models reported 484 MiB before loading anything)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def load_store(app, url: str, key: str, page_size: int):
     """The real path of the app's list: the session's ``ConnectionsStore`` (the only loader, on a worker) feeding
     ``ConnectionsModel.follow(store)`` behind the filter proxy and a sorted, shown ``QTableView``. Returns the
     model, proxy, view, client, time to the first rows, to all rows, and the longest GUI-thread stall seen by a
     5 ms QTimer during the load (as ``bench_store_load.py``)."""
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
+    from benchmarks.bench_connections import store_table
     from nango_desktop.services.api import NangoClient
-    from nango_desktop.session.connections import ConnectionsStore
-    from nango_desktop.ui.connections.model import ConnectionsModel
-    from nango_desktop.ui.connections.proxy import ConnectionsFilterProxy
-    from nango_desktop.ui.views import PriorityTableView
 
     client = NangoClient(url, key)
-    store = ConnectionsStore(lambda: client, page_size=page_size)
-    model = ConnectionsModel()
-    model.follow(store)
-    proxy = ConnectionsFilterProxy()
-    proxy.setSourceModel(model)
-    view = PriorityTableView()  # the Connections page's table class
-    view.setModel(proxy)
-    view.resize(1200, 700)
-    view.setSortingEnabled(True)  # as ConnectionsPage: the API's order, newest first
-    view.sortByColumn(5, Qt.SortOrder.DescendingOrder)
-    view.show()
+    store, model, proxy, view = store_table(app, client, page_size)
     loop = QEventLoop()
     QTimer.singleShot(1000, loop.quit)  # the window shown and painted before the load, as in the app
     loop.exec()
@@ -352,24 +324,15 @@ def gui_child(size: int, page_size: int, concurrency: int) -> int:
     import bench_connections as bc
 
     app = QApplication.instance() or QApplication([])
-    from nango_desktop.qtutil.collector import collect_on_gui_thread
-
-    collect_on_gui_thread(app)  # as the app: reference cycles collected on the GUI thread only
     proc, pipe, url, key = bc.start_server(size)
     try:
-        # warm-up in another process (its memory is not the app's), as for the listing: FakeNango sorts and
-        # caches its JSON once
-        subprocess.run(
-            [sys.executable, "-c", "import sys; from benchmarks.raw_transfer import fetch_all; "
-             "fetch_all(sys.argv[1], sys.argv[2], int(sys.argv[3]))", url, key, str(page_size)],
-            cwd=str(ROOT), check=True,
-        )  # fmt: skip
+        bc.warm_server(url, key, page_size)  # as for the listing
         model, proxy, view, client, first, total, stall = load_store(app, url, key, page_size)
     finally:
         pipe.send("stop")
         proc.join(10)
     assert model.rowCount() == size, (model.rowCount(), size)
-    rss_loaded = peak_rss_mib()
+    rss_loaded = bc.peak_rss_mib()
     filters = measure_filters(app, model, proxy, bc)
     sorts = measure_sorts(app, proxy, bc)
     scroll = measure_scroll(app, view)
@@ -385,7 +348,7 @@ def gui_child(size: int, page_size: int, concurrency: int) -> int:
         "scroll_median_ms": statistics.median(scroll),
         "scroll_max_ms": max(scroll),
         "rss_loaded_mib": rss_loaded,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": bc.peak_rss_mib(),
     }
     view.close()
     client.close()
